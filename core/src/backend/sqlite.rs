@@ -1,0 +1,358 @@
+//! `sqlite://PATH`: the embedded default. A lease table, a fence table and a
+//! waiter table in one file (WAL mode); one short write transaction per
+//! operation. Processes on one machine share locks through the file, are
+//! served in FIFO order through the waiter table, and notice releases by a
+//! cheap change check (`PRAGMA data_version`) instead of re-trying writes.
+//! Tables are described in `docs/backends/sqlite.md`.
+
+use super::{may_grant, now_ms, summarize, ttl_ms, AcquireRequest, Attempt, Backend, Capabilities, Lease, LeaseInfo};
+use super::WAITER_STALE_AFTER;
+use crate::error::{Error, Result};
+use crate::notices::Notices;
+use crate::Mode;
+use parking_lot::Mutex;
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The SQLite backend's longest ttl.
+const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+/// How long an operation waits for another process's write transaction.
+const BUSY_LIMIT: Duration = Duration::from_secs(5);
+/// How often a waiting process checks the file for changes.
+const WATCH_INTERVAL: Duration = Duration::from_micros(500);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ferrolock_leases(
+    key TEXT NOT NULL,
+    owner BLOB NOT NULL,
+    mode INTEGER NOT NULL,
+    fence INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    holder TEXT NOT NULL,
+    PRIMARY KEY (key, owner)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ferrolock_fences(
+    key TEXT PRIMARY KEY,
+    fence INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ferrolock_waiters(
+    ticket INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    mode INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ferrolock_waiters_by_key ON ferrolock_waiters(key, ticket);
+";
+
+struct Shared {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    stop: AtomicBool,
+}
+
+pub(crate) struct SqliteBackend {
+    shared: Arc<Shared>,
+}
+
+fn unavailable(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Unavailable { backend: "sqlite", message: format!("{}: {e}", path.display()) }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+fn mode_code(m: Mode) -> i64 {
+    match m {
+        Mode::Exclusive => 0,
+        Mode::Shared => 1,
+    }
+}
+
+fn mode_of(c: i64) -> Mode {
+    if c == 1 {
+        Mode::Shared
+    } else {
+        Mode::Exclusive
+    }
+}
+
+/// Open `path` with the settings every connection uses.
+pub(crate) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_LIMIT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+impl SqliteBackend {
+    pub(crate) fn open(path: &Path, notices: Arc<Notices>) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| unavailable(path, e))?;
+        }
+        let conn = open_connection(path).map_err(|e| unavailable(path, e))?;
+        conn.execute_batch(SCHEMA).map_err(|e| unavailable(path, e))?;
+        // Operations run on the caller's thread and must not block it: a
+        // busy file sends them to the blocking pool (see `run`).
+        conn.busy_timeout(Duration::ZERO).map_err(|e| unavailable(path, e))?;
+        let shared = Arc::new(Shared { conn: Mutex::new(conn), path: path.to_owned(), stop: AtomicBool::new(false) });
+        let watcher = {
+            let shared = shared.clone();
+            let notices = notices.clone();
+            std::thread::Builder::new()
+                .name("ferrolock-sqlite-watch".into())
+                .spawn(move || watch(&shared, &notices))
+                .map_err(|e| unavailable(path, e))?
+        };
+        notices.set_watcher(watcher.thread().clone());
+        Ok(SqliteBackend { shared })
+    }
+
+    /// Run `op` in one transaction: on this thread when the file is free,
+    /// else on the blocking pool, retrying while another process writes.
+    async fn run<T: Send + 'static>(
+        &self,
+        op: impl Fn(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if let Some(mut conn) = self.shared.conn.try_lock() {
+            match op(&mut conn) {
+                Err(e) if is_busy(&e) => {}
+                other => return other.map_err(|e| unavailable(&self.shared.path, e)),
+            }
+        }
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let start = Instant::now();
+            let mut pause = Duration::from_micros(100);
+            loop {
+                let result = op(&mut shared.conn.lock());
+                match result {
+                    Err(e) if is_busy(&e) && start.elapsed() < BUSY_LIMIT => {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_millis(2));
+                    }
+                    other => return other.map_err(|e| unavailable(&shared.path, e)),
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("sqlite task failed: {e}")))?
+    }
+}
+
+fn watch(shared: &Shared, notices: &Notices) {
+    let conn = match open_connection(&shared.path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "ferrolock: sqlite change watcher could not open the file; waiters will poll");
+            return;
+        }
+    };
+    let version = |c: &Connection| c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok();
+    let mut last = version(&conn);
+    while !shared.stop.load(Ordering::Relaxed) {
+        if !notices.anyone_waiting() {
+            std::thread::park_timeout(Duration::from_millis(200));
+            last = version(&conn);
+            continue;
+        }
+        std::thread::sleep(WATCH_INTERVAL);
+        let now = version(&conn);
+        if now != last {
+            last = now;
+            notices.changed();
+        }
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { max_ttl: MAX_TTL, shared: true, handoff: true, queue: true, notices: true }
+    }
+
+    async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
+        let key = req.key.to_owned();
+        let owner = *req.owner;
+        let mode = req.mode;
+        let ttl = ttl_ms(req.ttl) as i64;
+        let holder = req.holder.to_owned();
+        let ticket = req.ticket;
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let now = now_ms() as i64;
+            tx.prepare_cached("DELETE FROM ferrolock_leases WHERE key = ?1 AND expires_ms <= ?2")?
+                .execute(params![key, now])?;
+            if let Some(t) = ticket {
+                // The attempt is the waiter's heartbeat; written only when
+                // due, since every write wakes the other waiting processes.
+                let expires: Option<i64> = tx
+                    .prepare_cached("SELECT expires_ms FROM ferrolock_waiters WHERE ticket = ?1")?
+                    .query_row(params![t as i64], |r| r.get(0))
+                    .optional()?;
+                let stale = ttl_ms(WAITER_STALE_AFTER) as i64;
+                if expires.is_none_or(|e| e < now + stale / 2) {
+                    tx.prepare_cached(
+                        "INSERT INTO ferrolock_waiters(ticket, key, mode, expires_ms) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(ticket) DO UPDATE SET expires_ms = excluded.expires_ms",
+                    )?
+                    .execute(params![t as i64, key, mode_code(mode), now + stale])?;
+                }
+            }
+            let holders: Vec<(Mode, i64)> = tx
+                .prepare_cached("SELECT mode, expires_ms FROM ferrolock_leases WHERE key = ?1")?
+                .query_map(params![key], |r| Ok((mode_of(r.get(0)?), r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let ahead: Vec<Mode> = tx
+                .prepare_cached(
+                    "SELECT mode FROM ferrolock_waiters WHERE key = ?1 AND expires_ms > ?2 AND ticket < ?3",
+                )?
+                .query_map(params![key, now, ticket.map_or(i64::MAX, |t| t as i64)], |r| Ok(mode_of(r.get(0)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            if !may_grant(mode, holders.iter().map(|h| h.0), ahead.into_iter()) {
+                tx.commit()?;
+                let soonest = holders.iter().map(|h| h.1).min();
+                return Ok(Attempt::Busy {
+                    retry_in: soonest.map(|e| Duration::from_millis(e.saturating_sub(now).max(0) as u64)),
+                });
+            }
+            let fence: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO ferrolock_fences(key, fence) VALUES (?1, 1)
+                     ON CONFLICT(key) DO UPDATE SET fence = fence + 1 RETURNING fence",
+                )?
+                .query_row(params![key], |r| r.get(0))?;
+            let expires = now + ttl;
+            tx.prepare_cached(
+                "INSERT INTO ferrolock_leases(key, owner, mode, fence, expires_ms, holder) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![key, &owner[..], mode_code(mode), fence, expires, holder])?;
+            if let Some(t) = ticket {
+                tx.prepare_cached("DELETE FROM ferrolock_waiters WHERE ticket = ?1")?.execute(params![t as i64])?;
+            }
+            tx.commit()?;
+            Ok(Attempt::Granted(Lease { fence: fence as u64, expires_at_ms: expires as u64, proof: Vec::new() }))
+        })
+        .await
+    }
+
+    async fn release(&self, key: &str, owner: &[u8; 16], _proof: &[u8]) -> Result<bool> {
+        let (key, owner) = (key.to_owned(), *owner);
+        self.run(move |conn| {
+            let expires: Option<i64> = conn
+                .prepare_cached("DELETE FROM ferrolock_leases WHERE key = ?1 AND owner = ?2 RETURNING expires_ms")?
+                .query_row(params![key, &owner[..]], |r| r.get(0))
+                .optional()?;
+            Ok(expires.is_some_and(|e| e > now_ms() as i64))
+        })
+        .await
+    }
+
+    async fn refresh(&self, key: &str, owner: &[u8; 16], _proof: &[u8], ttl: Duration) -> Result<Option<u64>> {
+        let (key, owner, ttl) = (key.to_owned(), *owner, ttl_ms(ttl) as i64);
+        self.run(move |conn| {
+            let now = now_ms() as i64;
+            let n = conn
+                .prepare_cached(
+                    "UPDATE ferrolock_leases SET expires_ms = ?4 WHERE key = ?1 AND owner = ?2 AND expires_ms > ?3",
+                )?
+                .execute(params![key, &owner[..], now, now + ttl])?;
+            Ok((n == 1).then_some((now + ttl) as u64))
+        })
+        .await
+    }
+
+    async fn force_release(&self, key: &str) -> Result<bool> {
+        let key = key.to_owned();
+        self.run(move |conn| {
+            let now = now_ms() as i64;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let live = tx
+                .prepare_cached("SELECT count(*) FROM ferrolock_leases WHERE key = ?1 AND expires_ms > ?2")?
+                .query_row(params![key, now], |r| r.get::<_, i64>(0))?;
+            tx.prepare_cached("DELETE FROM ferrolock_leases WHERE key = ?1")?.execute(params![key])?;
+            tx.commit()?;
+            Ok(live > 0)
+        })
+        .await
+    }
+
+    async fn inspect(&self, key: &str) -> Result<Option<LeaseInfo>> {
+        let key = key.to_owned();
+        self.run(move |conn| {
+            let rows = leases(conn, "WHERE key = ?1 AND expires_ms > ?2", params![key, now_ms() as i64])?;
+            Ok(summarize(rows.iter().map(|r| (r.1, r.2, r.3.as_str(), r.4))))
+        })
+        .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, LeaseInfo)>> {
+        let prefix = prefix.to_owned();
+        self.run(move |conn| {
+            let rows = leases(conn, "WHERE key >= ?1 AND expires_ms > ?2 ORDER BY key", params![prefix, now_ms() as i64])?;
+            let mut out: Vec<(String, LeaseInfo)> = Vec::new();
+            let rows: Vec<_> = rows.into_iter().take_while(|r| r.0.starts_with(&prefix)).collect();
+            for chunk in rows.chunk_by(|a, b| a.0 == b.0) {
+                if let Some(info) = summarize(chunk.iter().map(|r| (r.1, r.2, r.3.as_str(), r.4))) {
+                    out.push((chunk[0].0.clone(), info));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn enqueue(&self, key: &str, _owner: &[u8; 16], mode: Mode) -> Result<u64> {
+        let key = key.to_owned();
+        self.run(move |conn| {
+            let now = now_ms() as i64;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.prepare_cached("DELETE FROM ferrolock_waiters WHERE key = ?1 AND expires_ms <= ?2")?
+                .execute(params![key, now])?;
+            tx.prepare_cached("INSERT INTO ferrolock_waiters(key, mode, expires_ms) VALUES (?1, ?2, ?3)")?
+                .execute(params![key, mode_code(mode), now + ttl_ms(WAITER_STALE_AFTER) as i64])?;
+            let ticket = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(ticket as u64)
+        })
+        .await
+    }
+
+    async fn leave(&self, _key: &str, ticket: u64) -> Result<()> {
+        self.run(move |conn| {
+            conn.prepare_cached("DELETE FROM ferrolock_waiters WHERE ticket = ?1")?.execute(params![ticket as i64])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.run(|conn| conn.query_row("SELECT count(*) FROM ferrolock_fences", [], |_| Ok(()))).await
+    }
+
+    fn close(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+type Row = (String, Mode, u64, String, u64);
+
+fn leases(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> rusqlite::Result<Vec<Row>> {
+    conn.prepare_cached(&format!("SELECT key, mode, fence, holder, expires_ms FROM ferrolock_leases {filter}"))?
+        .query_map(args, |r| {
+            Ok((r.get(0)?, mode_of(r.get(1)?), r.get::<_, i64>(2)? as u64, r.get(3)?, r.get::<_, i64>(4)? as u64))
+        })?
+        .collect()
+}

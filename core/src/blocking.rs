@@ -1,0 +1,195 @@
+//! The same calls without async, for synchronous callers and the C ABI.
+//!
+//! Every provider made here runs on one shared background runtime. Do not
+//! call these from inside an async task (they block the thread).
+//!
+//! ```
+//! use std::time::Duration;
+//! let locks = ferrolock::blocking::Locks::connect("memory://blocking-doc")?;
+//! let held = locks.lock("nightly-report").acquire(Duration::from_secs(5))?;
+//! assert!(held.release()?);
+//! # Ok::<(), ferrolock::Error>(())
+//! ```
+
+use crate::error::{Error, Result};
+use crate::{Capabilities, Events, LockInfo, LockState, Mode};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The background runtime every blocking provider shares.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("ferrolock")
+            .enable_all()
+            .build()
+            .expect("ferrolock: cannot start its runtime thread")
+    })
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    runtime().block_on(f)
+}
+
+/// A blocking [`crate::Locks`].
+#[derive(Clone, Debug)]
+pub struct Locks {
+    inner: crate::Locks,
+}
+
+/// A blocking [`crate::Lock`].
+#[derive(Clone, Debug)]
+pub struct Lock {
+    inner: crate::Lock,
+}
+
+/// A blocking [`crate::Held`].
+#[derive(Debug)]
+pub struct Held {
+    inner: crate::Held,
+}
+
+impl Locks {
+    /// Connect to the backend `url` names.
+    pub fn connect(url: &str) -> Result<Locks> {
+        crate::Locks::connect_on(url, runtime().handle().clone()).map(|inner| Locks { inner })
+    }
+    /// Connect to [`crate::default_url`].
+    pub fn connect_default() -> Result<Locks> {
+        Self::connect(&crate::default_url())
+    }
+    /// The async provider behind this one.
+    pub fn as_async(&self) -> &crate::Locks {
+        &self.inner
+    }
+    /// See [`crate::Locks::lock`].
+    pub fn lock(&self, name: impl Into<String>) -> Lock {
+        Lock { inner: self.inner.lock(name) }
+    }
+    /// See [`crate::Locks::resume`].
+    pub fn resume(&self, token: &str) -> Result<Held> {
+        block_on(self.inner.resume(token)).map(|inner| Held { inner })
+    }
+    /// See [`crate::Locks::state`].
+    pub fn state(&self, name: &str) -> Result<LockState> {
+        block_on(self.inner.state(name))
+    }
+    /// See [`crate::Locks::list`].
+    pub fn list(&self, prefix: &str) -> Result<Vec<LockInfo>> {
+        block_on(self.inner.list(prefix))
+    }
+    /// See [`crate::Locks::force_release`].
+    pub fn force_release(&self, name: &str) -> Result<bool> {
+        block_on(self.inner.force_release(name))
+    }
+    /// See [`crate::Locks::ping`].
+    pub fn ping(&self) -> Result<()> {
+        block_on(self.inner.ping())
+    }
+    /// See [`crate::Locks::events`]; read it with `blocking_recv`-style
+    /// polling through [`Events::try_recv`].
+    pub fn events(&self) -> Events {
+        self.inner.events()
+    }
+    /// See [`crate::Locks::close`].
+    pub fn close(&self) {
+        block_on(self.inner.close())
+    }
+    /// See [`crate::Locks::capabilities`].
+    pub fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+}
+
+impl Lock {
+    /// See [`crate::Lock::ttl`].
+    pub fn ttl(self, ttl: Duration) -> Self {
+        Lock { inner: self.inner.ttl(ttl) }
+    }
+    /// See [`crate::Lock::shared`].
+    pub fn shared(self) -> Self {
+        Lock { inner: self.inner.shared() }
+    }
+    /// See [`crate::Lock::mode`].
+    pub fn mode(self, mode: Mode) -> Self {
+        Lock { inner: self.inner.mode(mode) }
+    }
+    /// See [`crate::Lock::holder`].
+    pub fn holder(self, holder: impl Into<String>) -> Self {
+        Lock { inner: self.inner.holder(holder) }
+    }
+    /// See [`crate::Lock::auto_renew`].
+    pub fn auto_renew(self, on: bool) -> Self {
+        Lock { inner: self.inner.auto_renew(on) }
+    }
+    /// See [`crate::Lock::try_acquire`].
+    pub fn try_acquire(&self) -> Result<Option<Held>> {
+        block_on(self.inner.try_acquire()).map(|h| h.map(|inner| Held { inner }))
+    }
+    /// See [`crate::Lock::acquire`].
+    pub fn acquire(&self, timeout: Duration) -> Result<Held> {
+        block_on(self.inner.acquire(timeout)).map(|inner| Held { inner })
+    }
+    /// See [`crate::Lock::acquire_or_none`].
+    pub fn acquire_or_none(&self, timeout: Duration) -> Result<Option<Held>> {
+        block_on(self.inner.acquire_or_none(timeout)).map(|h| h.map(|inner| Held { inner }))
+    }
+    /// Acquire, call `body`, release: `Err(Lost)` after the body if the lock
+    /// was lost meanwhile (see [`crate::Lock::run`]).
+    pub fn run<T, E: From<Error>>(
+        &self,
+        timeout: Duration,
+        body: impl FnOnce(&Held) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let held = self.acquire(timeout)?;
+        let out = body(&held);
+        let lost = held.is_lost();
+        let released = held.release();
+        let value = out?;
+        if lost || !released? {
+            return Err(Error::Lost { name: self.inner.name().to_owned() }.into());
+        }
+        Ok(value)
+    }
+}
+
+impl Held {
+    /// The async handle behind this one.
+    pub fn as_async(&self) -> &crate::Held {
+        &self.inner
+    }
+    /// See [`crate::Held::name`].
+    pub fn name(&self) -> &str {
+        self.inner.name()
+    }
+    /// See [`crate::Held::fence`].
+    pub fn fence(&self) -> u64 {
+        self.inner.fence()
+    }
+    /// See [`crate::Held::is_lost`].
+    pub fn is_lost(&self) -> bool {
+        self.inner.is_lost()
+    }
+    /// See [`crate::Held::refresh`].
+    pub fn refresh(&self, ttl: Duration) -> Result<()> {
+        block_on(self.inner.refresh(ttl))
+    }
+    /// See [`crate::Held::release`].
+    pub fn release(self) -> Result<bool> {
+        self.release_ref()
+    }
+    /// See [`crate::Held::release_ref`].
+    pub fn release_ref(&self) -> Result<bool> {
+        block_on(self.inner.release_ref())
+    }
+    /// See [`crate::Held::into_token`].
+    pub fn into_token(self) -> String {
+        self.inner.into_token()
+    }
+    /// See [`crate::Held::take_token`].
+    pub fn take_token(&self) -> Result<String> {
+        self.inner.take_token()
+    }
+}

@@ -1,0 +1,353 @@
+//! [`Held`]: proof of an acquired lock, and [`Guard`], the view `run` lends
+//! its body.
+
+use crate::backend::now_ms;
+use crate::error::{Error, Result};
+use crate::events::EventKind;
+use crate::locks::Inner;
+use crate::token::{self, TokenData, TokenInfo};
+use crate::watchdog::NOT_SCHEDULED;
+use crate::Mode;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const ARMED: u8 = 0;
+const RELEASED: u8 = 1;
+const HANDED_OFF: u8 = 2;
+
+pub(crate) struct HeldShared {
+    pub(crate) locks: Arc<Inner>,
+    pub(crate) key: String,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) owner: [u8; 16],
+    pub(crate) fence: u64,
+    pub(crate) mode: Mode,
+    pub(crate) holder: String,
+    pub(crate) proof: Vec<u8>,
+    pub(crate) auto_renew: bool,
+    pub(crate) acquired_at: Instant,
+    pub(crate) ttl_ms: AtomicU64,
+    pub(crate) expires_at_ms: AtomicU64,
+    /// When the watchdog renews next, in its own clock (see `Watchdog::at`).
+    pub(crate) renew_at: AtomicU64,
+    state: AtomicU8,
+    lost: CancellationToken,
+}
+
+/// Everything needed to make a handle, gathered by the engine.
+pub(crate) struct NewHeld {
+    pub key: String,
+    pub namespace: String,
+    pub name: String,
+    pub owner: [u8; 16],
+    pub fence: u64,
+    pub mode: Mode,
+    pub holder: String,
+    pub proof: Vec<u8>,
+    pub auto_renew: bool,
+    pub ttl: Duration,
+    pub expires_at_ms: u64,
+}
+
+impl HeldShared {
+    pub(crate) fn is_armed(&self) -> bool {
+        self.state.load(Ordering::Acquire) == ARMED
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_millis(self.ttl_ms.load(Ordering::Relaxed))
+    }
+
+    fn schedule(&self, after: Duration) {
+        self.renew_at.store(self.locks.watchdog.at(after), Ordering::Relaxed);
+    }
+
+    fn check_armed(&self) -> Result<()> {
+        self.locks.check_open()?;
+        if self.is_armed() {
+            Ok(())
+        } else {
+            Err(Error::NotHeld { name: self.name.clone() })
+        }
+    }
+
+    pub(crate) fn mark_lost(&self) {
+        if self.is_armed() && !self.lost.is_cancelled() {
+            self.lost.cancel();
+            tracing::warn!(name = %self.name, fence = self.fence, "ferrolock: lock lost (expired or taken over)");
+            self.locks.emit(EventKind::Lost, self);
+        }
+    }
+
+    /// One watchdog renewal.
+    pub(crate) async fn renew(&self) {
+        if !self.is_armed() || self.locks.is_closed() {
+            return;
+        }
+        let ttl = self.ttl();
+        match self.locks.backend.refresh(&self.key, &self.owner, &self.proof, ttl).await {
+            Ok(Some(expires)) => {
+                self.expires_at_ms.store(expires, Ordering::Relaxed);
+                self.schedule(ttl / 3);
+                self.locks.emit(EventKind::Renewed, self);
+            }
+            Ok(None) => self.mark_lost(),
+            Err(e) => {
+                if now_ms() >= self.expires_at_ms.load(Ordering::Relaxed) {
+                    self.mark_lost();
+                } else {
+                    tracing::warn!(name = %self.name, error = %e, "ferrolock: renewal failed; retrying");
+                    self.schedule((ttl / 10).clamp(Duration::from_millis(1), Duration::from_secs(1)));
+                }
+            }
+        }
+    }
+
+    async fn release_backend(&self) -> Result<bool> {
+        let held = self.locks.backend.release(&self.key, &self.owner, &self.proof).await?;
+        self.locks.notices.freed(&self.key);
+        self.locks.emit(EventKind::Released, self);
+        metrics::histogram!("ferrolock_hold_seconds", "backend" => self.locks.kind.name())
+            .record(self.acquired_at.elapsed().as_secs_f64());
+        Ok(held && !self.lost.is_cancelled())
+    }
+
+    fn token(&self) -> String {
+        token::encode(&TokenData {
+            info: TokenInfo {
+                backend: self.locks.kind,
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+                fence: self.fence,
+                mode: self.mode,
+                expires_at_ms: self.expires_at_ms.load(Ordering::Relaxed),
+                ttl_ms: self.ttl_ms.load(Ordering::Relaxed),
+                holder: self.holder.clone(),
+            },
+            owner: self.owner,
+            proof: self.proof.clone(),
+        })
+    }
+}
+
+/// Proof of an acquired lock.
+///
+/// The handle renews its lock in the background (unless built with
+/// `auto_renew(false)`) until it is released, handed off with
+/// [`into_token`](Held::into_token), or dropped; dropping it releases the
+/// lock in the background and logs a warning.
+pub struct Held {
+    pub(crate) shared: Arc<HeldShared>,
+}
+
+/// The view of a held lock that [`Lock::run`](crate::Lock::run) lends its
+/// body: it can read the fence, learn of a loss and refresh, but the release
+/// stays with `run`.
+#[derive(Clone)]
+pub struct Guard {
+    shared: Arc<HeldShared>,
+}
+
+impl Held {
+    pub(crate) fn new(locks: Arc<Inner>, n: NewHeld) -> Held {
+        let shared = Arc::new(HeldShared {
+            renew_at: AtomicU64::new(if n.auto_renew { locks.watchdog.at(n.ttl / 3) } else { NOT_SCHEDULED }),
+            locks,
+            key: n.key,
+            namespace: n.namespace,
+            name: n.name,
+            owner: n.owner,
+            fence: n.fence,
+            mode: n.mode,
+            holder: n.holder,
+            proof: n.proof,
+            auto_renew: n.auto_renew,
+            acquired_at: Instant::now(),
+            ttl_ms: AtomicU64::new(crate::backend::ttl_ms(n.ttl)),
+            expires_at_ms: AtomicU64::new(n.expires_at_ms),
+            state: AtomicU8::new(ARMED),
+            lost: CancellationToken::new(),
+        });
+        if shared.auto_renew {
+            shared.locks.watchdog.register(&shared);
+        }
+        shared.locks.emit(EventKind::Acquired, &shared);
+        Held { shared }
+    }
+
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+    /// The namespace the lock lives in.
+    pub fn namespace(&self) -> &str {
+        &self.shared.namespace
+    }
+    /// The key in the store: `__lock:<namespace>:<name>`.
+    pub fn key(&self) -> &str {
+        &self.shared.key
+    }
+    /// The fence: strictly increasing with every acquisition of this key.
+    pub fn fence(&self) -> u64 {
+        self.shared.fence
+    }
+    /// Exclusive or shared.
+    pub fn mode(&self) -> Mode {
+        self.shared.mode
+    }
+    /// The public holder label.
+    pub fn holder(&self) -> &str {
+        &self.shared.holder
+    }
+    /// The ttl renewals use.
+    pub fn ttl(&self) -> Duration {
+        self.shared.ttl()
+    }
+    /// When the lease expires unless renewed, in unix milliseconds.
+    pub fn expires_at_ms(&self) -> u64 {
+        self.shared.expires_at_ms.load(Ordering::Relaxed)
+    }
+    /// Whether the lock was found lost (by renewal or refresh).
+    pub fn is_lost(&self) -> bool {
+        self.shared.lost.is_cancelled()
+    }
+    /// Resolves when the lock is found lost; never while it is held.
+    pub async fn lost(&self) {
+        self.shared.lost.cancelled().await
+    }
+    /// Whether this handle still owns the lock (not released or handed off).
+    pub fn is_armed(&self) -> bool {
+        self.shared.is_armed()
+    }
+    /// A view of this handle for code that must not release it.
+    pub fn guard(&self) -> Guard {
+        Guard { shared: self.shared.clone() }
+    }
+
+    /// Extend the lease to `ttl` from now; later renewals use `ttl` too.
+    /// `Err(Lost)` if the lock expired or was taken over meanwhile.
+    pub async fn refresh(&self, ttl: Duration) -> Result<()> {
+        refresh(&self.shared, ttl).await
+    }
+
+    /// Release the lock. Returns whether this handle still held it (false if
+    /// it had expired, been taken over, or was already released).
+    pub async fn release(self) -> Result<bool> {
+        self.release_ref().await
+    }
+
+    /// Hand the lock off: returns its token and disarms this handle, so that
+    /// nothing in this process releases or renews it any more.
+    pub fn into_token(self) -> String {
+        self.shared.state.store(HANDED_OFF, Ordering::Release);
+        self.shared.token()
+    }
+
+    /// [`release`](Held::release) for callers that cannot give the handle up
+    /// (bindings): a second call returns `Ok(false)`.
+    pub async fn release_ref(&self) -> Result<bool> {
+        self.shared.locks.check_open()?;
+        if self.shared.state.compare_exchange(ARMED, RELEASED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return Ok(false);
+        }
+        self.shared.release_backend().await
+    }
+
+    /// [`into_token`](Held::into_token) for callers that cannot give the
+    /// handle up (bindings): afterwards every operation but `release_ref`
+    /// (which returns `false`) is `NotHeld`.
+    pub fn take_token(&self) -> Result<String> {
+        self.shared.locks.check_open()?;
+        self.shared
+            .state
+            .compare_exchange(ARMED, HANDED_OFF, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| Error::NotHeld { name: self.shared.name.clone() })?;
+        Ok(self.shared.token())
+    }
+
+    /// Disarm without releasing: for a child process after `fork()`, whose
+    /// inherited handles belong to the parent.
+    pub fn disarm(&self) {
+        self.shared.state.store(HANDED_OFF, Ordering::Release);
+    }
+}
+
+async fn refresh(shared: &HeldShared, ttl: Duration) -> Result<()> {
+    shared.check_armed()?;
+    crate::validate::ttl(ttl, shared.locks.caps.max_ttl)?;
+    match shared.locks.backend.refresh(&shared.key, &shared.owner, &shared.proof, ttl).await? {
+        Some(expires) => {
+            shared.ttl_ms.store(crate::backend::ttl_ms(ttl), Ordering::Relaxed);
+            shared.expires_at_ms.store(expires, Ordering::Relaxed);
+            if shared.auto_renew {
+                shared.schedule(ttl / 3);
+                shared.locks.watchdog.poke(shared.renew_at.load(Ordering::Relaxed), 0);
+            }
+            Ok(())
+        }
+        None => {
+            shared.mark_lost();
+            Err(Error::Lost { name: shared.name.clone() })
+        }
+    }
+}
+
+impl Guard {
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+    /// The fence of this acquisition.
+    pub fn fence(&self) -> u64 {
+        self.shared.fence
+    }
+    /// Whether the lock was found lost.
+    pub fn is_lost(&self) -> bool {
+        self.shared.lost.is_cancelled()
+    }
+    /// Resolves when the lock is found lost.
+    pub async fn lost(&self) {
+        self.shared.lost.cancelled().await
+    }
+    /// Extend the lease to `ttl` from now.
+    pub async fn refresh(&self, ttl: Duration) -> Result<()> {
+        refresh(&self.shared, ttl).await
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.shared.state.compare_exchange(ARMED, RELEASED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return;
+        }
+        tracing::warn!(name = %self.shared.name, "ferrolock: a held lock was dropped without release(); releasing it now");
+        let shared = self.shared.clone();
+        let mut release = Box::pin(async move {
+            if let Err(e) = shared.release_backend().await {
+                tracing::warn!(name = %shared.name, error = %e, "ferrolock: background release failed; the lock frees at its ttl");
+            }
+        });
+        // Backends that answer at once (memory, an idle SQLite file) are
+        // released right here; the others finish on the runtime.
+        if release.as_mut().poll(&mut Context::from_waker(Waker::noop())) == Poll::Pending {
+            self.shared.locks.runtime.spawn(release);
+        }
+    }
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("name", &self.shared.name)
+            .field("namespace", &self.shared.namespace)
+            .field("fence", &self.shared.fence)
+            .field("mode", &self.shared.mode)
+            .field("holder", &self.shared.holder)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,570 @@
+//! The engine: [`Locks`] (a provider) and [`Lock`] (a named lock
+//! description). Waiting, fairness, timeouts, cancellation and events are
+//! written here once, for every backend.
+
+use crate::backend::{now_ms, AcquireRequest, AnyBackend, Attempt, Capabilities, LeaseInfo};
+use crate::error::{Error, Result};
+use crate::events::{Event, EventKind, Events};
+use crate::held::{Guard, Held, HeldShared, NewHeld};
+use crate::notices::Notices;
+use crate::watchdog::Watchdog;
+use crate::{token, url, validate, BackendKind, Mode};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+/// The ttl of a lock that sets none.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+/// How long forms that take no timeout wait (the CLI's `--timeout` default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) struct Inner {
+    pub(crate) backend: AnyBackend,
+    pub(crate) kind: BackendKind,
+    pub(crate) caps: Capabilities,
+    pub(crate) namespace: String,
+    default_holder: String,
+    redacted_url: String,
+    pub(crate) notices: Arc<Notices>,
+    pub(crate) watchdog: Arc<Watchdog>,
+    events: broadcast::Sender<Event>,
+    closed: AtomicBool,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+impl Inner {
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn key(namespace: &str, name: &str) -> String {
+        let mut key = String::with_capacity(8 + namespace.len() + name.len());
+        key.push_str("__lock:");
+        key.push_str(namespace);
+        key.push(':');
+        key.push_str(name);
+        key
+    }
+
+    pub(crate) fn emit(&self, kind: EventKind, held: &HeldShared) {
+        self.emit_parts(kind, &held.name, held.fence, held.mode, &held.holder);
+    }
+
+    fn emit_parts(&self, kind: EventKind, name: &str, fence: u64, mode: Mode, holder: &str) {
+        let backend = self.kind.name();
+        match kind {
+            EventKind::Acquired => metrics::counter!("ferrolock_acquired_total", "backend" => backend).increment(1),
+            EventKind::Released => metrics::counter!("ferrolock_released_total", "backend" => backend).increment(1),
+            EventKind::TimedOut => metrics::counter!("ferrolock_timeouts_total", "backend" => backend).increment(1),
+            EventKind::Renewed => metrics::counter!("ferrolock_renewed_total", "backend" => backend).increment(1),
+            EventKind::Lost => metrics::counter!("ferrolock_lost_total", "backend" => backend).increment(1),
+            EventKind::ForceReleased => {
+                metrics::counter!("ferrolock_force_released_total", "backend" => backend).increment(1)
+            }
+        }
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(Event {
+                kind,
+                namespace: self.namespace.clone(),
+                name: name.to_owned(),
+                fence,
+                mode,
+                holder: holder.to_owned(),
+            });
+        }
+    }
+}
+
+/// A connection to one backend, made from a URL. Cheap to clone; every clone
+/// shares the connection, the renewal watchdog and the event stream.
+#[derive(Clone)]
+pub struct Locks {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What [`Locks::state`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockState {
+    /// Nobody holds the lock.
+    Free,
+    /// Somebody holds it.
+    Held {
+        /// The fence of the (latest) acquisition.
+        fence: u64,
+        /// Exclusive, or shared by `readers` holders.
+        mode: Mode,
+        /// The holder label (of one reader, for a shared lock).
+        holder: String,
+        /// How long until the lease expires unless renewed.
+        expires_in: Duration,
+        /// How many hold it shared (0 for an exclusive lock).
+        readers: u32,
+    },
+}
+
+/// One active lock, as [`Locks::list`] reports it. Never carries an owner id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockInfo {
+    /// The lock's name (without the namespace).
+    pub name: String,
+    /// The fence of the (latest) acquisition.
+    pub fence: u64,
+    /// Exclusive or shared.
+    pub mode: Mode,
+    /// The holder label.
+    pub holder: String,
+    /// How long until the lease expires unless renewed.
+    pub expires_in: Duration,
+    /// How many hold it shared (0 for an exclusive lock).
+    pub readers: u32,
+}
+
+fn expires_in(info: &LeaseInfo) -> Duration {
+    Duration::from_millis(info.expires_at_ms.saturating_sub(now_ms()))
+}
+
+impl Locks {
+    /// Connect to the backend `url` names: `memory://`, `sqlite://PATH`,
+    /// `redis://…`. Must be called inside a tokio runtime (the renewal
+    /// watchdog runs on it).
+    pub async fn connect(url: &str) -> Result<Locks> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::Internal("Locks::connect must run inside a tokio runtime".into()))?;
+        Self::connect_on(url, runtime)
+    }
+
+    /// Connect to [`default_url`](crate::default_url): `$FERROLOCK_URL`, else
+    /// the SQLite file under `$XDG_DATA_HOME/ferrolock/`.
+    pub async fn connect_default() -> Result<Locks> {
+        Self::connect(&url::default_url()).await
+    }
+
+    pub(crate) fn connect_on(url_str: &str, runtime: tokio::runtime::Handle) -> Result<Locks> {
+        let url = url::parse(url_str)?;
+        let notices = Arc::new(Notices::default());
+        let (backend, kind) = {
+            let _enter = runtime.enter();
+            AnyBackend::open(&url, &notices)?
+        };
+        let caps = backend.capabilities();
+        tracing::info!(backend = kind.name(), url = %url.redacted, namespace = %url.namespace, bypass = url.bypass, "ferrolock: connected");
+        let default_holder = url.holder.clone().unwrap_or_else(default_holder);
+        Ok(Locks {
+            inner: Arc::new(Inner {
+                backend,
+                kind,
+                caps,
+                namespace: url.namespace,
+                default_holder,
+                redacted_url: url.redacted,
+                notices,
+                watchdog: Watchdog::start(&runtime),
+                events: broadcast::channel(1024).0,
+                closed: AtomicBool::new(false),
+                runtime,
+            }),
+        })
+    }
+
+    /// Describe the lock `name` (no I/O; a bad name is reported by the first
+    /// operation that uses it). Defaults: exclusive, ttl 30 s, renewed.
+    pub fn lock(&self, name: impl Into<String>) -> Lock {
+        Lock {
+            locks: self.clone(),
+            name: name.into(),
+            ttl: DEFAULT_TTL,
+            mode: Mode::Exclusive,
+            holder: None,
+            auto_renew: true,
+        }
+    }
+
+    /// Make an armed handle from a token written by `into_token` in any
+    /// process or language. `Err(Lost)` if the lock is no longer held;
+    /// `Err(InvalidToken)` for a malformed token or one of another backend.
+    pub async fn resume(&self, token: &str) -> Result<Held> {
+        self.inner.check_open()?;
+        let data = token::decode_full(token)?;
+        if data.info.backend != self.inner.kind {
+            return Err(Error::InvalidToken(format!(
+                "token was issued by the {} backend; this provider is {}",
+                data.info.backend.name(),
+                self.inner.kind.name()
+            )));
+        }
+        let ttl = Duration::from_millis(data.info.ttl_ms);
+        validate::ttl(ttl, self.inner.caps.max_ttl).map_err(|e| Error::InvalidToken(format!("token ttl: {e}")))?;
+        let key = Inner::key(&data.info.namespace, &data.info.name);
+        match self.inner.backend.refresh(&key, &data.owner, &data.proof, ttl).await? {
+            Some(expires_at_ms) => Ok(Held::new(
+                self.inner.clone(),
+                NewHeld {
+                    key,
+                    namespace: data.info.namespace,
+                    name: data.info.name,
+                    owner: data.owner,
+                    fence: data.info.fence,
+                    mode: data.info.mode,
+                    holder: data.info.holder,
+                    proof: data.proof,
+                    auto_renew: true,
+                    ttl,
+                    expires_at_ms,
+                },
+            )),
+            None => Err(Error::Lost { name: data.info.name }),
+        }
+    }
+
+    /// Who holds `name`, if anyone.
+    pub async fn state(&self, name: &str) -> Result<LockState> {
+        self.inner.check_open()?;
+        validate::name(name)?;
+        let info = self.inner.backend.inspect(&Inner::key(&self.inner.namespace, name)).await?;
+        Ok(match info {
+            None => LockState::Free,
+            Some(i) => LockState::Held {
+                fence: i.fence,
+                mode: i.mode,
+                expires_in: expires_in(&i),
+                holder: i.holder,
+                readers: i.readers,
+            },
+        })
+    }
+
+    /// The active locks of this namespace whose names start with `prefix`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<LockInfo>> {
+        self.inner.check_open()?;
+        if prefix.chars().any(|c| c.is_control()) {
+            return Err(Error::InvalidArgument("list prefix contains a control character".into()));
+        }
+        let key_prefix = Inner::key(&self.inner.namespace, "");
+        let rows = self.inner.backend.list(&format!("{key_prefix}{prefix}")).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, i)| LockInfo {
+                name: key[key_prefix.len()..].to_owned(),
+                fence: i.fence,
+                mode: i.mode,
+                expires_in: expires_in(&i),
+                holder: i.holder,
+                readers: i.readers,
+            })
+            .collect())
+    }
+
+    /// Release `name` whoever holds it (an administrator's tool). Returns
+    /// whether it was held. Its holder learns of the loss at its next renewal.
+    pub async fn force_release(&self, name: &str) -> Result<bool> {
+        self.inner.check_open()?;
+        validate::name(name)?;
+        let key = Inner::key(&self.inner.namespace, name);
+        let was_held = self.inner.backend.force_release(&key).await?;
+        self.inner.notices.freed(&key);
+        if was_held {
+            tracing::info!(name, "ferrolock: force-released");
+            self.inner.emit_parts(EventKind::ForceReleased, name, 0, Mode::Exclusive, "");
+        }
+        Ok(was_held)
+    }
+
+    /// Check that the backend answers (a health check).
+    pub async fn ping(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.backend.ping().await
+    }
+
+    /// Subscribe to this provider's events.
+    pub fn events(&self) -> Events {
+        Events { rx: self.inner.events.subscribe() }
+    }
+
+    /// Close the provider: renewals stop, and every later operation (on it,
+    /// its clones, its locks and handles) is `Err(Closed)`. Locks still held
+    /// free at their ttl.
+    pub async fn close(&self) {
+        if !self.inner.closed.swap(true, Ordering::AcqRel) {
+            self.inner.watchdog.stop.cancel();
+            self.inner.backend.close();
+        }
+    }
+
+    /// Which backend this provider talks to.
+    pub fn backend(&self) -> BackendKind {
+        self.inner.kind
+    }
+    /// What the backend can do.
+    pub fn capabilities(&self) -> Capabilities {
+        self.inner.caps
+    }
+    /// The provider's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.inner.namespace
+    }
+    /// The URL this provider was made from, password replaced by `***`.
+    pub fn url(&self) -> &str {
+        &self.inner.redacted_url
+    }
+}
+
+impl std::fmt::Debug for Locks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Locks")
+            .field("url", &self.inner.redacted_url)
+            .field("namespace", &self.inner.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+/// A named lock: key, ttl, mode and options. Cheap, no I/O; clone freely.
+#[derive(Clone, Debug)]
+pub struct Lock {
+    locks: Locks,
+    name: String,
+    ttl: Duration,
+    mode: Mode,
+    holder: Option<String>,
+    auto_renew: bool,
+}
+
+/// Leaves the wait queue if the wait ends without the lock (timeout,
+/// error, or a dropped future).
+struct QueueSpot {
+    inner: Arc<Inner>,
+    key: String,
+    ticket: Option<u64>,
+}
+
+impl Drop for QueueSpot {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            let inner = self.inner.clone();
+            let key = std::mem::take(&mut self.key);
+            self.inner.runtime.spawn(async move {
+                let _ = inner.backend.leave(&key, ticket).await;
+                // Our place may have held up others.
+                inner.notices.freed(&key);
+            });
+        }
+    }
+}
+
+/// The fallback poll: exponential backoff with ±25% jitter, capped.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(notices: bool) -> Self {
+        if notices {
+            Backoff { next: Duration::from_millis(50), max: Duration::from_secs(1) }
+        } else {
+            Backoff { next: Duration::from_millis(2), max: Duration::from_millis(250) }
+        }
+    }
+    fn step(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        base.mul_f64(rand::random_range(0.75..1.25))
+    }
+}
+
+impl Lock {
+    /// The lease's time to live (default 30 s). With renewal on, it is how
+    /// fast the lock of a crashed holder frees.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+    /// Take the lock shared: many shared holders, no exclusive one.
+    pub fn shared(mut self) -> Self {
+        self.mode = Mode::Shared;
+        self
+    }
+    /// Set the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// The public label shown by `state` and `list` (default `host:pid`).
+    pub fn holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = Some(holder.into());
+        self
+    }
+    /// Whether handles renew the lease at ttl/3 (default true).
+    pub fn auto_renew(mut self, on: bool) -> Self {
+        self.auto_renew = on;
+        self
+    }
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Take the lock if it is free now; `Ok(None)` if someone holds it.
+    pub async fn try_acquire(&self) -> Result<Option<Held>> {
+        self.acquire_until(Duration::ZERO).await
+    }
+
+    /// Wait up to `timeout` for the lock (`Duration::MAX`: forever);
+    /// `Err(Timeout)` after it. Dropping the future stops the wait and
+    /// leaves nothing held.
+    pub async fn acquire(&self, timeout: Duration) -> Result<Held> {
+        let start = Instant::now();
+        match self.acquire_until(timeout).await? {
+            Some(held) => Ok(held),
+            None => Err(Error::Timeout { name: self.name.clone(), waited: start.elapsed() }),
+        }
+    }
+
+    /// Like [`acquire`](Lock::acquire), but `Ok(None)` on timeout.
+    pub async fn acquire_or_none(&self, timeout: Duration) -> Result<Option<Held>> {
+        self.acquire_until(timeout).await
+    }
+
+    /// Acquire (waiting up to `timeout`), run `body` with a [`Guard`] while
+    /// the lock is renewed, then release it. If the lock was lost meanwhile,
+    /// the result is `Err(Lost)` once the body returns (unless the body
+    /// failed first).
+    pub async fn run<T, E, F, Fut>(&self, timeout: Duration, body: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(Guard) -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        E: From<Error>,
+    {
+        let held = self.acquire(timeout).await?;
+        let out = body(held.guard()).await;
+        let lost = held.is_lost();
+        let released = held.release().await;
+        let value = out?;
+        if lost || !released? {
+            return Err(Error::Lost { name: self.name.clone() }.into());
+        }
+        Ok(value)
+    }
+
+    fn check(&self) -> Result<()> {
+        validate::name(&self.name)?;
+        validate::ttl(self.ttl, self.locks.inner.caps.max_ttl)?;
+        if let Some(h) = &self.holder {
+            validate::holder(h)?;
+        }
+        if self.mode == Mode::Shared && !self.locks.inner.caps.shared {
+            return Err(Error::Unsupported { backend: self.locks.inner.kind.name(), operation: "shared locks".into() });
+        }
+        Ok(())
+    }
+
+    async fn acquire_until(&self, timeout: Duration) -> Result<Option<Held>> {
+        use tracing::Instrument as _;
+        let span = tracing::debug_span!("ferrolock.acquire", name = %self.name, backend = self.locks.inner.kind.name());
+        self.acquire_inner(timeout).instrument(span).await
+    }
+
+    async fn acquire_inner(&self, timeout: Duration) -> Result<Option<Held>> {
+        let inner = &self.locks.inner;
+        inner.check_open()?;
+        let start = Instant::now();
+        let deadline = validate::deadline(timeout, start)?;
+        self.check()?;
+        let key = Inner::key(&inner.namespace, &self.name);
+        let owner: [u8; 16] = rand::random();
+        let holder = self.holder.as_deref().unwrap_or(&inner.default_holder);
+        let mut req = AcquireRequest { key: &key, owner: &owner, mode: self.mode, ttl: self.ttl, holder, ticket: None };
+
+        if let Attempt::Granted(lease) = inner.backend.try_acquire(&req).await? {
+            return Ok(Some(self.held(key.clone(), owner, holder, lease)));
+        }
+        if deadline == Some(start) {
+            return Ok(None);
+        }
+
+        // Wait: register for wake-ups before queueing, so no release is missed.
+        let registration = inner.notices.register(&key);
+        let mut spot = QueueSpot { inner: inner.clone(), key: key.clone(), ticket: None };
+        if inner.caps.queue {
+            spot.ticket = Some(inner.backend.enqueue(&key, &owner, self.mode).await?);
+            req.ticket = spot.ticket;
+        }
+        let mut backoff = Backoff::new(inner.caps.notices);
+        loop {
+            let notified = registration.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match inner.backend.try_acquire(&req).await? {
+                Attempt::Granted(lease) => {
+                    spot.ticket = None;
+                    metrics::histogram!("ferrolock_wait_seconds", "backend" => inner.kind.name())
+                        .record(start.elapsed().as_secs_f64());
+                    return Ok(Some(self.held(key.clone(), owner, holder, lease)));
+                }
+                Attempt::Busy { retry_in } => {
+                    let now = Instant::now();
+                    if deadline.is_some_and(|d| now >= d) {
+                        if let Some(ticket) = spot.ticket.take() {
+                            let _ = inner.backend.leave(&key, ticket).await;
+                            inner.notices.freed(&key);
+                        }
+                        inner.emit_parts(EventKind::TimedOut, &self.name, 0, self.mode, holder);
+                        return Ok(None);
+                    }
+                    let mut pause = backoff.step();
+                    if let Some(r) = retry_in {
+                        pause = pause.min(r + Duration::from_millis(1));
+                    }
+                    let mut wake = now + pause;
+                    if let Some(d) = deadline {
+                        wake = wake.min(d);
+                    }
+                    tokio::select! {
+                        _ = &mut notified => {}
+                        _ = tokio::time::sleep_until(wake.into()) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn held(&self, key: String, owner: [u8; 16], holder: &str, lease: crate::backend::Lease) -> Held {
+        let inner = &self.locks.inner;
+        Held::new(
+            inner.clone(),
+            NewHeld {
+                key,
+                namespace: inner.namespace.clone(),
+                name: self.name.clone(),
+                owner,
+                fence: lease.fence,
+                mode: self.mode,
+                holder: holder.to_owned(),
+                proof: lease.proof,
+                auto_renew: self.auto_renew,
+                ttl: self.ttl,
+                expires_at_ms: lease.expires_at_ms,
+            },
+        )
+    }
+}

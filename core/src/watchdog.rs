@@ -1,0 +1,107 @@
+//! One renewal task per provider (not one per handle): handles register a
+//! weak reference, the task renews each at a third of its ttl and drops the
+//! entries of released handles lazily, so acquiring costs a push, not a spawn.
+
+use crate::held::HeldShared;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) const NOT_SCHEDULED: u64 = u64::MAX;
+
+pub(crate) struct Watchdog {
+    entries: Mutex<Vec<Weak<HeldShared>>>,
+    wake: Notify,
+    epoch: Instant,
+    /// When the task next wakes, in ms since `epoch`.
+    next_ms: AtomicU64,
+    /// Wake the task to drop dead entries once there are this many.
+    compact_at: AtomicUsize,
+    pub(crate) stop: CancellationToken,
+}
+
+impl Watchdog {
+    pub(crate) fn start(runtime: &tokio::runtime::Handle) -> Arc<Watchdog> {
+        let wd = Arc::new(Watchdog {
+            entries: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+            epoch: Instant::now(),
+            next_ms: AtomicU64::new(NOT_SCHEDULED),
+            compact_at: AtomicUsize::new(256),
+            stop: CancellationToken::new(),
+        });
+        runtime.spawn(run(wd.clone()));
+        wd
+    }
+
+    /// Milliseconds since this watchdog started, `after` from now.
+    pub(crate) fn at(&self, after: Duration) -> u64 {
+        (self.epoch.elapsed() + after).as_millis() as u64
+    }
+
+    pub(crate) fn register(&self, held: &Arc<HeldShared>) {
+        let len = {
+            let mut entries = self.entries.lock();
+            entries.push(Arc::downgrade(held));
+            entries.len()
+        };
+        self.poke(held.renew_at.load(Ordering::Relaxed), len);
+    }
+
+    /// Wake the task if `renew_at` is sooner than its next wake-up.
+    pub(crate) fn poke(&self, renew_at: u64, len: usize) {
+        if renew_at < self.next_ms.load(Ordering::Relaxed) || len >= self.compact_at.load(Ordering::Relaxed) {
+            self.next_ms.store(renew_at, Ordering::Relaxed);
+            self.wake.notify_one();
+        }
+    }
+}
+
+async fn run(wd: Arc<Watchdog>) {
+    loop {
+        let now = wd.at(Duration::ZERO);
+        let mut due = Vec::new();
+        let mut next = NOT_SCHEDULED;
+        {
+            let mut entries = wd.entries.lock();
+            entries.retain(|w| {
+                let Some(h) = w.upgrade() else { return false };
+                if !h.is_armed() || !h.auto_renew {
+                    return false;
+                }
+                let at = h.renew_at.load(Ordering::Relaxed);
+                if at <= now {
+                    h.renew_at.store(NOT_SCHEDULED, Ordering::Relaxed);
+                    due.push(h);
+                } else {
+                    next = next.min(at);
+                }
+                true
+            });
+            wd.compact_at.store((entries.len() * 2).max(256), Ordering::Relaxed);
+        }
+        wd.next_ms.store(next, Ordering::Relaxed);
+        for h in due {
+            let wd = wd.clone();
+            tokio::spawn(async move {
+                h.renew().await;
+                wd.poke(h.renew_at.load(Ordering::Relaxed), 0);
+            });
+        }
+        let sleep = async {
+            if next == NOT_SCHEDULED {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep_until((wd.epoch + Duration::from_millis(next)).into()).await
+            }
+        };
+        tokio::select! {
+            _ = sleep => {}
+            _ = wd.wake.notified() => {}
+            _ = wd.stop.cancelled() => return,
+        }
+    }
+}
