@@ -7,7 +7,8 @@ use crate::error::Result;
 use crate::Mode;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use crate::notices::Notices;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 /// The memory backend's longest ttl.
@@ -45,6 +46,20 @@ impl KeyState {
 struct Store {
     keys: Mutex<HashMap<String, KeyState>>,
     next_ticket: Mutex<u64>,
+    /// The wake-ups of every provider on this store: its release notices.
+    subscribers: Mutex<Vec<Weak<Notices>>>,
+}
+
+impl Store {
+    fn freed(&self, key: &str) {
+        self.subscribers.lock().retain(|n| match n.upgrade() {
+            Some(n) => {
+                n.freed(key);
+                true
+            }
+            None => false,
+        });
+    }
 }
 
 pub(crate) struct MemoryBackend {
@@ -52,10 +67,11 @@ pub(crate) struct MemoryBackend {
 }
 
 impl MemoryBackend {
-    pub(crate) fn open(name: &str) -> Self {
+    pub(crate) fn open(name: &str, notices: &Arc<Notices>) -> Self {
         static STORES: OnceLock<Mutex<HashMap<String, Arc<Store>>>> = OnceLock::new();
         let mut stores = STORES.get_or_init(Default::default).lock();
         let store = stores.entry(name.to_owned()).or_default().clone();
+        store.subscribers.lock().push(Arc::downgrade(notices));
         MemoryBackend { store }
     }
 }
@@ -108,6 +124,8 @@ impl Backend for MemoryBackend {
         let Some(state) = keys.get_mut(key) else { return Ok(false) };
         let Some(i) = state.holders.iter().position(|h| &h.owner == owner) else { return Ok(false) };
         let h = state.holders.swap_remove(i);
+        drop(keys);
+        self.store.freed(key);
         Ok(h.expires_at_ms > now)
     }
 
@@ -131,6 +149,8 @@ impl Backend for MemoryBackend {
         state.purge(now);
         let had = !state.holders.is_empty();
         state.holders.clear();
+        drop(keys);
+        self.store.freed(key);
         Ok(had)
     }
 
@@ -168,6 +188,7 @@ impl Backend for MemoryBackend {
         if let Some(state) = self.store.keys.lock().get_mut(key) {
             state.waiters.retain(|w| w.ticket != ticket);
         }
+        self.store.freed(key);
         Ok(())
     }
 

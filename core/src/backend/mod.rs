@@ -133,13 +133,12 @@ impl AnyBackend {
             return Ok((AnyBackend::Bypass(bypass::BypassBackend::default()), kind));
         }
         let backend = match &url.target {
-            Target::Memory { store } => AnyBackend::Memory(memory::MemoryBackend::open(store)),
+            Target::Memory { store } => AnyBackend::Memory(memory::MemoryBackend::open(store, notices)),
             #[cfg(feature = "sqlite")]
             Target::Sqlite { path } => AnyBackend::Sqlite(sqlite::SqliteBackend::open(path, notices.clone())?),
             #[cfg(not(feature = "sqlite"))]
             Target::Sqlite { .. } => unreachable!("rejected by url::parse"),
         };
-        let _ = notices;
         Ok((backend, kind))
     }
 

@@ -1,0 +1,603 @@
+//! The conformance suite: one list of scenarios, run against every backend.
+//!
+//! A scenario that needs a capability the backend lacks asserts the
+//! backend's `Unsupported` error instead of being skipped. Time bounds are
+//! generous: a timeout is checked to be not early, a wait not to hang.
+
+use ferrolock::{Error, EventKind, LockState, Locks, Mode};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const HANG: Duration = Duration::from_secs(20);
+
+/// One backend under test: a URL that every provider of the scenario shares.
+struct Fixture {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Fixture {
+    fn memory(scenario: &str) -> Fixture {
+        Fixture { url: format!("memory://{scenario}-{}", rand_suffix()), _dir: None }
+    }
+    fn sqlite(_scenario: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        Fixture { url: format!("sqlite://{}", dir.path().join("locks.db").display()), _dir: Some(dir) }
+    }
+    async fn connect(&self) -> Locks {
+        Locks::connect(&self.url).await.unwrap()
+    }
+    fn url_with(&self, query: &str) -> String {
+        format!("{}?{query}", self.url)
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, f).await.expect("scenario hung")
+}
+
+macro_rules! conformance {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::bounded(super::$scenario(super::Fixture::memory(stringify!($scenario)))).await
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::bounded(super::$scenario(super::Fixture::sqlite(stringify!($scenario)))).await
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    mutual_exclusion_of_8_tasks,
+    try_acquire_on_held_lock_is_none,
+    acquire_times_out_not_early,
+    fences_start_at_1_and_increase,
+    expiry_lets_another_owner_in_with_higher_fence,
+    stale_release_is_false_and_leaves_new_holder,
+    refresh_after_loss_is_lost,
+    release_is_idempotent,
+    operations_after_release_or_handoff_are_not_held,
+    token_resumes_in_another_provider,
+    force_release_state_and_list_show_no_owner_id,
+    shared_locks_admit_readers_and_exclude_writers,
+    waiting_writer_is_not_starved_by_new_readers,
+    waiters_are_served_in_fifo_order,
+    release_wakes_a_waiter_promptly,
+    cancelled_wait_leaves_nothing_held,
+    watchdog_keeps_lock_past_its_ttl,
+    without_auto_renew_the_lock_expires_at_its_ttl,
+    loss_is_noticed_and_run_ends_with_lost,
+    run_returns_the_body_value_and_releases,
+    events_report_what_happened,
+    closed_provider_refuses_operations,
+    bypass_grants_every_lock,
+    bad_input_gives_typed_errors,
+    foreign_and_malformed_tokens_are_invalid,
+    dropped_handle_releases_its_lock,
+);
+
+async fn mutual_exclusion_of_8_tasks(fx: Fixture) {
+    let locks = fx.connect().await;
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let lock = locks.lock("counter");
+        let counter = counter.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                let held = lock.acquire(Duration::from_secs(15)).await.unwrap();
+                // A non-atomic increment: read, yield, write.
+                let v = counter.load(Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                counter.store(v + 1, Ordering::SeqCst);
+                assert!(held.release().await.unwrap());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(counter.load(Ordering::SeqCst), 200);
+}
+
+async fn try_acquire_on_held_lock_is_none(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("a").try_acquire().await.unwrap().expect("free lock");
+    assert!(locks.lock("a").try_acquire().await.unwrap().is_none());
+    // Not reentrant: the same provider and lock wait like anyone else.
+    assert!(locks.lock("a").acquire_or_none(Duration::from_millis(50)).await.unwrap().is_none());
+    assert!(held.release().await.unwrap());
+    assert!(locks.lock("a").try_acquire().await.unwrap().is_some());
+}
+
+async fn acquire_times_out_not_early(fx: Fixture) {
+    let locks = fx.connect().await;
+    let _held = locks.lock("t").acquire(Duration::from_secs(1)).await.unwrap();
+    let start = Instant::now();
+    let err = locks.lock("t").acquire(Duration::from_millis(300)).await.unwrap_err();
+    assert!(start.elapsed() >= Duration::from_millis(300), "timed out early: {:?}", start.elapsed());
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert_eq!(err.code(), "TIMEOUT");
+    assert_eq!(err.exit_code(), 75);
+}
+
+async fn fences_start_at_1_and_increase(fx: Fixture) {
+    let locks = fx.connect().await;
+    let mut last = 0;
+    for i in 0..5 {
+        let held = locks.lock("f").try_acquire().await.unwrap().unwrap();
+        if i == 0 {
+            assert_eq!(held.fence(), 1);
+        }
+        assert!(held.fence() > last);
+        last = held.fence();
+        held.release().await.unwrap();
+    }
+    // Fences are per key.
+    let other = locks.lock("g").try_acquire().await.unwrap().unwrap();
+    assert_eq!(other.fence(), 1);
+}
+
+async fn expiry_lets_another_owner_in_with_higher_fence(fx: Fixture) {
+    let locks = fx.connect().await;
+    let lock = locks.lock("e").ttl(Duration::from_millis(200)).auto_renew(false);
+    let first = lock.try_acquire().await.unwrap().unwrap();
+    let start = Instant::now();
+    let second = fx.connect().await.lock("e").acquire(Duration::from_secs(10)).await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(150), "got in before expiry");
+    assert!(second.fence() > first.fence());
+    drop(first.into_token());
+}
+
+async fn stale_release_is_false_and_leaves_new_holder(fx: Fixture) {
+    let locks = fx.connect().await;
+    let stale = locks.lock("s").ttl(Duration::from_millis(100)).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let fresh = locks.lock("s").try_acquire().await.unwrap().expect("expired lock is free");
+    assert!(!stale.release().await.unwrap());
+    match locks.state("s").await.unwrap() {
+        LockState::Held { fence, .. } => assert_eq!(fence, fresh.fence()),
+        LockState::Free => panic!("a stale release freed the new holder's lock"),
+    }
+    assert!(fresh.release().await.unwrap());
+}
+
+async fn refresh_after_loss_is_lost(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("r").ttl(Duration::from_millis(100)).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    held.refresh(Duration::from_millis(100)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let _other = locks.lock("r").try_acquire().await.unwrap().unwrap();
+    let err = held.refresh(Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(err, Error::Lost { .. }), "{err:?}");
+    assert!(held.is_lost());
+}
+
+async fn release_is_idempotent(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("i").try_acquire().await.unwrap().unwrap();
+    assert!(held.release_ref().await.unwrap());
+    assert!(!held.release_ref().await.unwrap());
+    assert!(!held.release().await.unwrap());
+}
+
+async fn operations_after_release_or_handoff_are_not_held(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("n").try_acquire().await.unwrap().unwrap();
+    held.release_ref().await.unwrap();
+    let err = held.refresh(Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(err, Error::NotHeld { .. }) && err.code() == "NOT_HELD", "{err:?}");
+    assert!(matches!(held.take_token(), Err(Error::NotHeld { .. })));
+
+    let held = locks.lock("n").try_acquire().await.unwrap().unwrap();
+    let token = held.take_token().unwrap();
+    assert!(matches!(held.refresh(Duration::from_secs(1)).await, Err(Error::NotHeld { .. })));
+    assert!(!held.release_ref().await.unwrap(), "a handed-off handle must not release");
+    drop(held);
+    // The lock is still held: the token owns it.
+    assert!(matches!(locks.state("n").await.unwrap(), LockState::Held { .. }));
+    assert!(locks.resume(&token).await.unwrap().release().await.unwrap());
+}
+
+async fn token_resumes_in_another_provider(fx: Fixture) {
+    let a = fx.connect().await;
+    let held = a.lock("job").holder("worker-a").try_acquire().await.unwrap().unwrap();
+    let fence = held.fence();
+    let token = held.into_token();
+    assert!(token.starts_with("flk1."));
+    let info = ferrolock::token::decode(&token).unwrap();
+    assert_eq!((info.name.as_str(), info.fence, info.holder.as_str()), ("job", fence, "worker-a"));
+    assert_eq!(info.backend, a.backend());
+
+    let b = fx.connect().await;
+    let resumed = b.resume(&token).await.unwrap();
+    assert_eq!(resumed.fence(), fence);
+    assert!(a.lock("job").try_acquire().await.unwrap().is_none());
+    assert!(resumed.release().await.unwrap());
+    assert_eq!(a.state("job").await.unwrap(), LockState::Free);
+    // A token whose lock is gone resumes to Lost.
+    assert!(matches!(b.resume(&token).await, Err(Error::Lost { .. })));
+}
+
+async fn force_release_state_and_list_show_no_owner_id(fx: Fixture) {
+    let locks = fx.connect().await;
+    assert_eq!(locks.state("inv:1").await.unwrap(), LockState::Free);
+    let h1 = locks.lock("inv:1").holder("billing").try_acquire().await.unwrap().unwrap();
+    let _h2 = locks.lock("inv:2").try_acquire().await.unwrap().unwrap();
+    let _other = locks.lock("other").try_acquire().await.unwrap().unwrap();
+    match locks.state("inv:1").await.unwrap() {
+        LockState::Held { fence, mode, holder, expires_in, readers } => {
+            assert_eq!((fence, mode, holder.as_str(), readers), (h1.fence(), Mode::Exclusive, "billing", 0));
+            assert!(expires_in > Duration::from_secs(20) && expires_in <= Duration::from_secs(30));
+        }
+        LockState::Free => panic!("held lock reported free"),
+    }
+    let listed = locks.list("inv:").await.unwrap();
+    let names: Vec<_> = listed.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["inv:1", "inv:2"]);
+    assert_eq!(locks.list("").await.unwrap().len(), 3);
+
+    // The owner id lives only in the token: not in state, list or Debug output.
+    let token = h1.take_token().unwrap();
+    let payload = token.trim_start_matches("flk1.");
+    let owner_b64 = &payload[6..26]; // bytes 4..19: the owner id
+    let shown = format!("{:?}{:?}{:?}", locks.state("inv:1").await.unwrap(), listed, h1);
+    assert!(!shown.contains(owner_b64), "owner id leaked: {shown}");
+
+    assert!(locks.force_release("inv:1").await.unwrap());
+    assert!(!locks.force_release("inv:1").await.unwrap());
+    assert_eq!(locks.state("inv:1").await.unwrap(), LockState::Free);
+    assert!(matches!(locks.resume(&token).await, Err(Error::Lost { .. })));
+}
+
+async fn shared_locks_admit_readers_and_exclude_writers(fx: Fixture) {
+    let locks = fx.connect().await;
+    if !locks.capabilities().shared {
+        let err = locks.lock("rw").shared().try_acquire().await.unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        return;
+    }
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        readers.push(locks.lock("rw").shared().try_acquire().await.unwrap().expect("readers share"));
+    }
+    match locks.state("rw").await.unwrap() {
+        LockState::Held { mode, readers: n, .. } => assert_eq!((mode, n), (Mode::Shared, 3)),
+        LockState::Free => panic!("shared lock reported free"),
+    }
+    assert!(locks.lock("rw").try_acquire().await.unwrap().is_none(), "writer got in beside readers");
+    for r in readers {
+        assert!(r.release().await.unwrap());
+    }
+    let writer = locks.lock("rw").try_acquire().await.unwrap().expect("free after readers");
+    assert!(locks.lock("rw").shared().try_acquire().await.unwrap().is_none(), "reader got in beside a writer");
+    writer.release().await.unwrap();
+}
+
+async fn waiting_writer_is_not_starved_by_new_readers(fx: Fixture) {
+    let locks = fx.connect().await;
+    if !locks.capabilities().shared {
+        assert!(matches!(locks.lock("ws").shared().try_acquire().await, Err(Error::Unsupported { .. })));
+        return;
+    }
+    let first_reader = locks.lock("ws").shared().try_acquire().await.unwrap().unwrap();
+    let writer = {
+        let lock = fx.connect().await.lock("ws");
+        tokio::spawn(async move { lock.acquire(Duration::from_secs(15)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await; // the writer is queued
+    for _ in 0..5 {
+        assert!(
+            locks.lock("ws").shared().try_acquire().await.unwrap().is_none(),
+            "a new reader passed a waiting writer"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first_reader.release().await.unwrap();
+    let writer = writer.await.unwrap().expect("writer served once the reader left");
+    writer.release().await.unwrap();
+}
+
+async fn waiters_are_served_in_fifo_order(fx: Fixture) {
+    let locks = fx.connect().await;
+    if !locks.capabilities().queue {
+        return; // FIFO is only promised where the backend keeps a queue
+    }
+    let holder = locks.lock("q").try_acquire().await.unwrap().unwrap();
+    let order = Arc::new(parking_lot_free::Order::default());
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let lock = fx.connect().await.lock("q");
+        let order = order.clone();
+        tasks.push(tokio::spawn(async move {
+            let held = lock.acquire(Duration::from_secs(15)).await.unwrap();
+            order.push(i);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            held.release().await.unwrap();
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await; // queue them in order
+    }
+    holder.release().await.unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(order.get(), vec![0, 1, 2, 3]);
+}
+
+mod parking_lot_free {
+    #[derive(Default)]
+    pub struct Order(std::sync::Mutex<Vec<u32>>);
+    impl Order {
+        pub fn push(&self, i: u32) {
+            self.0.lock().unwrap().push(i)
+        }
+        pub fn get(&self) -> Vec<u32> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+}
+
+async fn release_wakes_a_waiter_promptly(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("w").try_acquire().await.unwrap().unwrap();
+    let waiter = {
+        let lock = fx.connect().await.lock("w");
+        tokio::spawn(async move {
+            let h = lock.acquire(Duration::from_secs(15)).await.unwrap();
+            (Instant::now(), h)
+        })
+    };
+    // Long enough that the waiter's fallback poll has backed off well past the release.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let released_at = Instant::now();
+    held.release().await.unwrap();
+    let (got_at, h) = waiter.await.unwrap();
+    // Woken by the release, not by a poll: generous, but well below the
+    // fallback poll's interval at this point (≥ 600 ms).
+    assert!(got_at.duration_since(released_at) < Duration::from_millis(400), "{:?}", got_at - released_at);
+    h.release().await.unwrap();
+}
+
+async fn cancelled_wait_leaves_nothing_held(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("c").try_acquire().await.unwrap().unwrap();
+    let waiter = {
+        let lock = fx.connect().await.lock("c");
+        tokio::spawn(async move { lock.acquire(Duration::MAX).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    waiter.abort();
+    assert!(waiter.await.unwrap_err().is_cancelled());
+    held.release().await.unwrap();
+    // Neither the lock nor the cancelled waiter's place in the queue stays held.
+    let start = Instant::now();
+    let next = locks.lock("c").acquire(Duration::from_secs(10)).await.unwrap();
+    assert!(start.elapsed() < Duration::from_secs(3), "a cancelled waiter held up the queue");
+    assert_eq!(next.fence(), held_fence_plus(1));
+    next.release().await.unwrap();
+
+    // A timeout is the same: nothing stays behind.
+    let h = locks.lock("c").try_acquire().await.unwrap().unwrap();
+    assert!(locks.lock("c").acquire_or_none(Duration::from_millis(100)).await.unwrap().is_none());
+    h.release().await.unwrap();
+    assert!(locks.lock("c").try_acquire().await.unwrap().is_some());
+}
+
+fn held_fence_plus(n: u64) -> u64 {
+    1 + n
+}
+
+async fn watchdog_keeps_lock_past_its_ttl(fx: Fixture) {
+    let locks = fx.connect().await;
+    let mut events = locks.events();
+    let held = locks.lock("wd").ttl(Duration::from_millis(300)).try_acquire().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(!held.is_lost());
+    assert!(locks.lock("wd").try_acquire().await.unwrap().is_none(), "renewed lock was taken");
+    assert!(held.release().await.unwrap());
+    let mut renewed = 0;
+    while let Some(e) = events.try_recv() {
+        renewed += (e.kind == EventKind::Renewed) as u32;
+    }
+    assert!(renewed >= 2, "renewed {renewed} times");
+}
+
+async fn without_auto_renew_the_lock_expires_at_its_ttl(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("nr").ttl(Duration::from_millis(300)).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    assert!(locks.lock("nr").try_acquire().await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(locks.state("nr").await.unwrap(), LockState::Free);
+    assert!(!held.release().await.unwrap());
+}
+
+async fn loss_is_noticed_and_run_ends_with_lost(fx: Fixture) {
+    let locks = fx.connect().await;
+    let admin = fx.connect().await;
+    let lock = locks.lock("lost").ttl(Duration::from_millis(300));
+    let result: Result<u32, Error> = lock
+        .run(Duration::from_secs(5), |guard| async move {
+            admin.force_release("lost").await.unwrap();
+            tokio::time::timeout(Duration::from_secs(10), guard.lost()).await.expect("loss not noticed");
+            assert!(guard.is_lost());
+            Ok(7)
+        })
+        .await;
+    assert!(matches!(result, Err(Error::Lost { .. })), "{result:?}");
+}
+
+async fn run_returns_the_body_value_and_releases(fx: Fixture) {
+    let locks = fx.connect().await;
+    let v = locks
+        .lock("run")
+        .run(Duration::from_secs(5), |g| async move { Ok::<_, Error>(g.fence() * 10) })
+        .await
+        .unwrap();
+    assert_eq!(v, 10);
+    assert_eq!(locks.state("run").await.unwrap(), LockState::Free);
+    // A failing body's error comes back, and the lock is released too.
+    #[derive(Debug)]
+    enum AppError {
+        Lock(Error),
+        Bad,
+    }
+    impl From<Error> for AppError {
+        fn from(e: Error) -> Self {
+            AppError::Lock(e)
+        }
+    }
+    let r: Result<(), AppError> = locks.lock("run").run(Duration::from_secs(5), |_| async { Err(AppError::Bad) }).await;
+    assert!(matches!(r, Err(AppError::Bad)));
+    assert_eq!(locks.state("run").await.unwrap(), LockState::Free);
+    let _h = locks.lock("run").try_acquire().await.unwrap().unwrap();
+    let r: Result<(), AppError> =
+        locks.lock("run").run(Duration::from_millis(50), |_| async { Ok(()) }).await;
+    assert!(matches!(r, Err(AppError::Lock(Error::Timeout { .. }))));
+}
+
+async fn events_report_what_happened(fx: Fixture) {
+    let locks = fx.connect().await;
+    let mut events = locks.events();
+    let held = locks.lock("ev").holder("me").try_acquire().await.unwrap().unwrap();
+    assert!(locks.lock("ev").acquire_or_none(Duration::from_millis(50)).await.unwrap().is_none());
+    held.release().await.unwrap();
+    let _h = locks.lock("ev").try_acquire().await.unwrap().unwrap();
+    locks.force_release("ev").await.unwrap();
+    let mut kinds = Vec::new();
+    while let Some(e) = events.try_recv() {
+        assert_eq!(e.name, "ev");
+        kinds.push(e.kind);
+    }
+    assert_eq!(
+        kinds,
+        [EventKind::Acquired, EventKind::TimedOut, EventKind::Released, EventKind::Acquired, EventKind::ForceReleased]
+    );
+}
+
+async fn closed_provider_refuses_operations(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("x").try_acquire().await.unwrap().unwrap();
+    locks.close().await;
+    assert!(matches!(locks.lock("x").try_acquire().await, Err(Error::Closed)));
+    assert!(matches!(locks.state("x").await, Err(Error::Closed)));
+    assert!(matches!(held.refresh(Duration::from_secs(1)).await, Err(Error::Closed)));
+    assert!(matches!(locks.ping().await, Err(Error::Closed)));
+    drop(held.into_token());
+    assert_eq!(Error::Closed.code(), "CLOSED");
+}
+
+async fn bypass_grants_every_lock(fx: Fixture) {
+    let locks = Locks::connect(&fx.url_with("bypass=true")).await.unwrap();
+    let a = locks.lock("b").try_acquire().await.unwrap().unwrap();
+    let b = locks.lock("b").try_acquire().await.unwrap().unwrap();
+    assert_eq!((a.fence(), b.fence()), (0, 0));
+    // The real backend was not touched.
+    assert_eq!(fx.connect().await.state("b").await.unwrap(), LockState::Free);
+    a.release().await.unwrap();
+    b.release().await.unwrap();
+}
+
+async fn bad_input_gives_typed_errors(fx: Fixture) {
+    let locks = fx.connect().await;
+    let invalid = |r: Result<Option<ferrolock::Held>, Error>, needle: &str| match r {
+        Err(Error::InvalidArgument(msg)) => assert!(msg.contains(needle), "{msg:?} should name {needle:?}"),
+        other => panic!("expected InvalidArgument naming {needle:?}, got {other:?}"),
+    };
+    invalid(locks.lock("").try_acquire().await, "empty");
+    invalid(locks.lock("x".repeat(513)).try_acquire().await, "513");
+    invalid(locks.lock("bad\nname").try_acquire().await, "control");
+    invalid(locks.lock("t").ttl(Duration::ZERO).try_acquire().await, "ttl");
+    let max = locks.capabilities().max_ttl;
+    invalid(locks.lock("t").ttl(max + Duration::from_secs(1)).try_acquire().await, "maximum");
+    invalid(locks.lock("t").holder("a\u{7}b").try_acquire().await, "holder");
+    invalid(locks.lock("t").acquire_or_none(Duration::from_secs(u64::MAX)).await, "timeout");
+    // A name of exactly 512 bytes is fine, and so is any UTF-8.
+    assert!(locks.lock("é".repeat(256)).try_acquire().await.unwrap().is_some());
+    assert!(locks.lock("{braces}:and spaces/ünïcode").try_acquire().await.unwrap().is_some());
+    // Nothing was left held by the failed calls.
+    assert!(locks.list("t").await.unwrap().is_empty());
+    assert!(matches!(locks.state("").await, Err(Error::InvalidArgument(_))));
+    assert!(matches!(locks.force_release("a\0").await, Err(Error::InvalidArgument(_))));
+
+    for (url, needle) in [
+        ("nope://x", "unknown scheme"),
+        ("no-scheme-here", "no scheme"),
+        ("memory://?namespace=bad/ns", "namespace"),
+        ("memory://?namespace=", "namespace"),
+        ("memory://?colour=blue", "colour"),
+        ("memory://?bypass=maybe", "bypass"),
+        ("sqlite://", "path"),
+    ] {
+        match Locks::connect(url).await {
+            Err(Error::InvalidArgument(msg)) => assert!(msg.contains(needle), "{url}: {msg}"),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    let err = Locks::connect("ftp://alice:hunter2@example").await.unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "password leaked: {err}");
+    let err = Locks::connect("postgres://alice:hunter2@db/app").await.unwrap_err();
+    assert!(matches!(&err, Error::Unsupported { operation, .. } if operation.contains("postgres")), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+async fn foreign_and_malformed_tokens_are_invalid(fx: Fixture) {
+    let locks = fx.connect().await;
+    let other_url = if locks.backend() == ferrolock::BackendKind::Memory {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        std::mem::forget(dir);
+        url
+    } else {
+        format!("memory://foreign-{}", rand_suffix())
+    };
+    let foreign = Locks::connect(&other_url).await.unwrap();
+    let token = foreign.lock("f").try_acquire().await.unwrap().unwrap().into_token();
+    let err = locks.resume(&token).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidToken(m) if m.contains("backend")), "{err:?}");
+    assert_eq!(err.code(), "INVALID_TOKEN");
+    for bad in ["", "flk1.", "flk1.!!!!", "flk2.AAAA", &token[..token.len() - 4], &"flk1.".repeat(1000)] {
+        assert!(matches!(locks.resume(bad).await, Err(Error::InvalidToken(_))), "{bad:?}");
+    }
+}
+
+async fn dropped_handle_releases_its_lock(fx: Fixture) {
+    let locks = fx.connect().await;
+    let held = locks.lock("d").try_acquire().await.unwrap().unwrap();
+    drop(held);
+    let next = locks.lock("d").acquire(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(next.fence(), 2);
+    next.release().await.unwrap();
+}
+
+/// Synchronous callers get the same semantics through `ferrolock::blocking`.
+#[test]
+fn blocking_api_mirrors_the_async_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("b.db").display());
+    let locks = ferrolock::blocking::Locks::connect(&url).unwrap();
+    let held = locks.lock("job").acquire(Duration::from_secs(1)).unwrap();
+    assert!(locks.lock("job").try_acquire().unwrap().is_none());
+    let err = locks.lock("job").acquire(Duration::from_millis(100)).unwrap_err();
+    assert_eq!(err.code(), "TIMEOUT");
+    let token = held.into_token();
+    let held = locks.resume(&token).unwrap();
+    assert!(held.release().unwrap());
+    let v = locks.lock("job").run(Duration::from_secs(1), |h| Ok::<_, Error>(h.fence())).unwrap();
+    assert_eq!(v, 2);
+    assert_eq!(locks.state("job").unwrap(), LockState::Free);
+}
