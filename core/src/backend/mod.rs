@@ -130,7 +130,7 @@ impl AnyBackend {
             Target::Sqlite { path } => BackendKind::Sqlite,
         };
         if url.bypass {
-            return Ok((AnyBackend::Bypass(bypass::BypassBackend::default()), kind));
+            return Ok((AnyBackend::Bypass(bypass::BypassBackend), kind));
         }
         let backend = match &url.target {
             Target::Memory { store } => AnyBackend::Memory(memory::MemoryBackend::open(store, notices)),
