@@ -140,7 +140,7 @@ impl Locks {
     pub async fn connect(url: &str) -> Result<Locks> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::Internal("Locks::connect must run inside a tokio runtime".into()))?;
-        Self::connect_on(url, runtime)
+        Self::connect_on(url, runtime).await
     }
 
     /// Connect to [`default_url`](crate::default_url): `$FERROLOCK_URL`, else
@@ -149,13 +149,10 @@ impl Locks {
         Self::connect(&url::default_url()).await
     }
 
-    pub(crate) fn connect_on(url_str: &str, runtime: tokio::runtime::Handle) -> Result<Locks> {
+    pub(crate) async fn connect_on(url_str: &str, runtime: tokio::runtime::Handle) -> Result<Locks> {
         let url = url::parse(url_str)?;
         let notices = Arc::new(Notices::default());
-        let (backend, kind) = {
-            let _enter = runtime.enter();
-            AnyBackend::open(&url, &notices)?
-        };
+        let (backend, kind) = AnyBackend::open(&url, &notices).await?;
         let caps = backend.capabilities();
         tracing::info!(backend = kind.name(), url = %url.redacted, namespace = %url.namespace, bypass = url.bypass, "ferrolock: connected");
         let default_holder = url.holder.clone().unwrap_or_else(default_holder);

@@ -11,6 +11,34 @@ use std::path::PathBuf;
 pub(crate) enum Target {
     Memory { store: String },
     Sqlite { path: PathBuf },
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Redis(RedisTarget),
+}
+
+/// How the servers of a Redis URL are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RedisTopology {
+    /// One server.
+    Single,
+    /// Independent servers, a majority must agree (Redlock-style).
+    Quorum,
+    /// Redis Cluster, reached through its seed nodes.
+    Cluster,
+}
+
+/// A parsed Redis URL: one connection URL per server, credentials included
+/// (never shown: `ProviderUrl::redacted` is what errors and logs use).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct RedisTarget {
+    pub topology: RedisTopology,
+    pub nodes: Vec<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTarget").field("topology", &self.topology).field("nodes", &self.nodes.len()).finish()
+    }
 }
 
 /// A parsed provider URL.
@@ -122,10 +150,19 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
             }
             Target::Sqlite { path: PathBuf::from(path) }
         }
-        "redis" | "rediss" | "redis+cluster" => {
+        "redis" | "redis+cluster" => {
+            if !cfg!(feature = "redis") {
+                return Err(Error::Unsupported {
+                    backend: "redis",
+                    operation: "this build (enable the cargo feature `redis`)".into(),
+                });
+            }
+            Target::Redis(parse_redis(&scheme, body, &redacted)?)
+        }
+        "rediss" | "rediss+cluster" => {
             return Err(Error::Unsupported {
                 backend: "redis",
-                operation: "this build (enable the cargo feature `redis`)".into(),
+                operation: "TLS (rediss://) in this build; connect through a local TLS tunnel or use redis://".into(),
             })
         }
         "postgres" | "postgresql" => {
@@ -147,6 +184,57 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
         }
     };
     Ok(ProviderUrl { target, namespace, bypass, holder, redacted })
+}
+
+fn parse_redis(scheme: &str, body: &str, redacted: &str) -> Result<RedisTarget> {
+    let (authority, db) = match body.find('/') {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, ""),
+    };
+    let db: u32 = if db.is_empty() {
+        0
+    } else {
+        db.parse().map_err(|_| Error::invalid(format!("URL {redacted:?}: database {db:?} is not a number")))?
+    };
+    let (userinfo, hosts) = match authority.rfind('@') {
+        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let password = userinfo
+        .and_then(|u| u.split_once(':'))
+        .map(|(_, p)| percent_decode(p).unwrap_or_else(|| p.to_owned()))
+        .filter(|p| !p.is_empty());
+    let mut nodes = Vec::new();
+    for host in hosts.split(',') {
+        let (name, port) = match host.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p),
+            _ => (host, "6379"),
+        };
+        if name.is_empty() {
+            return Err(Error::invalid(format!("URL {redacted:?}: a host is missing")));
+        }
+        let port: u16 = port
+            .parse()
+            .map_err(|_| Error::invalid(format!("URL {redacted:?}: port {port:?} of host {name:?} is not a number")))?;
+        let auth = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+        nodes.push(format!("redis://{auth}{name}:{port}/{db}"));
+    }
+    let topology = match (scheme, nodes.len()) {
+        ("redis+cluster", _) => {
+            if db != 0 {
+                return Err(Error::invalid(format!("URL {redacted:?}: Redis Cluster has only database 0")));
+            }
+            RedisTopology::Cluster
+        }
+        (_, 1) => RedisTopology::Single,
+        (_, n) if n % 2 == 0 => {
+            return Err(Error::invalid(format!(
+                "URL {redacted:?}: a quorum needs an odd number of servers, not {n}"
+            )))
+        }
+        _ => RedisTopology::Quorum,
+    };
+    Ok(RedisTarget { topology, nodes, password })
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -188,6 +276,24 @@ mod tests {
         assert_eq!(u.namespace, "app");
         let u = parse("sqlite:///var/lib/x/locks.db").unwrap();
         assert_eq!(u.target, Target::Sqlite { path: "/var/lib/x/locks.db".into() });
+    }
+
+    #[test]
+    #[cfg(feature = "redis")]
+    fn parses_redis_topologies() {
+        let Target::Redis(t) = parse("redis://u:p%40ss@h1:1,h2:2,h3:3/2").unwrap().target else { panic!() };
+        assert_eq!(t.topology, RedisTopology::Quorum);
+        assert_eq!(t.nodes, ["redis://u:p%40ss@h1:1/2", "redis://u:p%40ss@h2:2/2", "redis://u:p%40ss@h3:3/2"]);
+        assert_eq!(t.password.as_deref(), Some("p@ss"));
+        let Target::Redis(t) = parse("redis://localhost").unwrap().target else { panic!() };
+        assert_eq!((t.topology, t.nodes[0].as_str()), (RedisTopology::Single, "redis://localhost:6379/0"));
+        let Target::Redis(t) = parse("redis+cluster://a:7000,b:7001").unwrap().target else { panic!() };
+        assert_eq!(t.topology, RedisTopology::Cluster);
+        for bad in ["redis://h:notaport", "redis://h/x", "redis://h1,h2", "redis://", "redis+cluster://h/3"] {
+            assert_eq!(parse(bad).unwrap_err().code(), "INVALID_ARGUMENT", "{bad}");
+        }
+        let e = parse("redis://u:secret@h:bad").unwrap_err().to_string();
+        assert!(!e.contains("secret"), "{e}");
     }
 
     #[test]

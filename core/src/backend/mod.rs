@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub(crate) mod bypass;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
@@ -108,6 +110,8 @@ pub(crate) enum AnyBackend {
     Memory(memory::MemoryBackend),
     #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteBackend),
+    #[cfg(feature = "redis")]
+    Redis(redis::RedisBackend),
 }
 
 macro_rules! dispatch {
@@ -117,17 +121,19 @@ macro_rules! dispatch {
             AnyBackend::Memory($b) => $e,
             #[cfg(feature = "sqlite")]
             AnyBackend::Sqlite($b) => $e,
+            #[cfg(feature = "redis")]
+            AnyBackend::Redis($b) => $e,
         }
     };
 }
 
 impl AnyBackend {
-    pub(crate) fn open(url: &crate::url::ProviderUrl, notices: &Arc<Notices>) -> Result<(AnyBackend, BackendKind)> {
+    pub(crate) async fn open(url: &crate::url::ProviderUrl, notices: &Arc<Notices>) -> Result<(AnyBackend, BackendKind)> {
         use crate::url::Target;
         let kind = match &url.target {
             Target::Memory { .. } => BackendKind::Memory,
-            #[allow(unused_variables)]
-            Target::Sqlite { path } => BackendKind::Sqlite,
+            Target::Sqlite { .. } => BackendKind::Sqlite,
+            Target::Redis(_) => BackendKind::Redis,
         };
         if url.bypass {
             return Ok((AnyBackend::Bypass(bypass::BypassBackend), kind));
@@ -138,6 +144,10 @@ impl AnyBackend {
             Target::Sqlite { path } => AnyBackend::Sqlite(sqlite::SqliteBackend::open(path, notices.clone())?),
             #[cfg(not(feature = "sqlite"))]
             Target::Sqlite { .. } => unreachable!("rejected by url::parse"),
+            #[cfg(feature = "redis")]
+            Target::Redis(t) => AnyBackend::Redis(redis::RedisBackend::open(t, notices.clone()).await?),
+            #[cfg(not(feature = "redis"))]
+            Target::Redis(_) => unreachable!("rejected by url::parse"),
         };
         Ok((backend, kind))
     }

@@ -1,0 +1,85 @@
+# Test servers, sourced by scripts/test (and bench/run): installed from
+# Debian's packages, started on 127.0.0.1 on free ports in a temporary
+# directory, and stopped by pid when the calling script exits.
+
+servers_dir=$(mktemp -d "${TMPDIR:-/tmp}/ferrolock-servers.XXXXXX")
+server_pids=()
+
+stop_servers() {
+    local pid
+    for pid in "${server_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${server_pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    rm -rf "$servers_dir"
+}
+
+ensure_packages() { # ensure_packages COMMAND PACKAGE...
+    local cmd=$1
+    shift
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    echo "installing $* from Debian's packages"
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    fi
+}
+
+# A free port P whose cluster bus port P+10000 is free too.
+free_port() {
+    python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 29999)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+}
+
+# start_redis [redis-server options...]: prints the port once it answers.
+start_redis() {
+    local port dir
+    port=$(free_port)
+    dir="$servers_dir/redis-$port"
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+        --daemonize yes --pidfile "$dir/pid" --logfile "$dir/log" "$@" >/dev/null
+    for _ in $(seq 100); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    server_pids+=("$(cat "$dir/pid")")
+    echo "$port"
+}
+
+# start_redis_topologies: one server, a quorum of three, a 3-master cluster;
+# exports the URLs the test suites read.
+start_redis_topologies() {
+    ensure_packages redis-server redis-server redis-tools
+    local single q1 q2 q3 c1 c2 c3 port
+    single=$(start_redis)
+    q1=$(start_redis); q2=$(start_redis); q3=$(start_redis)
+    c1=$(start_redis --cluster-enabled yes --cluster-config-file nodes.conf)
+    c2=$(start_redis --cluster-enabled yes --cluster-config-file nodes.conf)
+    c3=$(start_redis --cluster-enabled yes --cluster-config-file nodes.conf)
+    redis-cli --cluster create "127.0.0.1:$c1" "127.0.0.1:$c2" "127.0.0.1:$c3" \
+        --cluster-replicas 0 --cluster-yes >"$servers_dir/cluster-create.log" 2>&1
+    for port in "$c1" "$c2" "$c3"; do
+        for _ in $(seq 200); do
+            redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+            sleep 0.05
+        done
+    done
+    export FERROLOCK_TEST_REDIS_URL="redis://127.0.0.1:$single"
+    export FERROLOCK_TEST_REDIS_QUORUM_URL="redis://127.0.0.1:$q1,127.0.0.1:$q2,127.0.0.1:$q3"
+    export FERROLOCK_TEST_REDIS_CLUSTER_URL="redis+cluster://127.0.0.1:$c1,127.0.0.1:$c2,127.0.0.1:$c3"
+    echo "redis: $FERROLOCK_TEST_REDIS_URL; quorum: $FERROLOCK_TEST_REDIS_QUORUM_URL; cluster: $FERROLOCK_TEST_REDIS_CLUSTER_URL"
+}
