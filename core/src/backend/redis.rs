@@ -655,7 +655,7 @@ impl RedisBackend {
         }
         // SCAN is per node: find the masters and talk to each.
         let nodes: String = s.conns[0]
-            .query(&redis::cmd("CLUSTER").arg("NODES"))
+            .query(redis::cmd("CLUSTER").arg("NODES"))
             .await
             .map_err(|e| s.error(e))?;
         let auth = s.urls[0].strip_prefix("redis://").and_then(|r| r.split_once('@')).map(|(a, _)| format!("{a}@"));
