@@ -1,0 +1,154 @@
+//! Redis under faults: servers killed and restarted, a wrong password, and
+//! what the fences of a quorum promise. Each test starts its own
+//! redis-server processes (on 127.0.0.1, free ports, temp dirs) and stops
+//! them by pid.
+#![cfg(feature = "redis")]
+
+use ferrolock::{Error, Locks};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    port: u16,
+    extra: Vec<String>,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut s = Server {
+            port,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn quorum_url(servers: &[Server]) -> String {
+    let hosts: Vec<_> = servers.iter().map(Server::addr).collect();
+    format!("redis://{}", hosts.join(","))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_never_gives_two_holders() {
+    let mut server = Server::start(&[]);
+    let url = format!("redis://{}", server.addr());
+    let a = Locks::connect(&url).await.unwrap();
+    let held = a.lock("job").ttl(Duration::from_millis(900)).acquire(Duration::from_secs(5)).await.unwrap();
+
+    server.kill();
+    server.restart(); // the lease is gone with the server's memory
+
+    let b = Locks::connect(&url).await.unwrap();
+    let other = b.lock("job").acquire(Duration::from_secs(10)).await.unwrap();
+    // Now B holds it: A's handle must not believe it holds it too.
+    match held.refresh(Duration::from_secs(1)).await {
+        Err(Error::Lost { .. }) => {}
+        Err(Error::Unavailable { .. }) => {
+            tokio::time::timeout(Duration::from_secs(10), held.lost()).await.expect("loss noticed")
+        }
+        other => panic!("two holders: refresh gave {other:?}"),
+    }
+    assert!(held.is_lost());
+    assert!(!held.release().await.unwrap());
+    assert!(other.release().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_survives_one_dead_server_and_refuses_with_two() {
+    let mut servers = [Server::start(&[]), Server::start(&[]), Server::start(&[])];
+    let locks = Locks::connect(&quorum_url(&servers)).await.unwrap();
+    servers[0].kill();
+    let held = locks.lock("q").acquire(Duration::from_secs(5)).await.unwrap();
+    assert!(locks.lock("q").try_acquire().await.unwrap().is_none());
+    assert!(held.release().await.unwrap());
+
+    servers[1].kill();
+    let start = Instant::now();
+    let err = locks.lock("q").acquire(Duration::from_secs(2)).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert_eq!(err.code(), "BACKEND_UNAVAILABLE");
+    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_a_clear_redacted_error() {
+    let server = Server::start(&["--requirepass", "right-horse-battery"]);
+    let err = Locks::connect(&format!("redis://:wrong-pass-1234@{}", server.addr())).await.unwrap_err();
+    assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{err:?}");
+    let msg = err.to_string();
+    assert!(!msg.contains("wrong-pass-1234"), "password leaked: {msg}");
+    assert!(msg.to_lowercase().contains("pass") || msg.to_lowercase().contains("auth"), "unclear: {msg}");
+
+    let locks = Locks::connect(&format!("redis://:right-horse-battery@{}", server.addr())).await.unwrap();
+    assert!(!locks.url().contains("right-horse-battery"));
+    let held = locks.lock("p").try_acquire().await.unwrap().unwrap();
+    let token = held.into_token();
+    assert!(!token.contains("right-horse-battery"));
+    assert!(locks.resume(&token).await.unwrap().release().await.unwrap());
+}
+
+/// Quorum fences are the maximum of the granting servers' counters, and
+/// every grant, renewal and release raises the others to it: so they
+/// strictly increase while no server loses its data — even when the server
+/// that was ahead goes away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quorum_fences_strictly_increase() {
+    let mut servers = [Server::start(&[]), Server::start(&[]), Server::start(&[])];
+    // Put the first server's counter ahead of the others.
+    let alone = Locks::connect(&format!("redis://{}", servers[0].addr())).await.unwrap();
+    for _ in 0..5 {
+        alone.lock("f").try_acquire().await.unwrap().unwrap().release().await.unwrap();
+    }
+    let locks = Locks::connect(&quorum_url(&servers)).await.unwrap();
+    let mut last = 0;
+    for round in 0..6 {
+        if round == 3 {
+            servers[0].kill(); // the server that was ahead goes away
+        }
+        let held = locks.lock("f").acquire(Duration::from_secs(5)).await.unwrap();
+        assert!(held.fence() > last, "round {round}: fence {} after {last}", held.fence());
+        assert!(held.fence() > 5);
+        last = held.fence();
+        held.release().await.unwrap();
+    }
+}
