@@ -33,7 +33,7 @@ const EX_IOERR: i32 = 74;
     propagate_version = true
 )]
 struct Cli {
-    /// Where locks live, e.g. sqlite:///var/lib/app/locks.db [default: $FERROLOCK_URL, else ~/.local/share/ferrolock/locks.db]
+    /// Where locks live: sqlite://PATH (one machine), redis://HOST[:PORT] (many) [default: $FERROLOCK_URL, else ~/.local/share/ferrolock/locks.db]
     #[arg(long, global = true, value_name = "URL", env = "FERROLOCK_URL", hide_env_values = true)]
     url: Option<String>,
 
