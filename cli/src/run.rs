@@ -64,8 +64,8 @@ pub async fn run(locks: &Locks, a: RunArgs) -> Result<i32, Exit> {
             Err(e) => return Err(e.into()),
         },
         sig = signals.next() => {
-            // The dropped wait leaves the queue in a background task: give it a moment.
-            tokio::time::sleep(Duration::from_millis(30)).await;
+            // The dropped wait leaves the queue in a background task: let it finish.
+            locks.close().await;
             return Err(Exit::silent(128 + sig));
         }
     };

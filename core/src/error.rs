@@ -22,7 +22,7 @@ pub enum Error {
     #[error("invalid token: {0}")]
     InvalidToken(String),
     /// The lock could not be had within the timeout.
-    #[error("timed out after {waited:?} waiting for lock {name:?}")]
+    #[error("timed out after {}ms waiting for lock {name:?}", waited.as_millis())]
     Timeout {
         /// The lock's name.
         name: String,

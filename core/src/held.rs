@@ -335,7 +335,8 @@ impl Drop for Held {
         // Backends that answer at once (memory, an idle SQLite file) are
         // released right here; the others finish on the runtime.
         if release.as_mut().poll(&mut Context::from_waker(Waker::noop())) == Poll::Pending {
-            self.shared.locks.runtime.spawn(release);
+            let locks = &self.shared.locks;
+            locks.background.spawn_on(release, &locks.runtime);
         }
     }
 }

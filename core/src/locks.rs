@@ -32,6 +32,9 @@ pub(crate) struct Inner {
     events: broadcast::Sender<Event>,
     closed: AtomicBool,
     pub(crate) runtime: tokio::runtime::Handle,
+    /// Clean-ups left to the background (releases of dropped handles,
+    /// queue exits of cancelled waits): `close` waits for them.
+    pub(crate) background: tokio_util::task::TaskTracker,
 }
 
 impl Inner {
@@ -169,6 +172,7 @@ impl Locks {
                 events: broadcast::channel(1024).0,
                 closed: AtomicBool::new(false),
                 runtime,
+                background: tokio_util::task::TaskTracker::new(),
             }),
         })
     }
@@ -288,9 +292,13 @@ impl Locks {
     }
 
     /// Close the provider: renewals stop, and every later operation (on it,
-    /// its clones, its locks and handles) is `Err(Closed)`. Locks still held
-    /// free at their ttl.
+    /// its clones, its locks and handles) is `Err(Closed)`. Clean-ups still
+    /// running in the background (the release of a dropped handle, the
+    /// queue exit of a cancelled wait) are given up to 5 s to finish first,
+    /// so a process may exit right after. Locks still held free at their ttl.
     pub async fn close(&self) {
+        self.inner.background.close();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.background.wait()).await;
         if !self.inner.closed.swap(true, Ordering::AcqRel) {
             self.inner.watchdog.stop.cancel();
             self.inner.backend.close();
@@ -359,11 +367,11 @@ impl Drop for QueueSpot {
         if let Some(ticket) = self.ticket.take() {
             let inner = self.inner.clone();
             let key = std::mem::take(&mut self.key);
-            self.inner.runtime.spawn(async move {
+            self.inner.background.spawn_on(async move {
                 let _ = inner.backend.leave(&key, ticket).await;
                 // Our place may have held up others.
                 inner.notices.freed(&key);
-            });
+            }, &self.inner.runtime);
         }
     }
 }

@@ -138,7 +138,7 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
             if !cfg!(feature = "sqlite") {
                 return Err(Error::Unsupported {
                     backend: "sqlite",
-                    operation: "this build (enable the cargo feature `sqlite`)".into(),
+                    operation: "builds without the cargo feature `sqlite` (rebuild with it)".into(),
                 });
             }
             let path = percent_decode(body)
@@ -154,7 +154,7 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
             if !cfg!(feature = "redis") {
                 return Err(Error::Unsupported {
                     backend: "redis",
-                    operation: "this build (enable the cargo feature `redis`)".into(),
+                    operation: "builds without the cargo feature `redis` (rebuild with it)".into(),
                 });
             }
             Target::Redis(parse_redis(&scheme, body, &redacted)?)
@@ -168,13 +168,13 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
         "postgres" | "postgresql" => {
             return Err(Error::Unsupported {
                 backend: "postgres",
-                operation: "this build (enable the cargo feature `postgres`)".into(),
+                operation: "builds without the cargo feature `postgres` (rebuild with it)".into(),
             })
         }
         "couchbase" | "couchbases" => {
             return Err(Error::Unsupported {
                 backend: "couchbase",
-                operation: "this build (enable the cargo feature `couchbase`)".into(),
+                operation: "builds without the cargo feature `couchbase` (rebuild with it)".into(),
             })
         }
         other => {
