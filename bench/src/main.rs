@@ -1,1 +1,147 @@
-fn main(){}
+//! ferrolock's benchmarks: not tests, not run by CI. Run them with
+//! `bench/run` (see bench/README.md). Every benchmark measures its floor in
+//! the same run and reports the ratio to it.
+//!
+//! Usage: ferrolock-bench [--only memory,sqlite,procs] [--rounds N]
+//!        [--proc-rounds N] [--markdown PATH]
+
+mod memory;
+mod procs;
+mod report;
+mod sqlite;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A directory under the system's temp dir, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("ferrolock-bench-{label}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create a temp dir");
+        TempDir(path)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: ferrolock-bench [--only memory,sqlite,procs] [--rounds N] [--proc-rounds N] [--markdown PATH]");
+    std::process::exit(2)
+}
+
+/// Run one of the ferrolock pair loops for `dur` (for a profiler), in
+/// batches of 10,000 pairs with the runtime's other tasks let run between
+/// batches, as in the measured rounds. Cases: memory, memory-no-renew,
+/// memory-no-yield (never lets the runtime run its other tasks),
+/// memory-bypass (`?bypass=true`: the engine without a backend),
+/// memory-blocking, sqlite.
+fn spin(case: &str, dur: Duration) {
+    let tmp = TempDir::new("spin");
+    let url = match case {
+        "sqlite" => format!("sqlite://{}", tmp.path().join("bench.db").display()),
+        "memory-bypass" => "memory://bench?bypass=true".to_owned(),
+        "memory" | "memory-no-renew" | "memory-no-yield" | "memory-blocking" => "memory://bench".to_owned(),
+        _ => usage(),
+    };
+    let start = std::time::Instant::now();
+    let mut pairs = 0u64;
+    if case == "memory-blocking" {
+        let locks = ferrolock::blocking::Locks::connect(&url).expect("connect");
+        let lock = locks.lock("bench");
+        while start.elapsed() < dur {
+            for _ in 0..10_000 {
+                let held = lock.try_acquire().expect("try_acquire").expect("free");
+                assert!(held.release().expect("release"));
+            }
+            pairs += 10_000;
+        }
+    } else {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let locks = ferrolock::Locks::connect(&url).await.expect("connect");
+            let lock = locks.lock("bench").auto_renew(case != "memory-no-renew");
+            while start.elapsed() < dur {
+                if case != "memory-no-yield" {
+                    memory::settle().await;
+                }
+                for _ in 0..10_000 {
+                    let held = lock.try_acquire().await.expect("try_acquire").expect("free");
+                    assert!(held.release().await.expect("release"));
+                }
+                pairs += 10_000;
+            }
+        });
+    }
+    let ns = start.elapsed().as_nanos() as f64 / pairs as f64;
+    println!("{case}: {pairs} pairs, {} per pair", stats::fmt_ns(ns));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(procs::WORKER_ARG) {
+        std::process::exit(procs::worker_main(&args[1..]));
+    }
+    if args.first().map(String::as_str) == Some("--spin") {
+        // For a profiler: `--spin CASE SECONDS` runs one ferrolock loop only.
+        let case = args.get(1).cloned().unwrap_or_else(|| usage());
+        let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5.0);
+        spin(&case, Duration::from_secs_f64(secs));
+        return;
+    }
+
+    let mut only: Vec<String> = vec!["memory".into(), "sqlite".into(), "procs".into()];
+    let mut rounds = 5usize;
+    let mut proc_rounds = 5usize;
+    let mut markdown: Option<PathBuf> = None;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        match a.as_str() {
+            "--only" => only = value().split(',').map(str::to_owned).collect(),
+            "--rounds" => rounds = value().parse().unwrap_or_else(|_| usage()),
+            "--proc-rounds" => proc_rounds = value().parse().unwrap_or_else(|_| usage()),
+            "--markdown" => markdown = Some(value().into()),
+            _ => usage(),
+        }
+    }
+    if rounds == 0 || proc_rounds == 0 || only.iter().any(|o| !["memory", "sqlite", "procs"].contains(&o.as_str())) {
+        usage();
+    }
+
+    let mut rows = Vec::new();
+    let mut details = String::new();
+    if only.iter().any(|o| o == "memory") {
+        eprintln!("bench: 1. memory pair ({rounds} rounds)…");
+        let plan = stats::Plan { rounds, warmup: Duration::from_millis(300), round: Duration::from_millis(300) };
+        rows.extend(memory::run(plan, &mut details));
+    }
+    if only.iter().any(|o| o == "sqlite") {
+        eprintln!("bench: 2. sqlite pair ({rounds} rounds)…");
+        let plan = stats::Plan { rounds, warmup: Duration::from_millis(500), round: Duration::from_millis(600) };
+        rows.extend(sqlite::run(plan, &mut details));
+    }
+    if only.iter().any(|o| o == "procs") {
+        eprintln!("bench: 3. {} processes x {} ({proc_rounds} rounds)…", procs::WORKERS, procs::PER_WORKER);
+        rows.extend(procs::run(proc_rounds, &mut details));
+    }
+
+    print!("\n{}", report::text(&rows));
+    if let Some(path) = markdown {
+        let body = format!("{}\n## Details\n\n{details}", report::markdown(&rows));
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+    if rows.iter().any(|r| r.met == Some(false)) {
+        eprintln!("bench: some targets were not met (see the table)");
+    }
+}
