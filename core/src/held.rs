@@ -333,9 +333,11 @@ impl Drop for Held {
             }
         });
         // Backends that answer at once (memory, an idle SQLite file) are
-        // released right here; the others finish on the runtime.
+        // released right here; the others finish on the runtime. The drop
+        // may happen on any thread, so enter the provider's runtime first.
+        let locks = &self.shared.locks;
+        let _context = locks.runtime.enter();
         if release.as_mut().poll(&mut Context::from_waker(Waker::noop())) == Poll::Pending {
-            let locks = &self.shared.locks;
             locks.background.spawn_on(release, &locks.runtime);
         }
     }

@@ -649,3 +649,16 @@ fn blocking_api_mirrors_the_async_one() {
     assert_eq!(v, 2);
     assert_eq!(locks.state("job").unwrap(), LockState::Free);
 }
+
+/// A handle dropped on a thread outside any runtime still releases its lock
+/// (through the provider's runtime), whatever the backend.
+#[test]
+fn a_handle_dropped_outside_a_runtime_releases() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    let locks = ferrolock::blocking::Locks::connect(&url).unwrap();
+    let held = locks.lock("d").acquire(Duration::from_secs(1)).unwrap();
+    std::thread::spawn(move || drop(held)).join().unwrap();
+    let next = locks.lock("d").acquire(Duration::from_secs(5)).unwrap();
+    assert_eq!(next.fence(), 2);
+}
