@@ -1,6 +1,8 @@
 //! Lock events, for monitoring: subscribe with [`Locks::events`](crate::Locks::events).
 
 use crate::Mode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// What happened.
@@ -54,10 +56,22 @@ pub struct Event {
 /// A subscription to a provider's events. Slow subscribers skip events
 /// rather than slow the locks down.
 pub struct Events {
-    pub(crate) rx: broadcast::Receiver<Event>,
+    rx: broadcast::Receiver<Event>,
+    subscribers: Arc<AtomicUsize>,
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Events {
+    pub(crate) fn new(rx: broadcast::Receiver<Event>, subscribers: Arc<AtomicUsize>) -> Events {
+        subscribers.fetch_add(1, Ordering::Relaxed);
+        Events { rx, subscribers }
+    }
+
     /// The next event; `None` once the provider is closed and dropped.
     pub async fn recv(&mut self) -> Option<Event> {
         loop {

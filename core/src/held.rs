@@ -9,11 +9,11 @@ use crate::token::{self, TokenData, TokenInfo};
 use crate::watchdog::NOT_SCHEDULED;
 use crate::Mode;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 const ARMED: u8 = 0;
 const RELEASED: u8 = 1;
@@ -21,13 +21,13 @@ const HANDED_OFF: u8 = 2;
 
 pub(crate) struct HeldShared {
     pub(crate) locks: Arc<Inner>,
-    pub(crate) key: String,
-    pub(crate) namespace: String,
-    pub(crate) name: String,
+    pub(crate) key: Arc<str>,
+    pub(crate) namespace: Arc<str>,
+    pub(crate) name: Arc<str>,
     pub(crate) owner: [u8; 16],
     pub(crate) fence: u64,
     pub(crate) mode: Mode,
-    pub(crate) holder: String,
+    pub(crate) holder: Arc<str>,
     pub(crate) proof: Vec<u8>,
     pub(crate) auto_renew: bool,
     pub(crate) acquired_at: Instant,
@@ -36,18 +36,48 @@ pub(crate) struct HeldShared {
     /// When the watchdog renews next, in its own clock (see `Watchdog::at`).
     pub(crate) renew_at: AtomicU64,
     state: AtomicU8,
-    lost: CancellationToken,
+    lost: Lost,
+}
+
+/// Set once when the lock is found lost; waiters of `lost()` are woken.
+#[derive(Default)]
+struct Lost {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Lost {
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+    /// Returns whether this call set it.
+    fn set(&self) -> bool {
+        let first = !self.flag.swap(true, Ordering::AcqRel);
+        if first {
+            self.notify.notify_waiters();
+        }
+        first
+    }
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// Everything needed to make a handle, gathered by the engine.
 pub(crate) struct NewHeld {
-    pub key: String,
-    pub namespace: String,
-    pub name: String,
+    pub key: Arc<str>,
+    pub namespace: Arc<str>,
+    pub name: Arc<str>,
     pub owner: [u8; 16],
     pub fence: u64,
     pub mode: Mode,
-    pub holder: String,
+    pub holder: Arc<str>,
     pub proof: Vec<u8>,
     pub auto_renew: bool,
     pub ttl: Duration,
@@ -72,13 +102,12 @@ impl HeldShared {
         if self.is_armed() {
             Ok(())
         } else {
-            Err(Error::NotHeld { name: self.name.clone() })
+            Err(Error::NotHeld { name: self.name.to_string() })
         }
     }
 
     pub(crate) fn mark_lost(&self) {
-        if self.is_armed() && !self.lost.is_cancelled() {
-            self.lost.cancel();
+        if self.is_armed() && self.lost.set() {
             tracing::warn!(name = %self.name, fence = self.fence, "ferrolock: lock lost (expired or taken over)");
             self.locks.emit(EventKind::Lost, self);
         }
@@ -112,22 +141,21 @@ impl HeldShared {
         let held = self.locks.backend.release(&self.key, &self.owner, &self.proof).await?;
         self.locks.notices.freed(&self.key);
         self.locks.emit(EventKind::Released, self);
-        metrics::histogram!("ferrolock_hold_seconds", "backend" => self.locks.kind.name())
-            .record(self.acquired_at.elapsed().as_secs_f64());
-        Ok(held && !self.lost.is_cancelled())
+        self.locks.metrics.hold_seconds.record(self.acquired_at.elapsed().as_secs_f64());
+        Ok(held && !self.lost.is_set())
     }
 
     fn token(&self) -> String {
         token::encode(&TokenData {
             info: TokenInfo {
                 backend: self.locks.kind,
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
+                namespace: self.namespace.to_string(),
+                name: self.name.to_string(),
                 fence: self.fence,
                 mode: self.mode,
                 expires_at_ms: self.expires_at_ms.load(Ordering::Relaxed),
                 ttl_ms: self.ttl_ms.load(Ordering::Relaxed),
-                holder: self.holder.clone(),
+                holder: self.holder.to_string(),
             },
             owner: self.owner,
             proof: self.proof.clone(),
@@ -155,8 +183,13 @@ pub struct Guard {
 
 impl Held {
     pub(crate) fn new(locks: Arc<Inner>, n: NewHeld) -> Held {
+        let acquired_at = Instant::now();
         let shared = Arc::new(HeldShared {
-            renew_at: AtomicU64::new(if n.auto_renew { locks.watchdog.at(n.ttl / 3) } else { NOT_SCHEDULED }),
+            renew_at: AtomicU64::new(if n.auto_renew {
+                locks.watchdog.at_instant(acquired_at + n.ttl / 3)
+            } else {
+                NOT_SCHEDULED
+            }),
             locks,
             key: n.key,
             namespace: n.namespace,
@@ -167,11 +200,11 @@ impl Held {
             holder: n.holder,
             proof: n.proof,
             auto_renew: n.auto_renew,
-            acquired_at: Instant::now(),
+            acquired_at,
             ttl_ms: AtomicU64::new(crate::backend::ttl_ms(n.ttl)),
             expires_at_ms: AtomicU64::new(n.expires_at_ms),
             state: AtomicU8::new(ARMED),
-            lost: CancellationToken::new(),
+            lost: Lost::default(),
         });
         if shared.auto_renew {
             shared.locks.watchdog.register(&shared);
@@ -214,11 +247,11 @@ impl Held {
     }
     /// Whether the lock was found lost (by renewal or refresh).
     pub fn is_lost(&self) -> bool {
-        self.shared.lost.is_cancelled()
+        self.shared.lost.is_set()
     }
     /// Resolves when the lock is found lost; never while it is held.
     pub async fn lost(&self) {
-        self.shared.lost.cancelled().await
+        self.shared.lost.wait().await
     }
     /// Whether this handle still owns the lock (not released or handed off).
     pub fn is_armed(&self) -> bool {
@@ -266,7 +299,7 @@ impl Held {
         self.shared
             .state
             .compare_exchange(ARMED, HANDED_OFF, Ordering::AcqRel, Ordering::Acquire)
-            .map_err(|_| Error::NotHeld { name: self.shared.name.clone() })?;
+            .map_err(|_| Error::NotHeld { name: self.shared.name.to_string() })?;
         Ok(self.shared.token())
     }
 
@@ -286,13 +319,13 @@ async fn refresh(shared: &HeldShared, ttl: Duration) -> Result<()> {
             shared.expires_at_ms.store(expires, Ordering::Relaxed);
             if shared.auto_renew {
                 shared.schedule(ttl / 3);
-                shared.locks.watchdog.poke(shared.renew_at.load(Ordering::Relaxed), 0);
+                shared.locks.watchdog.poke(shared.renew_at.load(Ordering::Relaxed));
             }
             Ok(())
         }
         None => {
             shared.mark_lost();
-            Err(Error::Lost { name: shared.name.clone() })
+            Err(Error::Lost { name: shared.name.to_string() })
         }
     }
 }
@@ -308,11 +341,11 @@ impl Guard {
     }
     /// Whether the lock was found lost.
     pub fn is_lost(&self) -> bool {
-        self.shared.lost.is_cancelled()
+        self.shared.lost.is_set()
     }
     /// Resolves when the lock is found lost.
     pub async fn lost(&self) {
-        self.shared.lost.cancelled().await
+        self.shared.lost.wait().await
     }
     /// Extend the lease to `ttl` from now.
     pub async fn refresh(&self, ttl: Duration) -> Result<()> {

@@ -10,7 +10,7 @@ use crate::notices::Notices;
 use crate::watchdog::Watchdog;
 use crate::{token, url, validate, BackendKind, Mode};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -24,12 +24,15 @@ pub(crate) struct Inner {
     pub(crate) backend: AnyBackend,
     pub(crate) kind: BackendKind,
     pub(crate) caps: Capabilities,
-    pub(crate) namespace: String,
-    default_holder: String,
+    pub(crate) namespace: Arc<str>,
+    default_holder: Arc<str>,
     redacted_url: String,
     pub(crate) notices: Arc<Notices>,
     pub(crate) watchdog: Arc<Watchdog>,
     events: broadcast::Sender<Event>,
+    /// How many `Events` subscriptions are alive: events are only built then.
+    subscribers: Arc<AtomicUsize>,
+    pub(crate) metrics: Metrics,
     closed: AtomicBool,
     pub(crate) runtime: tokio::runtime::Handle,
     /// Clean-ups left to the background (releases of dropped handles,
@@ -50,7 +53,7 @@ impl Inner {
         self.closed.load(Ordering::Acquire)
     }
 
-    fn key(namespace: &str, name: &str) -> String {
+    pub(crate) fn key(namespace: &str, name: &str) -> String {
         let mut key = String::with_capacity(8 + namespace.len() + name.len());
         key.push_str("__lock:");
         key.push_str(namespace);
@@ -64,26 +67,53 @@ impl Inner {
     }
 
     fn emit_parts(&self, kind: EventKind, name: &str, fence: u64, mode: Mode, holder: &str) {
-        let backend = self.kind.name();
+        let m = &self.metrics;
         match kind {
-            EventKind::Acquired => metrics::counter!("ferrolock_acquired_total", "backend" => backend).increment(1),
-            EventKind::Released => metrics::counter!("ferrolock_released_total", "backend" => backend).increment(1),
-            EventKind::TimedOut => metrics::counter!("ferrolock_timeouts_total", "backend" => backend).increment(1),
-            EventKind::Renewed => metrics::counter!("ferrolock_renewed_total", "backend" => backend).increment(1),
-            EventKind::Lost => metrics::counter!("ferrolock_lost_total", "backend" => backend).increment(1),
-            EventKind::ForceReleased => {
-                metrics::counter!("ferrolock_force_released_total", "backend" => backend).increment(1)
-            }
+            EventKind::Acquired => &m.acquired,
+            EventKind::Released => &m.released,
+            EventKind::TimedOut => &m.timeouts,
+            EventKind::Renewed => &m.renewed,
+            EventKind::Lost => &m.lost,
+            EventKind::ForceReleased => &m.force_released,
         }
-        if self.events.receiver_count() > 0 {
+        .increment(1);
+        if self.subscribers.load(Ordering::Relaxed) > 0 {
             let _ = self.events.send(Event {
                 kind,
-                namespace: self.namespace.clone(),
+                namespace: self.namespace.to_string(),
                 name: name.to_owned(),
                 fence,
                 mode,
                 holder: holder.to_owned(),
             });
+        }
+    }
+}
+
+/// The provider's metrics, registered once at `connect` (so install a
+/// `metrics` recorder before connecting). Labelled with the backend.
+pub(crate) struct Metrics {
+    acquired: metrics::Counter,
+    released: metrics::Counter,
+    timeouts: metrics::Counter,
+    renewed: metrics::Counter,
+    lost: metrics::Counter,
+    force_released: metrics::Counter,
+    pub(crate) wait_seconds: metrics::Histogram,
+    pub(crate) hold_seconds: metrics::Histogram,
+}
+
+impl Metrics {
+    fn register(backend: &'static str) -> Metrics {
+        Metrics {
+            acquired: metrics::counter!("ferrolock_acquired_total", "backend" => backend),
+            released: metrics::counter!("ferrolock_released_total", "backend" => backend),
+            timeouts: metrics::counter!("ferrolock_timeouts_total", "backend" => backend),
+            renewed: metrics::counter!("ferrolock_renewed_total", "backend" => backend),
+            lost: metrics::counter!("ferrolock_lost_total", "backend" => backend),
+            force_released: metrics::counter!("ferrolock_force_released_total", "backend" => backend),
+            wait_seconds: metrics::histogram!("ferrolock_wait_seconds", "backend" => backend),
+            hold_seconds: metrics::histogram!("ferrolock_hold_seconds", "backend" => backend),
         }
     }
 }
@@ -158,18 +188,20 @@ impl Locks {
         let (backend, kind) = AnyBackend::open(&url, &notices).await?;
         let caps = backend.capabilities();
         tracing::info!(backend = kind.name(), url = %url.redacted, namespace = %url.namespace, bypass = url.bypass, "ferrolock: connected");
-        let default_holder = url.holder.clone().unwrap_or_else(default_holder);
+        let default_holder: Arc<str> = url.holder.clone().unwrap_or_else(default_holder).into();
         Ok(Locks {
             inner: Arc::new(Inner {
                 backend,
                 kind,
                 caps,
-                namespace: url.namespace,
+                namespace: url.namespace.into(),
                 default_holder,
                 redacted_url: url.redacted,
                 notices,
                 watchdog: Watchdog::start(&runtime),
                 events: broadcast::channel(1024).0,
+                subscribers: Arc::default(),
+                metrics: Metrics::register(kind.name()),
                 closed: AtomicBool::new(false),
                 runtime,
                 background: tokio_util::task::TaskTracker::new(),
@@ -180,9 +212,11 @@ impl Locks {
     /// Describe the lock `name` (no I/O; a bad name is reported by the first
     /// operation that uses it). Defaults: exclusive, ttl 30 s, renewed.
     pub fn lock(&self, name: impl Into<String>) -> Lock {
+        let name: String = name.into();
         Lock {
-            locks: self.clone(),
+            key: Inner::key(&self.inner.namespace, &name).into(),
             name: name.into(),
+            locks: self.clone(),
             ttl: DEFAULT_TTL,
             mode: Mode::Exclusive,
             holder: None,
@@ -210,13 +244,13 @@ impl Locks {
             Some(expires_at_ms) => Ok(Held::new(
                 self.inner.clone(),
                 NewHeld {
-                    key,
-                    namespace: data.info.namespace,
-                    name: data.info.name,
+                    key: key.into(),
+                    namespace: data.info.namespace.into(),
+                    name: data.info.name.into(),
                     owner: data.owner,
                     fence: data.info.fence,
                     mode: data.info.mode,
-                    holder: data.info.holder,
+                    holder: data.info.holder.into(),
                     proof: data.proof,
                     auto_renew: true,
                     ttl,
@@ -288,7 +322,7 @@ impl Locks {
 
     /// Subscribe to this provider's events.
     pub fn events(&self) -> Events {
-        Events { rx: self.inner.events.subscribe() }
+        Events::new(self.inner.events.subscribe(), self.inner.subscribers.clone())
     }
 
     /// Close the provider: renewals stop, and every later operation (on it,
@@ -332,6 +366,19 @@ impl std::fmt::Debug for Locks {
     }
 }
 
+/// A fresh owner id: 128 bits from a per-thread CSPRNG (ChaCha12) seeded
+/// once from the operating system.
+fn new_owner() -> [u8; 16] {
+    use rand::{RngCore as _, SeedableRng as _};
+    thread_local! {
+        static RNG: std::cell::RefCell<rand::rngs::StdRng> =
+            std::cell::RefCell::new(rand::rngs::StdRng::from_os_rng());
+    }
+    let mut owner = [0u8; 16];
+    RNG.with(|r| r.borrow_mut().fill_bytes(&mut owner));
+    owner
+}
+
 fn default_holder() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -347,10 +394,11 @@ fn default_holder() -> String {
 #[derive(Clone, Debug)]
 pub struct Lock {
     locks: Locks,
-    name: String,
+    name: Arc<str>,
+    key: Arc<str>,
     ttl: Duration,
     mode: Mode,
-    holder: Option<String>,
+    holder: Option<Arc<str>>,
     auto_renew: bool,
 }
 
@@ -416,7 +464,7 @@ impl Lock {
     }
     /// The public label shown by `state` and `list` (default `host:pid`).
     pub fn holder(mut self, holder: impl Into<String>) -> Self {
-        self.holder = Some(holder.into());
+        self.holder = Some(holder.into().into());
         self
     }
     /// Whether handles renew the lease at ttl/3 (default true).
@@ -441,7 +489,7 @@ impl Lock {
         let start = Instant::now();
         match self.acquire_until(timeout).await? {
             Some(held) => Ok(held),
-            None => Err(Error::Timeout { name: self.name.clone(), waited: start.elapsed() }),
+            None => Err(Error::Timeout { name: self.name.to_string(), waited: start.elapsed() }),
         }
     }
 
@@ -466,7 +514,7 @@ impl Lock {
         let released = held.release().await;
         let value = out?;
         if lost || !released? {
-            return Err(Error::Lost { name: self.name.clone() }.into());
+            return Err(Error::Lost { name: self.name.to_string() }.into());
         }
         Ok(value)
     }
@@ -492,26 +540,29 @@ impl Lock {
     async fn acquire_inner(&self, timeout: Duration) -> Result<Option<Held>> {
         let inner = &self.locks.inner;
         inner.check_open()?;
-        let start = Instant::now();
-        let deadline = validate::deadline(timeout, start)?;
+        // A zero timeout (try_acquire) reads no clock: one attempt, no wait.
+        let start = if timeout.is_zero() { None } else { Some(Instant::now()) };
+        let deadline = match start {
+            Some(start) => validate::deadline(timeout, start)?,
+            None => None,
+        };
         self.check()?;
-        let key = Inner::key(&inner.namespace, &self.name);
-        let owner: [u8; 16] = rand::random();
-        let holder = self.holder.as_deref().unwrap_or(&inner.default_holder);
-        let mut req = AcquireRequest { key: &key, owner: &owner, mode: self.mode, ttl: self.ttl, holder, ticket: None };
+        let owner = new_owner();
+        let holder = self.holder.as_ref().unwrap_or(&inner.default_holder);
+        let mut req =
+            AcquireRequest { key: &self.key, owner: &owner, mode: self.mode, ttl: self.ttl, holder, ticket: None };
 
         if let Attempt::Granted(lease) = inner.backend.try_acquire(&req).await? {
-            return Ok(Some(self.held(key.clone(), owner, holder, lease)));
+            return Ok(Some(self.held(owner, holder, lease)));
         }
-        if deadline == Some(start) {
-            return Ok(None);
-        }
+        let Some(start) = start else { return Ok(None) };
 
         // Wait: register for wake-ups before queueing, so no release is missed.
-        let registration = inner.notices.register(&key);
-        let mut spot = QueueSpot { inner: inner.clone(), key: key.clone(), ticket: None };
+        let key = &*self.key;
+        let registration = inner.notices.register(key);
+        let mut spot = QueueSpot { inner: inner.clone(), key: key.to_owned(), ticket: None };
         if inner.caps.queue {
-            spot.ticket = Some(inner.backend.enqueue(&key, &owner, self.mode).await?);
+            spot.ticket = Some(inner.backend.enqueue(key, &owner, self.mode).await?);
             req.ticket = spot.ticket;
         }
         let mut backoff = Backoff::new(inner.caps.notices);
@@ -522,16 +573,15 @@ impl Lock {
             match inner.backend.try_acquire(&req).await? {
                 Attempt::Granted(lease) => {
                     spot.ticket = None;
-                    metrics::histogram!("ferrolock_wait_seconds", "backend" => inner.kind.name())
-                        .record(start.elapsed().as_secs_f64());
-                    return Ok(Some(self.held(key.clone(), owner, holder, lease)));
+                    inner.metrics.wait_seconds.record(start.elapsed().as_secs_f64());
+                    return Ok(Some(self.held(owner, holder, lease)));
                 }
                 Attempt::Busy { retry_in } => {
                     let now = Instant::now();
                     if deadline.is_some_and(|d| now >= d) {
                         if let Some(ticket) = spot.ticket.take() {
-                            let _ = inner.backend.leave(&key, ticket).await;
-                            inner.notices.freed(&key);
+                            let _ = inner.backend.leave(key, ticket).await;
+                            inner.notices.freed(key);
                         }
                         inner.emit_parts(EventKind::TimedOut, &self.name, 0, self.mode, holder);
                         return Ok(None);
@@ -553,18 +603,18 @@ impl Lock {
         }
     }
 
-    fn held(&self, key: String, owner: [u8; 16], holder: &str, lease: crate::backend::Lease) -> Held {
+    fn held(&self, owner: [u8; 16], holder: &Arc<str>, lease: crate::backend::Lease) -> Held {
         let inner = &self.locks.inner;
         Held::new(
             inner.clone(),
             NewHeld {
-                key,
+                key: self.key.clone(),
                 namespace: inner.namespace.clone(),
                 name: self.name.clone(),
                 owner,
                 fence: lease.fence,
                 mode: self.mode,
-                holder: holder.to_owned(),
+                holder: holder.clone(),
                 proof: lease.proof,
                 auto_renew: self.auto_renew,
                 ttl: self.ttl,

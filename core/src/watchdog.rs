@@ -18,7 +18,7 @@ pub(crate) struct Watchdog {
     epoch: Instant,
     /// When the task next wakes, in ms since `epoch`.
     next_ms: AtomicU64,
-    /// Wake the task to drop dead entries once there are this many.
+    /// Drop dead entries once there are this many.
     compact_at: AtomicUsize,
     pub(crate) stop: CancellationToken,
 }
@@ -39,21 +39,31 @@ impl Watchdog {
 
     /// Milliseconds since this watchdog started, `after` from now.
     pub(crate) fn at(&self, after: Duration) -> u64 {
-        (self.epoch.elapsed() + after).as_millis() as u64
+        self.at_instant(Instant::now() + after)
+    }
+
+    /// `when`, in milliseconds since this watchdog started.
+    pub(crate) fn at_instant(&self, when: Instant) -> u64 {
+        when.saturating_duration_since(self.epoch).as_millis() as u64
     }
 
     pub(crate) fn register(&self, held: &Arc<HeldShared>) {
-        let len = {
+        {
             let mut entries = self.entries.lock();
+            // Drop released handles here too, not only in the task: a caller
+            // that never yields must not grow the list without bound.
+            if entries.len() >= self.compact_at.load(Ordering::Relaxed) {
+                entries.retain(|w| w.upgrade().is_some_and(|h| h.is_armed()));
+                self.compact_at.store((entries.len() * 2).max(256), Ordering::Relaxed);
+            }
             entries.push(Arc::downgrade(held));
-            entries.len()
-        };
-        self.poke(held.renew_at.load(Ordering::Relaxed), len);
+        }
+        self.poke(held.renew_at.load(Ordering::Relaxed));
     }
 
     /// Wake the task if `renew_at` is sooner than its next wake-up.
-    pub(crate) fn poke(&self, renew_at: u64, len: usize) {
-        if renew_at < self.next_ms.load(Ordering::Relaxed) || len >= self.compact_at.load(Ordering::Relaxed) {
+    pub(crate) fn poke(&self, renew_at: u64) {
+        if renew_at < self.next_ms.load(Ordering::Relaxed) {
             self.next_ms.store(renew_at, Ordering::Relaxed);
             self.wake.notify_one();
         }
@@ -88,7 +98,7 @@ async fn run(wd: Arc<Watchdog>) {
             let wd = wd.clone();
             tokio::spawn(async move {
                 h.renew().await;
-                wd.poke(h.renew_at.load(Ordering::Relaxed), 0);
+                wd.poke(h.renew_at.load(Ordering::Relaxed));
             });
         }
         let sleep = async {
