@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Notify;
 
 const ARMED: u8 = 0;
@@ -30,7 +30,8 @@ pub(crate) struct HeldShared {
     pub(crate) holder: Arc<str>,
     pub(crate) proof: Vec<u8>,
     pub(crate) auto_renew: bool,
-    pub(crate) acquired_at: Instant,
+    /// When it was acquired, in coarse monotonic ms (for the hold histogram).
+    pub(crate) acquired_ms: u64,
     pub(crate) ttl_ms: AtomicU64,
     pub(crate) expires_at_ms: AtomicU64,
     /// When the watchdog renews next, in its own clock (see `Watchdog::at`).
@@ -141,7 +142,8 @@ impl HeldShared {
         let held = self.locks.backend.release(&self.key, &self.owner, &self.proof).await?;
         self.locks.notices.freed(&self.key);
         self.locks.emit(EventKind::Released, self);
-        self.locks.metrics.hold_seconds.record(self.acquired_at.elapsed().as_secs_f64());
+        let held_ms = crate::clock::coarse_monotonic_ms().saturating_sub(self.acquired_ms);
+        self.locks.metrics.hold_seconds.record(held_ms as f64 / 1000.0);
         Ok(held && !self.lost.is_set())
     }
 
@@ -183,10 +185,10 @@ pub struct Guard {
 
 impl Held {
     pub(crate) fn new(locks: Arc<Inner>, n: NewHeld) -> Held {
-        let acquired_at = Instant::now();
+        let acquired_ms = crate::clock::coarse_monotonic_ms();
         let shared = Arc::new(HeldShared {
             renew_at: AtomicU64::new(if n.auto_renew {
-                locks.watchdog.at_instant(acquired_at + n.ttl / 3)
+                acquired_ms + crate::backend::ttl_ms(n.ttl / 3)
             } else {
                 NOT_SCHEDULED
             }),
@@ -200,7 +202,7 @@ impl Held {
             holder: n.holder,
             proof: n.proof,
             auto_renew: n.auto_renew,
-            acquired_at,
+            acquired_ms,
             ttl_ms: AtomicU64::new(crate::backend::ttl_ms(n.ttl)),
             expires_at_ms: AtomicU64::new(n.expires_at_ms),
             state: AtomicU8::new(ARMED),

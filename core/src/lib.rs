@@ -41,6 +41,7 @@
 
 mod backend;
 pub mod blocking;
+mod clock;
 mod error;
 mod events;
 mod held;

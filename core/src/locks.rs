@@ -532,12 +532,6 @@ impl Lock {
     }
 
     async fn acquire_until(&self, timeout: Duration) -> Result<Option<Held>> {
-        use tracing::Instrument as _;
-        let span = tracing::debug_span!("ferrolock.acquire", name = %self.name, backend = self.locks.inner.kind.name());
-        self.acquire_inner(timeout).instrument(span).await
-    }
-
-    async fn acquire_inner(&self, timeout: Duration) -> Result<Option<Held>> {
         let inner = &self.locks.inner;
         inner.check_open()?;
         // A zero timeout (try_acquire) reads no clock: one attempt, no wait.
@@ -549,15 +543,29 @@ impl Lock {
         self.check()?;
         let owner = new_owner();
         let holder = self.holder.as_ref().unwrap_or(&inner.default_holder);
-        let mut req =
+        let req =
             AcquireRequest { key: &self.key, owner: &owner, mode: self.mode, ttl: self.ttl, holder, ticket: None };
 
         if let Attempt::Granted(lease) = inner.backend.try_acquire(&req).await? {
             return Ok(Some(self.held(owner, holder, lease)));
         }
         let Some(start) = start else { return Ok(None) };
+        use tracing::Instrument as _;
+        let span = tracing::debug_span!("ferrolock.wait", name = %self.name, backend = inner.kind.name());
+        self.wait(req, owner, holder, start, deadline).instrument(span).await
+    }
 
-        // Wait: register for wake-ups before queueing, so no release is missed.
+    /// The waiting part of an acquire: the first attempt found the lock busy.
+    async fn wait(
+        &self,
+        mut req: AcquireRequest<'_>,
+        owner: [u8; 16],
+        holder: &Arc<str>,
+        start: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Held>> {
+        let inner = &self.locks.inner;
+        // Register for wake-ups before queueing, so no release is missed.
         let key = &*self.key;
         let registration = inner.notices.register(key);
         let mut spot = QueueSpot { inner: inner.clone(), key: key.to_owned(), ticket: None };

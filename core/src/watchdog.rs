@@ -1,12 +1,15 @@
 //! One renewal task per provider (not one per handle): handles register a
 //! weak reference, the task renews each at a third of its ttl and drops the
 //! entries of released handles lazily, so acquiring costs a push, not a spawn.
+//! Its clock is the coarse monotonic one (a few ms of resolution): renewals
+//! are due at a third of the ttl, so a few ms either way do not matter.
 
 use crate::held::HeldShared;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use crate::clock::coarse_monotonic_ms;
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +18,6 @@ pub(crate) const NOT_SCHEDULED: u64 = u64::MAX;
 pub(crate) struct Watchdog {
     entries: Mutex<Vec<Weak<HeldShared>>>,
     wake: Notify,
-    epoch: Instant,
     /// When the task next wakes, in ms since `epoch`.
     next_ms: AtomicU64,
     /// Drop dead entries once there are this many.
@@ -28,7 +30,6 @@ impl Watchdog {
         let wd = Arc::new(Watchdog {
             entries: Mutex::new(Vec::new()),
             wake: Notify::new(),
-            epoch: Instant::now(),
             next_ms: AtomicU64::new(NOT_SCHEDULED),
             compact_at: AtomicUsize::new(256),
             stop: CancellationToken::new(),
@@ -37,14 +38,9 @@ impl Watchdog {
         wd
     }
 
-    /// Milliseconds since this watchdog started, `after` from now.
+    /// `after` from now, on the watchdog's clock (coarse monotonic ms).
     pub(crate) fn at(&self, after: Duration) -> u64 {
-        self.at_instant(Instant::now() + after)
-    }
-
-    /// `when`, in milliseconds since this watchdog started.
-    pub(crate) fn at_instant(&self, when: Instant) -> u64 {
-        when.saturating_duration_since(self.epoch).as_millis() as u64
+        coarse_monotonic_ms() + after.as_millis() as u64
     }
 
     pub(crate) fn register(&self, held: &Arc<HeldShared>) {
@@ -72,7 +68,7 @@ impl Watchdog {
 
 async fn run(wd: Arc<Watchdog>) {
     loop {
-        let now = wd.at(Duration::ZERO);
+        let now = coarse_monotonic_ms();
         let mut due = Vec::new();
         let mut next = NOT_SCHEDULED;
         {
@@ -105,7 +101,7 @@ async fn run(wd: Arc<Watchdog>) {
             if next == NOT_SCHEDULED {
                 std::future::pending::<()>().await
             } else {
-                tokio::time::sleep_until((wd.epoch + Duration::from_millis(next)).into()).await
+                tokio::time::sleep(Duration::from_millis(next.saturating_sub(now))).await
             }
         };
         tokio::select! {

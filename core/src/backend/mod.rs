@@ -45,7 +45,7 @@ pub(crate) struct AcquireRequest<'a> {
     pub owner: &'a [u8; 16],
     pub mode: Mode,
     pub ttl: Duration,
-    pub holder: &'a str,
+    pub holder: &'a Arc<str>,
     /// The caller's place in the wait queue, if it has one.
     pub ticket: Option<u64>,
 }

@@ -713,7 +713,7 @@ impl Backend for RedisBackend {
             owner: *req.owner,
             mode: req.mode,
             ttl_ms: super::ttl_ms(req.ttl),
-            holder: req.holder.to_owned(),
+            holder: req.holder.to_string(),
             ticket: req.ticket,
         };
         let (tx, rx) = oneshot::channel::<Pending>();
