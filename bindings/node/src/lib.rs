@@ -1,1 +1,17 @@
-//! Placeholder: filled in by the binding's issue.
+//! napi-rs glue for the `ferrolock` npm package: argument conversion, error
+//! mapping and the async bridge, nothing else. Lock logic lives in the core;
+//! the idiomatic surface (`Locks`, `LockError`, `await using`, AbortSignal)
+//! is the TypeScript layer in `packages/npm`, which loads this addon.
+#![deny(clippy::all)]
+
+mod error;
+mod held;
+mod lock;
+mod locks;
+mod runtime;
+mod token;
+
+pub use held::NativeHeld;
+pub use lock::{NativeCancel, NativeLock};
+pub use locks::{connect, NativeLocks, NativeSubscription};
+pub use token::decode_token;

@@ -1,0 +1,128 @@
+//! `NativeHeld`: proof of an acquired lock. Dropping it (the JS object is
+//! garbage-collected while still armed) releases the lock in the background,
+//! as the core's `Held` does on drop.
+
+use crate::error::{to_js, Result};
+use crate::runtime::{millis, to_millis};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+use std::sync::Arc;
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+
+#[napi]
+pub struct NativeHeld {
+    held: Arc<ferrolock::Held>,
+    runtime: Handle,
+    /// Stops the loss watcher once the handle is released or handed off.
+    watching: Option<CancellationToken>,
+}
+
+type LostCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+impl NativeHeld {
+    pub(crate) fn new(held: ferrolock::Held, runtime: Handle) -> NativeHeld {
+        NativeHeld { held: Arc::new(held), runtime, watching: None }
+    }
+}
+
+impl Drop for NativeHeld {
+    fn drop(&mut self) {
+        if let Some(w) = &self.watching {
+            w.cancel();
+        }
+    }
+}
+
+#[napi]
+impl NativeHeld {
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.held.name().to_owned()
+    }
+    #[napi(getter)]
+    pub fn namespace(&self) -> String {
+        self.held.namespace().to_owned()
+    }
+    /// The fence: strictly increasing with every acquisition of this key.
+    #[napi(getter)]
+    pub fn fence(&self) -> u64 {
+        self.held.fence()
+    }
+    /// `exclusive` or `shared`.
+    #[napi(getter)]
+    pub fn mode(&self) -> String {
+        self.held.mode().as_str().to_owned()
+    }
+    #[napi(getter)]
+    pub fn holder(&self) -> String {
+        self.held.holder().to_owned()
+    }
+    /// The ttl renewals use, in milliseconds.
+    #[napi(getter)]
+    pub fn ttl(&self) -> f64 {
+        to_millis(self.held.ttl())
+    }
+    /// When the lease expires unless renewed, in unix milliseconds.
+    #[napi(getter)]
+    pub fn expires_at(&self) -> f64 {
+        self.held.expires_at_ms() as f64
+    }
+    #[napi(getter)]
+    pub fn is_lost(&self) -> bool {
+        self.held.is_lost()
+    }
+    /// Whether this handle still owns the lock (not released or handed off).
+    #[napi(getter)]
+    pub fn is_armed(&self) -> bool {
+        self.held.is_armed()
+    }
+
+    /// Release; whether this handle still held the lock. A second call is false.
+    #[napi]
+    pub async fn release(&self) -> Result<bool> {
+        if let Some(w) = &self.watching {
+            w.cancel();
+        }
+        let held = self.held.clone();
+        held.release_ref().await.map_err(to_js)
+    }
+
+    /// Extend the lease to `ttl` ms from now.
+    #[napi]
+    pub async fn refresh(&self, ttl: f64) -> Result<()> {
+        let ttl = millis("ttl", ttl, false)?;
+        let held = self.held.clone();
+        held.refresh(ttl).await.map_err(to_js)
+    }
+
+    /// Hand the lock off: its token; this handle is disarmed.
+    #[napi]
+    pub fn into_token(&self) -> Result<String> {
+        if let Some(w) = &self.watching {
+            w.cancel();
+        }
+        self.held.take_token().map_err(to_js)
+    }
+
+    /// Call `callback` once if the lock is found lost while this handle holds
+    /// it. The callback does not keep the process alive.
+    #[napi(ts_args_type = "callback: () => void")]
+    pub fn watch_lost(&mut self, callback: LostCallback) {
+        if self.watching.is_some() {
+            return;
+        }
+        let stop = CancellationToken::new();
+        self.watching = Some(stop.clone());
+        let guard = self.held.guard();
+        self.runtime.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = guard.lost() => {
+                    callback.call((), ThreadsafeFunctionCallMode::NonBlocking);
+                }
+            }
+        });
+    }
+}

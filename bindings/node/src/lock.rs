@@ -1,0 +1,94 @@
+//! `NativeLock`: a named lock description, and the cancel switch an
+//! AbortSignal flips.
+
+use crate::error::{aborted, to_js, Result};
+use crate::held::NativeHeld;
+use crate::runtime::millis;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
+use napi_derive::napi;
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+
+/// Stops a wait: the TypeScript layer cancels it when the caller's
+/// AbortSignal fires. Dropping the wait leaves nothing held (the core's
+/// cancellation guarantee).
+#[napi]
+#[derive(Default)]
+pub struct NativeCancel {
+    token: CancellationToken,
+}
+
+#[napi]
+impl NativeCancel {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}
+
+/// A named lock: name, ttl, mode, holder, renewal. No I/O until used.
+#[napi]
+pub struct NativeLock {
+    pub(crate) lock: ferrolock::Lock,
+    pub(crate) runtime: Handle,
+}
+
+#[napi]
+impl NativeLock {
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.lock.name().to_owned()
+    }
+
+    /// Take the lock if it is free now; `null` if someone holds it.
+    #[napi(ts_return_type = "Promise<NativeHeld | null>")]
+    pub fn try_acquire<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeHeld>>> {
+        let lock = self.lock.clone();
+        let runtime = self.runtime.clone();
+        env.spawn_future(async move {
+            let held = lock.try_acquire().await.map_err(to_js)?;
+            Ok(held.map(|h| NativeHeld::new(h, runtime)))
+        })
+    }
+
+    /// Wait up to `timeout` ms (`Infinity`: forever). A timeout rejects with
+    /// `[TIMEOUT]`, or resolves to `null` when `orNull`; `cancel` stops the
+    /// wait with `[ABORTED]`.
+    #[napi(ts_return_type = "Promise<NativeHeld | null>")]
+    pub fn acquire<'env>(
+        &self,
+        env: &'env Env,
+        timeout: f64,
+        or_null: bool,
+        cancel: Option<&NativeCancel>,
+    ) -> Result<PromiseRaw<'env, Option<NativeHeld>>> {
+        let timeout = millis("timeout", timeout, true)?;
+        let lock = self.lock.clone();
+        let runtime = self.runtime.clone();
+        let cancel = cancel.map(|c| c.token.clone());
+        env.spawn_future(async move {
+            let wait = async {
+                if or_null {
+                    lock.acquire_or_none(timeout).await
+                } else {
+                    lock.acquire(timeout).await.map(Some)
+                }
+            };
+            let held = match cancel {
+                None => wait.await.map_err(to_js)?,
+                Some(cancel) => tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return Err(aborted()),
+                    r = wait => r.map_err(to_js)?,
+                },
+            };
+            Ok(held.map(|h| NativeHeld::new(h, runtime)))
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! `NativeLocks`: a provider, and its subscriptions to events.
+
+use crate::error::{to_js, Result};
+use crate::held::NativeHeld;
+use crate::lock::NativeLock;
+use crate::runtime::{millis, to_millis};
+use ferrolock::LockState;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+
+/// Connect to the backend `url` names; without one, the default URL
+/// (`$FERROLOCK_URL`, else the SQLite file under `$XDG_DATA_HOME`).
+#[napi]
+pub async fn connect(url: Option<String>) -> Result<NativeLocks> {
+    let url = url.unwrap_or_else(ferrolock::default_url);
+    let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
+    Ok(NativeLocks { locks, runtime: Handle::current() })
+}
+
+/// A provider: one connection to one backend.
+#[napi]
+pub struct NativeLocks {
+    pub(crate) locks: ferrolock::Locks,
+    pub(crate) runtime: Handle,
+}
+
+/// Who holds a lock, as `state` and `list` report it (never an owner id).
+#[napi(object, object_from_js = false)]
+pub struct LockInfo {
+    pub name: String,
+    pub fence: u64,
+    /// `exclusive` or `shared`.
+    pub mode: String,
+    pub holder: String,
+    /// Milliseconds until the lease expires unless renewed.
+    pub expires_in: f64,
+    /// How many hold it shared (0 for an exclusive lock).
+    pub readers: u32,
+}
+
+/// One event of the provider (never an owner id).
+#[napi(object, object_from_js = false)]
+pub struct LockEvent {
+    /// `acquired`, `released`, `timed_out`, `renewed`, `lost` or `force_released`.
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub fence: u64,
+    pub mode: String,
+    pub holder: String,
+}
+
+/// What the backend can do.
+#[napi(object, object_from_js = false)]
+pub struct Capabilities {
+    /// The longest ttl, in milliseconds.
+    pub max_ttl: f64,
+    pub shared: bool,
+    pub handoff: bool,
+    pub queue: bool,
+    pub notices: bool,
+}
+
+/// A subscription to events; `stop()` ends it.
+#[napi]
+pub struct NativeSubscription {
+    stop: CancellationToken,
+}
+
+#[napi]
+impl NativeSubscription {
+    #[napi]
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
+impl Drop for NativeSubscription {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+type EventCallback = ThreadsafeFunction<LockEvent, (), LockEvent, Status, false, true>;
+
+#[napi]
+impl NativeLocks {
+    /// Describe a lock (no I/O). `ttl` in milliseconds.
+    #[napi]
+    pub fn lock(
+        &self,
+        name: String,
+        ttl: Option<f64>,
+        shared: Option<bool>,
+        holder: Option<String>,
+        auto_renew: Option<bool>,
+    ) -> Result<NativeLock> {
+        let mut lock = self.locks.lock(name);
+        if let Some(ttl) = ttl {
+            lock = lock.ttl(millis("ttl", ttl, false)?);
+        }
+        if shared == Some(true) {
+            lock = lock.shared();
+        }
+        if let Some(holder) = holder {
+            lock = lock.holder(holder);
+        }
+        if auto_renew == Some(false) {
+            lock = lock.auto_renew(false);
+        }
+        Ok(NativeLock { lock, runtime: self.runtime.clone() })
+    }
+
+    /// Make an armed handle from a token written in any process or language.
+    #[napi]
+    pub async fn resume(&self, token: String) -> Result<NativeHeld> {
+        let held = self.locks.resume(&token).await.map_err(to_js)?;
+        Ok(NativeHeld::new(held, self.runtime.clone()))
+    }
+
+    /// Who holds `name`; `null` when it is free.
+    #[napi]
+    pub async fn state(&self, name: String) -> Result<Option<LockInfo>> {
+        Ok(match self.locks.state(&name).await.map_err(to_js)? {
+            LockState::Free => None,
+            LockState::Held { fence, mode, holder, expires_in, readers } => Some(LockInfo {
+                name,
+                fence,
+                mode: mode.as_str().to_owned(),
+                holder,
+                expires_in: to_millis(expires_in),
+                readers,
+            }),
+        })
+    }
+
+    /// The active locks whose names start with `prefix`.
+    #[napi]
+    pub async fn list(&self, prefix: String) -> Result<Vec<LockInfo>> {
+        let rows = self.locks.list(&prefix).await.map_err(to_js)?;
+        Ok(rows
+            .into_iter()
+            .map(|i| LockInfo {
+                name: i.name,
+                fence: i.fence,
+                mode: i.mode.as_str().to_owned(),
+                holder: i.holder,
+                expires_in: to_millis(i.expires_in),
+                readers: i.readers,
+            })
+            .collect())
+    }
+
+    /// Release `name` whoever holds it; whether it was held.
+    #[napi]
+    pub async fn force_release(&self, name: String) -> Result<bool> {
+        self.locks.force_release(&name).await.map_err(to_js)
+    }
+
+    /// A health check.
+    #[napi]
+    pub async fn ping(&self) -> Result<()> {
+        self.locks.ping().await.map_err(to_js)
+    }
+
+    /// Close the provider (waits up to 5 s for background clean-ups).
+    #[napi]
+    pub async fn close(&self) -> Result<()> {
+        self.locks.close().await;
+        Ok(())
+    }
+
+    /// The URL, password replaced by `***`.
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.locks.url().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn namespace(&self) -> String {
+        self.locks.namespace().to_owned()
+    }
+
+    /// `memory`, `sqlite` or `redis`.
+    #[napi(getter)]
+    pub fn backend(&self) -> String {
+        self.locks.backend().name().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn capabilities(&self) -> Capabilities {
+        let c = self.locks.capabilities();
+        Capabilities {
+            max_ttl: to_millis(c.max_ttl.min(Duration::from_secs(u32::MAX as u64))),
+            shared: c.shared,
+            handoff: c.handoff,
+            queue: c.queue,
+            notices: c.notices,
+        }
+    }
+
+    /// Call `callback` with every event from now on, until `stop()`. The
+    /// callback does not keep the process alive.
+    #[napi(ts_args_type = "callback: (event: LockEvent) => void")]
+    pub fn subscribe(&self, callback: EventCallback) -> NativeSubscription {
+        let mut events = self.locks.events();
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        self.runtime.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stopped.cancelled() => break,
+                    e = events.recv() => match e {
+                        Some(e) => {
+                            let event = LockEvent {
+                                kind: e.kind.as_str().to_owned(),
+                                namespace: e.namespace,
+                                name: e.name,
+                                fence: e.fence,
+                                mode: e.mode.as_str().to_owned(),
+                                holder: e.holder,
+                            };
+                            callback.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+                        }
+                        None => break,
+                    },
+                }
+            }
+        });
+        NativeSubscription { stop }
+    }
+}

@@ -1,0 +1,603 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.Held = exports.Lock = exports.Locks = exports.DEFAULT_TIMEOUT = exports.errorClasses = exports.Closed = exports.BackendUnavailable = exports.Unsupported = exports.NotHeld = exports.LockLost = exports.LockTimeout = exports.InvalidToken = exports.InvalidArgument = exports.LockError = void 0;
+exports.parseDuration = parseDuration;
+exports.decodeToken = decodeToken;
+/**
+ * ferrolock: distributed locks with fencing tokens, fair waiting, renewal
+ * and cross-language handoff, over one Rust engine.
+ *
+ * ```ts
+ * import { Locks } from 'ferrolock'
+ * const locks = await Locks.connect('redis://127.0.0.1:6379')
+ * await locks.lock('invoice:42', { ttl: '30s' }).run(async (held) => {
+ *   // held.fence grows with every acquisition; held.lost fires on loss
+ * }, { timeout: '5s' })
+ * ```
+ *
+ * This file is the thin TypeScript layer over the native addon
+ * (`bindings/node`): argument checks, durations, errors, AbortSignal and
+ * `await using`. Every lock rule lives in the engine.
+ */
+const node_events_1 = require("node:events");
+const path = require("node:path");
+// ---------------------------------------------------------------- loading
+function platformTriple() {
+    const { platform, arch } = process;
+    if (platform !== 'linux')
+        return `${platform}-${arch}`;
+    const report = process.report?.getReport?.();
+    return `linux-${arch}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+}
+/**
+ * The addon, by napi-rs's per-platform convention: `ferrolock.<triple>.node`
+ * beside this file (a build from source, or a packed tarball), else the
+ * package `ferrolock-<triple>`. `FERROLOCK_NATIVE_LIBRARY_PATH` overrides.
+ */
+function loadNative() {
+    const override = process.env.FERROLOCK_NATIVE_LIBRARY_PATH;
+    if (override)
+        return require(path.resolve(override));
+    const triple = platformTriple();
+    const tried = [];
+    for (const candidate of [path.join(__dirname, `ferrolock.${triple}.node`), `ferrolock-${triple}`]) {
+        try {
+            return require(candidate);
+        }
+        catch (e) {
+            if (e.code !== 'MODULE_NOT_FOUND')
+                throw e;
+            tried.push(candidate);
+        }
+    }
+    throw new Error(`ferrolock: no native addon for ${triple} (tried ${tried.join(', ')}); ` +
+        'reinstall the package, or install it from the repository to build it from source');
+}
+const native = loadNative();
+// ----------------------------------------------------------------- errors
+/** Every error ferrolock raises; `code` is a row of the error table. */
+class LockError extends Error {
+    /** `INVALID_ARGUMENT`, `INVALID_TOKEN`, `TIMEOUT`, `LOST`, `NOT_HELD`, `UNSUPPORTED`, `BACKEND_UNAVAILABLE`, `CLOSED` or `INTERNAL`. */
+    code;
+    constructor(message, code = 'INTERNAL') {
+        super(message);
+        this.code = code;
+        this.name = new.target.name;
+    }
+}
+exports.LockError = LockError;
+/** A bad argument: name, namespace, ttl, timeout, holder or URL. */
+class InvalidArgument extends LockError {
+    constructor(message, code = 'INVALID_ARGUMENT') {
+        super(message, code);
+    }
+}
+exports.InvalidArgument = InvalidArgument;
+/** A malformed, truncated, oversized or foreign token. */
+class InvalidToken extends InvalidArgument {
+    constructor(message) {
+        super(message, 'INVALID_TOKEN');
+    }
+}
+exports.InvalidToken = InvalidToken;
+/** The lock could not be had in time. */
+class LockTimeout extends LockError {
+    constructor(message) {
+        super(message, 'TIMEOUT');
+    }
+}
+exports.LockTimeout = LockTimeout;
+/** The lock was lost: it expired, was taken over or force-released. */
+class LockLost extends LockError {
+    constructor(message) {
+        super(message, 'LOST');
+    }
+}
+exports.LockLost = LockLost;
+/** The handle was already released or handed off. */
+class NotHeld extends LockError {
+    constructor(message) {
+        super(message, 'NOT_HELD');
+    }
+}
+exports.NotHeld = NotHeld;
+/** The backend cannot do this. */
+class Unsupported extends LockError {
+    constructor(message) {
+        super(message, 'UNSUPPORTED');
+    }
+}
+exports.Unsupported = Unsupported;
+/** The backend could not be reached or failed. */
+class BackendUnavailable extends LockError {
+    constructor(message) {
+        super(message, 'BACKEND_UNAVAILABLE');
+    }
+}
+exports.BackendUnavailable = BackendUnavailable;
+/** The provider was closed. */
+class Closed extends LockError {
+    constructor(message) {
+        super(message, 'CLOSED');
+    }
+}
+exports.Closed = Closed;
+/** The class of each code of the error table. */
+exports.errorClasses = Object.freeze({
+    INVALID_ARGUMENT: InvalidArgument,
+    INVALID_TOKEN: InvalidToken,
+    TIMEOUT: LockTimeout,
+    LOST: LockLost,
+    NOT_HELD: NotHeld,
+    UNSUPPORTED: Unsupported,
+    BACKEND_UNAVAILABLE: BackendUnavailable,
+    CLOSED: Closed,
+    INTERNAL: LockError,
+});
+const ABORTED = 'ABORTED';
+/** The one mapping: the addon prefixes each message with its code. */
+function mapError(e) {
+    const message = e?.message;
+    if (typeof message !== 'string')
+        return e;
+    const m = /^\[([A-Z_]+)\] ([\s\S]*)$/.exec(message);
+    if (!m)
+        return e;
+    if (m[1] === ABORTED)
+        return e;
+    const Class = exports.errorClasses[m[1]] ?? LockError;
+    return Class === LockError ? new LockError(m[2], m[1]) : new Class(m[2]);
+}
+function isAborted(e) {
+    const message = e?.message;
+    return typeof message === 'string' && message.startsWith(`[${ABORTED}]`);
+}
+async function call(f) {
+    try {
+        return await f();
+    }
+    catch (e) {
+        throw mapError(e);
+    }
+}
+function callSync(f) {
+    try {
+        return f();
+    }
+    catch (e) {
+        throw mapError(e);
+    }
+}
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/**
+ * A duration in milliseconds. `Infinity` is allowed where `forever` is
+ * (timeouts). Wrong JS types are a `TypeError`; bad values an
+ * `InvalidArgument` naming `what`.
+ */
+function parseDuration(what, value, forever = false) {
+    let ms;
+    if (typeof value === 'number') {
+        ms = value;
+    }
+    else if (typeof value === 'string') {
+        const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+        if (!m) {
+            throw new InvalidArgument(`invalid argument: ${what} ${JSON.stringify(value)} is not a duration (milliseconds, or a string like '500ms', '10s', '2m')`);
+        }
+        ms = Number(m[1]) * UNITS[m[2] ?? 'ms'];
+    }
+    else {
+        throw new TypeError(`${what} must be milliseconds (a number) or a string like '10s', not ${describe(value)}`);
+    }
+    if (Number.isNaN(ms))
+        throw new InvalidArgument(`invalid argument: ${what} is NaN`);
+    if (ms < 0)
+        throw new InvalidArgument(`invalid argument: ${what} ${ms} is negative`);
+    if (ms === Infinity && !forever)
+        throw new InvalidArgument(`invalid argument: ${what} cannot be Infinity`);
+    if (ms !== Infinity && ms > MAX_MS) {
+        throw new InvalidArgument(`invalid argument: ${what} ${ms}ms is too large${forever ? '; use Infinity to wait forever' : ''}`);
+    }
+    return ms;
+}
+/** The largest duration accepted: about 285,000 years. */
+const MAX_MS = Number.MAX_SAFE_INTEGER;
+function describe(v) {
+    if (v === null)
+        return 'null';
+    if (Array.isArray(v))
+        return 'an array';
+    return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+function checkString(what, v) {
+    if (typeof v !== 'string')
+        throw new TypeError(`${what} must be a string, not ${describe(v)}`);
+    return v;
+}
+function checkOptions(what, v, allowed) {
+    if (v === undefined)
+        return {};
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        throw new TypeError(`${what} must be an object, not ${describe(v)}`);
+    }
+    for (const key of Object.keys(v)) {
+        if (!allowed.includes(key)) {
+            throw new TypeError(`${what} has an unknown option ${JSON.stringify(key)} (known: ${allowed.join(', ')})`);
+        }
+    }
+    return v;
+}
+function checkSignal(v) {
+    if (v === undefined)
+        return undefined;
+    if (!(v instanceof AbortSignal))
+        throw new TypeError(`signal must be an AbortSignal, not ${describe(v)}`);
+    return v;
+}
+const EVENT_KINDS = ['acquired', 'released', 'timed_out', 'renewed', 'lost', 'force_released'];
+/** How long a wait lasts when no timeout is given. */
+exports.DEFAULT_TIMEOUT = 10_000;
+// ------------------------------------------------------------------ Locks
+const token = Symbol('ferrolock.internal');
+/**
+ * A connection to one backend, made from a URL: `memory://`,
+ * `sqlite://PATH`, `redis://host:port` (a quorum: `redis://h1,h2,h3`;
+ * Redis Cluster: `redis+cluster://…`).
+ *
+ * Events (`acquired`, `released`, `timed_out`, `renewed`, `lost`,
+ * `force_released`, and `event` for all of them) are emitted while someone
+ * listens; listening does not keep the process alive.
+ */
+class Locks extends node_events_1.EventEmitter {
+    #native;
+    #subscription;
+    #closed = false;
+    /** @internal Use `Locks.connect(url)`. */
+    constructor(key, nativeLocks) {
+        super();
+        if (key !== token)
+            throw new TypeError('use `await Locks.connect(url)` to make a Locks');
+        this.#native = nativeLocks;
+        this.on('newListener', (event) => {
+            if (typeof event === 'string' && (event === 'event' || EVENT_KINDS.includes(event)))
+                this.#subscribe();
+        });
+        this.on('removeListener', () => {
+            if (!this.#listening())
+                this.#unsubscribe();
+        });
+    }
+    /**
+     * Connect to the backend `url` names. Without a URL: `$FERROLOCK_URL`,
+     * else the SQLite file `$XDG_DATA_HOME/ferrolock/locks.db`.
+     */
+    static async connect(url) {
+        if (url !== undefined)
+            checkString('url', url);
+        const n = await call(() => native.connect(url));
+        return new Locks(token, n);
+    }
+    /** Describe the lock `name` (no I/O; a bad name or ttl is reported by the first operation). */
+    lock(name, options) {
+        checkString('name', name);
+        return new Lock(token, this.#native, name, options);
+    }
+    /** Make an armed handle from a token written by `intoToken` in any process or language. */
+    async resume(tokenString) {
+        checkString('token', tokenString);
+        return new Held(token, await call(() => this.#native.resume(tokenString)));
+    }
+    /** Who holds `name`, if anyone. */
+    async state(name) {
+        checkString('name', name);
+        const info = await call(() => this.#native.state(name));
+        return info === null ? { held: false } : { held: true, ...info };
+    }
+    /** The active locks of this namespace whose names start with `prefix`. */
+    async list(prefix = '') {
+        checkString('prefix', prefix);
+        return (await call(() => this.#native.list(prefix)));
+    }
+    /** Release `name` whoever holds it (an administrator's tool); whether it was held. */
+    async forceRelease(name) {
+        checkString('name', name);
+        return call(() => this.#native.forceRelease(name));
+    }
+    /** A health check: resolves if the backend answers. */
+    async ping() {
+        return call(() => this.#native.ping());
+    }
+    /**
+     * Close the provider: renewals stop and every later operation is
+     * `CLOSED`. Locks still held free at their ttl. The process can exit
+     * right after.
+     */
+    async close() {
+        this.#closed = true;
+        this.#unsubscribe();
+        await call(() => this.#native.close());
+    }
+    /** `await using locks = await Locks.connect(url)` closes it at the end of the scope. */
+    async [Symbol.asyncDispose]() {
+        await this.close();
+    }
+    /** The URL, password replaced by `***`. */
+    get url() {
+        return this.#native.url;
+    }
+    get namespace() {
+        return this.#native.namespace;
+    }
+    /** `memory`, `sqlite` or `redis`. */
+    get backend() {
+        return this.#native.backend;
+    }
+    get capabilities() {
+        return this.#native.capabilities;
+    }
+    #listening() {
+        return this.listenerCount('event') > 0 || EVENT_KINDS.some((k) => this.listenerCount(k) > 0);
+    }
+    #subscribe() {
+        if (this.#subscription || this.#closed)
+            return;
+        this.#subscription = this.#native.subscribe((e) => {
+            this.emit(e.kind, e);
+            this.emit('event', e);
+        });
+    }
+    #unsubscribe() {
+        this.#subscription?.stop();
+        this.#subscription = undefined;
+    }
+}
+exports.Locks = Locks;
+// ------------------------------------------------------------------- Lock
+/** A named lock: name, ttl, mode and options. Cheap, no I/O; reuse freely. */
+class Lock {
+    /** The lock's name. */
+    name;
+    #native;
+    /** A bad option value, reported by the first operation (as in every binding). */
+    #invalid;
+    /** @internal Use `locks.lock(name, options)`. */
+    constructor(key, nativeLocks, name, options) {
+        if (key !== token)
+            throw new TypeError('use `locks.lock(name, options)` to make a Lock');
+        const locks = nativeLocks;
+        this.name = name;
+        const o = checkOptions('options', options, ['ttl', 'shared', 'holder', 'autoRenew']);
+        if (o.shared !== undefined && typeof o.shared !== 'boolean')
+            throw new TypeError(`options.shared must be a boolean, not ${describe(o.shared)}`);
+        if (o.autoRenew !== undefined && typeof o.autoRenew !== 'boolean')
+            throw new TypeError(`options.autoRenew must be a boolean, not ${describe(o.autoRenew)}`);
+        if (o.holder !== undefined)
+            checkString('options.holder', o.holder);
+        let ttl;
+        let invalid;
+        let n;
+        try {
+            if (o.ttl !== undefined)
+                ttl = parseDuration('ttl', o.ttl);
+            n = callSync(() => locks.lock(name, ttl, o.shared, o.holder, o.autoRenew));
+        }
+        catch (e) {
+            if (e instanceof TypeError)
+                throw e;
+            invalid = e;
+        }
+        this.#native = n;
+        this.#invalid = invalid;
+    }
+    #lock() {
+        if (this.#native === undefined)
+            throw this.#invalid;
+        return this.#native;
+    }
+    /** Take the lock if it is free now; `null` if someone holds it. */
+    async tryAcquire() {
+        const n = this.#lock();
+        const h = await call(() => n.tryAcquire());
+        return h === null ? null : new Held(token, h);
+    }
+    /**
+     * Wait up to `timeout` (default 10 s; `Infinity`: forever) for the lock;
+     * a `LockTimeout` after it. Use with `await using` to release at the end
+     * of the scope.
+     */
+    async acquire(options) {
+        return (await this.#acquire(options, false));
+    }
+    /** Like `acquire`, but `null` on timeout. */
+    async acquireOrNull(options) {
+        return this.#acquire(options, true);
+    }
+    async #acquire(options, orNull) {
+        let timeout = exports.DEFAULT_TIMEOUT;
+        let signal;
+        if (options !== undefined) {
+            const o = checkOptions('options', options, ['timeout', 'signal']);
+            if (o.timeout !== undefined)
+                timeout = parseDuration('timeout', o.timeout, true);
+            signal = checkSignal(o.signal);
+        }
+        const n = this.#lock();
+        if (signal === undefined) {
+            const h = await call(() => n.acquire(timeout, orNull));
+            return h === null ? null : new Held(token, h);
+        }
+        signal.throwIfAborted();
+        const cancel = new native.NativeCancel();
+        const onAbort = () => cancel.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+            let h;
+            try {
+                h = await n.acquire(timeout, orNull, cancel);
+            }
+            catch (e) {
+                if (signal.aborted || isAborted(e))
+                    signal.throwIfAborted();
+                throw mapError(e);
+            }
+            if (signal.aborted) {
+                // Aborted as the lock came: give it back, so nothing stays held.
+                if (h !== null)
+                    await h.release().catch(() => false);
+                signal.throwIfAborted();
+            }
+            return h === null ? null : new Held(token, h);
+        }
+        finally {
+            signal.removeEventListener('abort', onAbort);
+        }
+    }
+    /**
+     * Acquire (waiting up to `timeout`), run `fn` with the handle while the
+     * lock is renewed, then release it, and return what `fn` returned. If the
+     * lock was lost meanwhile (see `held.lost`), a `LockLost` once `fn`
+     * returns, unless `fn` threw first.
+     */
+    async run(fn, options) {
+        if (typeof fn !== 'function')
+            throw new TypeError(`fn must be a function, not ${describe(fn)}`);
+        const held = await this.acquire(options);
+        let value;
+        let failed = false;
+        let error;
+        try {
+            value = await fn(held);
+        }
+        catch (e) {
+            failed = true;
+            error = e;
+        }
+        const lost = held.isLost;
+        let released = false;
+        try {
+            released = await held.release();
+        }
+        catch (e) {
+            if (!failed)
+                throw e;
+        }
+        if (failed)
+            throw error;
+        if (lost || !released)
+            throw new LockLost(`lock ${JSON.stringify(this.name)} was lost (expired or taken over)`);
+        return value;
+    }
+    withLock(fn, cb) {
+        if (cb !== undefined && typeof cb !== 'function')
+            throw new TypeError(`cb must be a function, not ${describe(cb)}`);
+        const p = this.run(fn);
+        if (cb === undefined)
+            return p;
+        p.then((v) => process.nextTick(cb, null, v), (e) => process.nextTick(cb, e));
+    }
+}
+exports.Lock = Lock;
+// ------------------------------------------------------------------- Held
+/**
+ * Proof of an acquired lock. Renewed in the background (unless
+ * `autoRenew: false`) until released or handed off. `await using held =
+ * await lock.acquire()` releases it at the end of the scope.
+ */
+class Held {
+    #native;
+    #lost;
+    /** @internal */
+    constructor(key, nativeHeld) {
+        if (key !== token)
+            throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume');
+        this.#native = nativeHeld;
+    }
+    get name() {
+        return this.#native.name;
+    }
+    get namespace() {
+        return this.#native.namespace;
+    }
+    /** Strictly increasing with every exclusive acquisition of this lock: pass it to the resource you protect. */
+    get fence() {
+        return this.#native.fence;
+    }
+    get mode() {
+        return this.#native.mode;
+    }
+    get holder() {
+        return this.#native.holder;
+    }
+    /** The ttl renewals use, in milliseconds. */
+    get ttl() {
+        return this.#native.ttl;
+    }
+    /** When the lease expires unless renewed, in unix milliseconds. */
+    get expiresAt() {
+        return this.#native.expiresAt;
+    }
+    /** Whether the lock was found lost (by renewal or `refresh`). */
+    get isLost() {
+        return this.#native.isLost;
+    }
+    /** Whether this handle still owns the lock (not released or handed off). */
+    get isArmed() {
+        return this.#native.isArmed;
+    }
+    /**
+     * Fires (with a `LockLost` reason) if the lock is found lost while this
+     * handle holds it: pass it to the work the lock protects.
+     */
+    get lost() {
+        if (this.#lost === undefined) {
+            const controller = new AbortController();
+            this.#lost = controller;
+            const fire = () => {
+                if (!controller.signal.aborted) {
+                    controller.abort(new LockLost(`lock ${JSON.stringify(this.name)} was lost (expired or taken over)`));
+                }
+            };
+            if (this.#native.isLost)
+                fire();
+            else
+                this.#native.watchLost(fire);
+        }
+        return this.#lost.signal;
+    }
+    /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
+    async release() {
+        return call(() => this.#native.release());
+    }
+    /** Extend the lease to `ttl` from now (default: the current ttl); a `LockLost` if it was lost meanwhile. */
+    async refresh(ttl) {
+        const ms = ttl === undefined ? this.#native.ttl : parseDuration('ttl', ttl);
+        try {
+            await this.#native.refresh(ms);
+        }
+        catch (e) {
+            const err = mapError(e);
+            if (err instanceof LockLost && this.#lost && !this.#lost.signal.aborted)
+                this.#lost.abort(err);
+            throw err;
+        }
+    }
+    /**
+     * Hand the lock off: returns its token and disarms this handle, so that
+     * nothing in this process releases or renews it any more. Resume it with
+     * `locks.resume(token)` in any process or language.
+     */
+    intoToken() {
+        return callSync(() => this.#native.intoToken());
+    }
+    /** Releases the lock at the end of an `await using` scope. */
+    async [Symbol.asyncDispose]() {
+        await this.release();
+    }
+}
+exports.Held = Held;
+// ----------------------------------------------------------------- tokens
+/** A token's public fields, checking its format (an `InvalidToken` if malformed). */
+function decodeToken(tokenString) {
+    checkString('token', tokenString);
+    return callSync(() => native.decodeToken(tokenString));
+}
