@@ -1,0 +1,334 @@
+//! `Provider`: a `ferrolock::Locks` for Python, sync and async calls side
+//! by side. The Python package builds `Locks`, `Lock` and the context
+//! managers over it.
+
+use crate::error::{invalid, to_py, IntoPy as _};
+use crate::events::Events;
+use crate::held::Held;
+use crate::runtime::{self, Completions, Owned, Task};
+use ferrolock::{Error, LockInfo, LockState, Mode};
+use pyo3::prelude::*;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// `(fence, mode, holder, expires_in seconds, readers)`, or `None` when free.
+type StateTuple = Option<(u64, &'static str, String, f64, u32)>;
+/// `(name, fence, mode, holder, expires_in seconds, readers)`.
+type InfoTuple = (String, u64, &'static str, String, f64, u32);
+
+fn state_tuple(s: LockState) -> StateTuple {
+    match s {
+        LockState::Free => None,
+        LockState::Held { fence, mode, holder, expires_in, readers } => {
+            Some((fence, mode.as_str(), holder, expires_in.as_secs_f64(), readers))
+        }
+    }
+}
+
+fn info_tuple(i: LockInfo) -> InfoTuple {
+    (i.name, i.fence, i.mode.as_str(), i.holder, i.expires_in.as_secs_f64(), i.readers)
+}
+
+/// Seconds (already checked finite and not negative by the Python side) to a Duration.
+pub fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| invalid(format!("{what} {value} s is not a usable duration (0 to about 5.8e11 years)")))
+}
+
+/// A timeout: `None` waits forever.
+fn timeout(value: Option<f64>) -> PyResult<Duration> {
+    value.map_or(Ok(Duration::MAX), |v| seconds(v, "timeout"))
+}
+
+struct Current {
+    locks: Owned<ferrolock::Locks>,
+    closed: bool,
+}
+
+/// A connection to one backend (`ferrolock.Locks` wraps it).
+#[pyclass(frozen, module = "ferrolock._native")]
+pub struct Provider {
+    /// The URL as given (it may hold a password: it is only used to connect
+    /// again in a forked child, never shown).
+    url: String,
+    current: Mutex<Current>,
+}
+
+/// What to acquire: the Python `Lock`'s options.
+#[derive(Clone)]
+struct Spec {
+    name: String,
+    ttl: Duration,
+    shared: bool,
+    holder: Option<String>,
+    auto_renew: bool,
+}
+
+impl Spec {
+    fn new(name: String, ttl: f64, shared: bool, holder: Option<String>, auto_renew: bool) -> PyResult<Spec> {
+        // A ttl too long for a Duration is beyond every backend's maximum.
+        let ttl = Duration::try_from_secs_f64(ttl)
+            .map_err(|_| invalid(format!("ttl {ttl} s is above this backend's maximum")))?;
+        Ok(Spec { name, ttl, shared, holder, auto_renew })
+    }
+
+    fn lock(self, locks: &ferrolock::Locks) -> ferrolock::Lock {
+        let mut lock = locks.lock(self.name).ttl(self.ttl).auto_renew(self.auto_renew);
+        if self.shared {
+            lock = lock.mode(Mode::Shared);
+        }
+        if let Some(h) = self.holder {
+            lock = lock.holder(h);
+        }
+        lock
+    }
+}
+
+async fn connect(url: String) -> Result<ferrolock::Locks, Error> {
+    if url.is_empty() {
+        ferrolock::Locks::connect_default().await
+    } else {
+        ferrolock::Locks::connect(&url).await
+    }
+}
+
+impl Provider {
+    fn new(url: String, locks: ferrolock::Locks) -> Provider {
+        Provider { url, current: Mutex::new(Current { locks: Owned::new(locks), closed: false }) }
+    }
+
+    /// The provider to use now: in a forked child, a new connection to the
+    /// same URL (the inherited one belongs to the parent).
+    fn locks(&self, py: Python<'_>) -> PyResult<ferrolock::Locks> {
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if cur.closed {
+            return Err(to_py(Error::Closed));
+        }
+        if !cur.locks.is_ours() {
+            // Connect with the GIL held: releasing it while holding this
+            // mutex could deadlock with a thread that waits for the mutex.
+            let _ = py;
+            let fresh = runtime::runtime().block_on(connect(self.url.clone())).py()?;
+            // The inherited value is leaked by Owned's Drop, never dropped.
+            cur.locks = Owned::new(fresh);
+        }
+        Ok(cur.locks.get().clone())
+    }
+}
+
+#[pymethods]
+impl Provider {
+    /// Connect (blocking, GIL released). An empty URL is the default URL.
+    #[staticmethod]
+    fn connect(py: Python<'_>, url: String) -> PyResult<Provider> {
+        let locks = runtime::block_on(py, connect(url.clone())).py()?;
+        Ok(Provider::new(url, locks))
+    }
+
+    /// Connect on the runtime; `done(provider, error)` is called at the end.
+    #[staticmethod]
+    fn connect_async(url: String, done: &Completions, id: u64) -> Task {
+        runtime::spawn(
+            async move {
+                let locks = connect(url.clone()).await?;
+                Ok(Provider::new(url, locks))
+            },
+            done,
+            id,
+        )
+    }
+
+    /// The URL with its password replaced by `***`.
+    #[getter]
+    fn url(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.locks(py).map(|l| l.url().to_owned()).unwrap_or_else(|_| ferrolock::redact(&self.url)))
+    }
+
+    /// `memory`, `sqlite` or `redis`.
+    #[getter]
+    fn backend(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.locks(py)?.backend().name())
+    }
+
+    #[getter]
+    fn namespace(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.locks(py)?.namespace().to_owned())
+    }
+
+    /// `(max_ttl seconds, shared, handoff, queue, notices)`.
+    #[getter]
+    fn capabilities(&self, py: Python<'_>) -> PyResult<(f64, bool, bool, bool, bool)> {
+        let c = self.locks(py)?.capabilities();
+        Ok((c.max_ttl.as_secs_f64(), c.shared, c.handoff, c.queue, c.notices))
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
+    #[pyo3(signature = (name, ttl, shared, holder, auto_renew))]
+    fn try_acquire(
+        &self,
+        py: Python<'_>,
+        name: String,
+        ttl: f64,
+        shared: bool,
+        holder: Option<String>,
+        auto_renew: bool,
+    ) -> PyResult<Option<Held>> {
+        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&self.locks(py)?);
+        let held = runtime::block_on(py, lock.try_acquire()).py()?;
+        Ok(held.map(Held::new))
+    }
+
+    /// Wait up to `timeout` seconds (`None`: forever). `or_none`: `None`
+    /// instead of a `LockTimeout`.
+    #[pyo3(signature = (name, ttl, shared, holder, auto_renew, timeout, or_none))]
+    #[allow(clippy::too_many_arguments)]
+    fn acquire(
+        &self,
+        py: Python<'_>,
+        name: String,
+        ttl: f64,
+        shared: bool,
+        holder: Option<String>,
+        auto_renew: bool,
+        timeout: Option<f64>,
+        or_none: bool,
+    ) -> PyResult<Option<Held>> {
+        let t = self::timeout(timeout)?;
+        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&self.locks(py)?);
+        let held = if or_none {
+            runtime::wait(py, lock.acquire_or_none(t))?.py()?
+        } else {
+            Some(runtime::wait(py, lock.acquire(t))?.py()?)
+        };
+        Ok(held.map(Held::new))
+    }
+
+    #[pyo3(signature = (name, ttl, shared, holder, auto_renew, timeout, or_none, done, id))]
+    #[allow(clippy::too_many_arguments)]
+    fn acquire_async(
+        &self,
+        py: Python<'_>,
+        name: String,
+        ttl: f64,
+        shared: bool,
+        holder: Option<String>,
+        auto_renew: bool,
+        timeout: Option<f64>,
+        or_none: bool,
+        done: &Completions, id: u64,
+    ) -> PyResult<Task> {
+        // A zero timeout is try_acquire: one attempt.
+        let t = self::timeout(timeout)?;
+        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&self.locks(py)?);
+        Ok(runtime::spawn(
+            async move {
+                let held = if t.is_zero() {
+                    lock.try_acquire().await?
+                } else if or_none {
+                    lock.acquire_or_none(t).await?
+                } else {
+                    Some(lock.acquire(t).await?)
+                };
+                Ok(held.map(Held::new))
+            },
+            done,
+            id,
+        ))
+    }
+
+    fn resume(&self, py: Python<'_>, token: String) -> PyResult<Held> {
+        let locks = self.locks(py)?;
+        runtime::block_on(py, locks.resume(&token)).py().map(Held::new)
+    }
+
+    fn resume_async(&self, py: Python<'_>, token: String, done: &Completions, id: u64) -> PyResult<Task> {
+        let locks = self.locks(py)?;
+        Ok(runtime::spawn(async move { locks.resume(&token).await.map(Held::new) }, done, id))
+    }
+
+    fn state(&self, py: Python<'_>, name: String) -> PyResult<StateTuple> {
+        let locks = self.locks(py)?;
+        runtime::block_on(py, locks.state(&name)).py().map(state_tuple)
+    }
+
+    fn state_async(&self, py: Python<'_>, name: String, done: &Completions, id: u64) -> PyResult<Task> {
+        let locks = self.locks(py)?;
+        Ok(runtime::spawn(async move { locks.state(&name).await.map(state_tuple) }, done, id))
+    }
+
+    fn list(&self, py: Python<'_>, prefix: String) -> PyResult<Vec<InfoTuple>> {
+        let locks = self.locks(py)?;
+        runtime::block_on(py, locks.list(&prefix)).py().map(|v| v.into_iter().map(info_tuple).collect())
+    }
+
+    fn list_async(&self, py: Python<'_>, prefix: String, done: &Completions, id: u64) -> PyResult<Task> {
+        let locks = self.locks(py)?;
+        Ok(runtime::spawn(
+            async move { locks.list(&prefix).await.map(|v| v.into_iter().map(info_tuple).collect::<Vec<_>>()) },
+            done,
+            id,
+        ))
+    }
+
+    fn force_release(&self, py: Python<'_>, name: String) -> PyResult<bool> {
+        let locks = self.locks(py)?;
+        runtime::block_on(py, locks.force_release(&name)).py()
+    }
+
+    fn force_release_async(&self, py: Python<'_>, name: String, done: &Completions, id: u64) -> PyResult<Task> {
+        let locks = self.locks(py)?;
+        Ok(runtime::spawn(async move { locks.force_release(&name).await }, done, id))
+    }
+
+    fn ping(&self, py: Python<'_>) -> PyResult<()> {
+        let locks = self.locks(py)?;
+        runtime::block_on(py, locks.ping()).py()
+    }
+
+    fn ping_async(&self, py: Python<'_>, done: &Completions, id: u64) -> PyResult<Task> {
+        let locks = self.locks(py)?;
+        Ok(runtime::spawn(async move { locks.ping().await }, done, id))
+    }
+
+    /// Close: renewals stop, later calls raise `Closed`. A second close does nothing.
+    fn close(&self, py: Python<'_>) {
+        if let Some(locks) = self.take_for_close() {
+            runtime::block_on(py, locks.close());
+        }
+    }
+
+    fn close_async(&self, done: &Completions, id: u64) -> Task {
+        let locks = self.take_for_close();
+        runtime::spawn(
+            async move {
+                if let Some(locks) = locks {
+                    locks.close().await;
+                }
+                Ok(())
+            },
+            done,
+            id,
+        )
+    }
+
+    /// A subscription to this provider's events.
+    fn subscribe(&self, py: Python<'_>) -> PyResult<Events> {
+        Ok(Events::new(self.locks(py)?.events()))
+    }
+}
+
+impl Provider {
+    /// Mark closed; the provider to close, unless it was already closed or
+    /// belongs to a parent process (a child must not close its parent's).
+    fn take_for_close(&self) -> Option<ferrolock::Locks> {
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if std::mem::replace(&mut cur.closed, true) || !cur.locks.is_ours() {
+            return None;
+        }
+        Some(cur.locks.get().clone())
+    }
+}

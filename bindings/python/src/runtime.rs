@@ -1,0 +1,211 @@
+//! The async bridge, in one place: the tokio runtime every provider of this
+//! process runs on, blocking waits that release the GIL and still answer
+//! Ctrl-C, callbacks for asyncio, and the fork guard.
+//!
+//! After `fork()` the child has none of the parent's threads, so the
+//! parent's runtime is dead there: a `pthread_atfork` child handler bumps a
+//! generation counter, the next call builds a fresh runtime, and objects
+//! made in an older generation are never used for I/O nor dropped in the
+//! child (dropping them could deregister sockets from the epoll instance
+//! the child shares with its parent).
+
+use pyo3::prelude::*;
+use pyo3::BoundObject as _;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+use tokio::runtime::Runtime;
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Register the fork guard (once per process image; fork keeps it).
+pub fn install_fork_guard() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(after_fork_in_child));
+    });
+}
+
+/// Which process image we are in: bumped in every forked child.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+/// This process's runtime. Only called with the GIL held, so no other
+/// thread holds the slot's mutex when `fork()` runs (Python forks with the
+/// GIL held).
+pub fn runtime() -> &'static Runtime {
+    static SLOT: Mutex<Option<(u64, &'static Runtime)>> = Mutex::new(None);
+    let gen = generation();
+    let mut slot = SLOT.lock().unwrap_or_else(|e| e.into_inner());
+    match *slot {
+        Some((g, rt)) if g == gen => rt,
+        _ => {
+            // A parent's runtime (if any) is leaked: its threads are gone.
+            let rt: &'static Runtime = Box::leak(Box::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("ferrolock-py")
+                    .enable_all()
+                    .build()
+                    .expect("ferrolock: cannot start its runtime thread"),
+            ));
+            *slot = Some((gen, rt));
+            rt
+        }
+    }
+}
+
+/// A value that belongs to the process image it was made in: in a forked
+/// child it is leaked instead of dropped.
+pub struct Owned<T> {
+    generation: u64,
+    value: ManuallyDrop<T>,
+}
+
+impl<T> Owned<T> {
+    pub fn new(value: T) -> Self {
+        Owned { generation: generation(), value: ManuallyDrop::new(value) }
+    }
+    /// Whether it was made by this process (not inherited through fork).
+    pub fn is_ours(&self) -> bool {
+        self.generation == generation()
+    }
+    pub fn get(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Drop for Owned<T> {
+    fn drop(&mut self) {
+        if self.is_ours() {
+            unsafe { ManuallyDrop::drop(&mut self.value) }
+        }
+    }
+}
+
+/// Run a short operation (one backend round trip) with the GIL released.
+pub fn block_on<F>(py: Python<'_>, fut: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let rt = runtime();
+    py.detach(|| rt.block_on(fut))
+}
+
+/// How often a blocking wait looks for a pending signal (Ctrl-C).
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// Run a wait with the GIL released; every 50 ms, check for signals: a
+/// raised `KeyboardInterrupt` drops the future (which leaves the wait queue
+/// and holds nothing) and propagates.
+pub fn wait<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let rt = runtime();
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let out = py.detach(|| rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await }));
+        match out {
+            Ok(v) => return Ok(v),
+            Err(_) => py.check_signals()?,
+        }
+    }
+}
+
+/// A running operation of the asyncio API; `cancel()` drops its future.
+#[pyclass(frozen, module = "ferrolock._native")]
+pub struct Task {
+    handle: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl Task {
+    /// Stop the operation: its future is dropped (a wait leaves the queue).
+    fn cancel(&self) {
+        self.handle.abort();
+    }
+}
+
+/// A finished operation's result, turned into Python objects on the event
+/// loop's thread (runtime threads never touch Python: one that did could be
+/// caught by the interpreter's shutdown in the middle of a call).
+type Finish = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+struct Queue {
+    fd: libc::c_int,
+    done: Mutex<Vec<(u64, Finish)>>,
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// Where the operations of one asyncio event loop report: an eventfd the
+/// loop watches with `add_reader`, and the results waiting for it.
+#[pyclass(frozen, module = "ferrolock._native")]
+pub struct Completions {
+    queue: Arc<Queue>,
+}
+
+#[pymethods]
+impl Completions {
+    #[new]
+    fn new() -> PyResult<Completions> {
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        Ok(Completions { queue: Arc::new(Queue { fd, done: Mutex::new(Vec::new()) }) })
+    }
+
+    /// The eventfd to watch for readability.
+    fn fileno(&self) -> libc::c_int {
+        self.queue.fd
+    }
+
+    /// The finished operations: `(id, value, error)` each.
+    fn drain(&self, py: Python<'_>) -> Vec<(u64, Py<PyAny>, Option<Py<PyAny>>)> {
+        let mut counter = 0u64;
+        unsafe { libc::read(self.queue.fd, (&mut counter as *mut u64).cast(), 8) };
+        let done = std::mem::take(&mut *self.queue.done.lock().unwrap_or_else(|e| e.into_inner()));
+        done.into_iter()
+            .map(|(id, finish)| match finish(py) {
+                Ok(v) => (id, v, None),
+                Err(e) => (id, py.None(), Some(e.into_value(py).into_any())),
+            })
+            .collect()
+    }
+}
+
+/// Start `fut` on the runtime; its result is queued on `completions` under
+/// `id`, and the event loop woken.
+pub fn spawn<F, T>(fut: F, completions: &Completions, id: u64) -> Task
+where
+    F: Future<Output = Result<T, ferrolock::Error>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let queue = completions.queue.clone();
+    let handle = runtime().spawn(async move {
+        let out = fut.await;
+        let finish: Finish = Box::new(move |py| match out {
+            Ok(v) => v.into_pyobject(py).map(|b| b.into_any().unbind()).map_err(Into::into),
+            Err(e) => Err(crate::error::to_py_in(py, e)),
+        });
+        queue.done.lock().unwrap_or_else(|e| e.into_inner()).push((id, finish));
+        let one = 1u64;
+        unsafe { libc::write(queue.fd, (&one as *const u64).cast(), 8) };
+    });
+    Task { handle: handle.abort_handle() }
+}
