@@ -1,0 +1,474 @@
+// The conformance scenarios of core/tests/conformance.rs, ported to the npm
+// package and run against memory, SQLite and Redis. A scenario that needs a
+// capability the backend lacks asserts its UNSUPPORTED error instead.
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import {
+  Locks, LockError, LockTimeout, LockLost, NotHeld, InvalidArgument, InvalidToken, Unsupported, Closed,
+} from 'ferrolock'
+import { BACKENDS, Fixture, sleep, tempDir } from './helpers.mjs'
+import path from 'node:path'
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc')
+
+const HANG = 20_000
+
+const scenarios = {
+  async mutual_exclusion_of_8_tasks(fx) {
+    const locks = await fx.connect()
+    let counter = 0
+    const task = async () => {
+      const lock = locks.lock('counter')
+      for (let i = 0; i < 25; i++) {
+        const held = await lock.acquire({ timeout: '15s' })
+        const v = counter // a non-atomic increment: read, yield, write
+        await new Promise((r) => setImmediate(r))
+        counter = v + 1
+        assert.equal(await held.release(), true)
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, task))
+    assert.equal(counter, 200)
+  },
+
+  async try_acquire_on_held_lock_is_null(fx) {
+    const locks = await fx.connect()
+    const held = await locks.lock('a').tryAcquire()
+    assert.ok(held, 'free lock')
+    assert.equal(await locks.lock('a').tryAcquire(), null)
+    // Not reentrant: the same provider and lock wait like anyone else.
+    assert.equal(await locks.lock('a').acquireOrNull({ timeout: 50 }), null)
+    assert.equal(await held.release(), true)
+    assert.ok(await locks.lock('a').tryAcquire())
+  },
+
+  async acquire_times_out_not_early(fx) {
+    const locks = await fx.connect()
+    await locks.lock('t').acquire({ timeout: '1s' })
+    const start = performance.now()
+    const err = await locks.lock('t').acquire({ timeout: 300 }).then(() => null, (e) => e)
+    const waited = performance.now() - start
+    assert.ok(waited >= 299, `timed out early: ${waited}ms`)
+    assert.ok(err instanceof LockTimeout && err instanceof LockError, String(err))
+    assert.equal(err.code, 'TIMEOUT')
+    assert.match(err.message, /"t"/)
+  },
+
+  async fences_start_at_1_and_increase(fx) {
+    const locks = await fx.connect()
+    let last = 0n
+    for (let i = 0; i < 5; i++) {
+      const held = await locks.lock('f').tryAcquire()
+      assert.equal(typeof held.fence, 'bigint')
+      if (i === 0) assert.equal(held.fence, 1n)
+      assert.ok(held.fence > last)
+      last = held.fence
+      await held.release()
+    }
+    // Fences are per key.
+    assert.equal((await locks.lock('g').tryAcquire()).fence, 1n)
+  },
+
+  async expiry_lets_another_owner_in_with_higher_fence(fx) {
+    const locks = await fx.connect()
+    const first = await locks.lock('e', { ttl: 200, autoRenew: false }).tryAcquire()
+    const start = performance.now()
+    const second = await (await fx.connect()).lock('e').acquire({ timeout: '10s' })
+    assert.ok(performance.now() - start >= 150, 'got in before expiry')
+    assert.ok(second.fence > first.fence)
+    first.intoToken()
+  },
+
+  async stale_release_is_false_and_leaves_new_holder(fx) {
+    const locks = await fx.connect()
+    const stale = await locks.lock('s', { ttl: 100, autoRenew: false }).tryAcquire()
+    await sleep(150)
+    const fresh = await locks.lock('s').tryAcquire()
+    assert.ok(fresh, 'expired lock is free')
+    assert.equal(await stale.release(), false)
+    const state = await locks.state('s')
+    assert.equal(state.held, true, 'a stale release freed the new holder\'s lock')
+    assert.equal(state.fence, fresh.fence)
+    assert.equal(await fresh.release(), true)
+  },
+
+  async refresh_after_loss_is_lost(fx) {
+    const locks = await fx.connect()
+    const held = await locks.lock('r', { ttl: 100, autoRenew: false }).tryAcquire()
+    const lost = held.lost
+    await held.refresh(100)
+    await sleep(150)
+    assert.ok(await locks.lock('r').tryAcquire())
+    await assert.rejects(held.refresh('1s'), (e) => e instanceof LockLost && e.code === 'LOST')
+    assert.equal(held.isLost, true)
+    assert.equal(lost.aborted, true)
+    assert.ok(lost.reason instanceof LockLost)
+  },
+
+  async release_is_idempotent(fx) {
+    const locks = await fx.connect()
+    const held = await locks.lock('i').tryAcquire()
+    assert.equal(await held.release(), true)
+    assert.equal(await held.release(), false)
+    assert.equal(await held.release(), false)
+  },
+
+  async operations_after_release_or_handoff_are_not_held(fx) {
+    const locks = await fx.connect()
+    let held = await locks.lock('n').tryAcquire()
+    await held.release()
+    await assert.rejects(held.refresh('1s'), (e) => e instanceof NotHeld && e.code === 'NOT_HELD')
+    assert.throws(() => held.intoToken(), NotHeld)
+
+    held = await locks.lock('n').tryAcquire()
+    const token = held.intoToken()
+    assert.equal(held.isArmed, false)
+    await assert.rejects(held.refresh('1s'), NotHeld)
+    assert.equal(await held.release(), false, 'a handed-off handle must not release')
+    held = null
+    gc()
+    await sleep(50)
+    // The lock is still held: the token owns it.
+    assert.equal((await locks.state('n')).held, true)
+    assert.equal(await (await locks.resume(token)).release(), true)
+  },
+
+  async token_resumes_in_another_provider(fx) {
+    const a = await fx.connect()
+    const held = await a.lock('job', { holder: 'worker-a' }).tryAcquire()
+    const fence = held.fence
+    const token = held.intoToken()
+    assert.ok(token.startsWith('flk1.'))
+    const b = await fx.connect()
+    const resumed = await b.resume(token)
+    assert.equal(resumed.fence, fence)
+    assert.equal(resumed.holder, 'worker-a')
+    assert.equal(await a.lock('job').tryAcquire(), null)
+    assert.equal(await resumed.release(), true)
+    assert.deepEqual(await a.state('job'), { held: false })
+    // A token whose lock is gone resumes to LOST.
+    await assert.rejects(b.resume(token), LockLost)
+  },
+
+  async force_release_state_and_list_show_no_owner_id(fx) {
+    const locks = await fx.connect()
+    assert.deepEqual(await locks.state('inv:1'), { held: false })
+    const h1 = await locks.lock('inv:1', { holder: 'billing' }).tryAcquire()
+    await locks.lock('inv:2').tryAcquire()
+    await locks.lock('other').tryAcquire()
+    const state = await locks.state('inv:1')
+    assert.equal(state.held, true)
+    assert.equal(state.fence, h1.fence)
+    assert.equal(state.mode, 'exclusive')
+    assert.equal(state.holder, 'billing')
+    assert.equal(state.readers, 0)
+    assert.ok(state.expiresIn > 20_000 && state.expiresIn <= 30_000, String(state.expiresIn))
+    const listed = await locks.list('inv:')
+    assert.deepEqual(listed.map((l) => l.name), ['inv:1', 'inv:2'])
+    assert.equal((await locks.list()).length, 3)
+
+    // The owner id lives only in the token.
+    const token = h1.intoToken()
+    const ownerB64 = token.slice('flk1.'.length).slice(6, 26)
+    const shown = JSON.stringify([await locks.state('inv:1'), listed], (_, v) => (typeof v === 'bigint' ? String(v) : v))
+    assert.ok(!shown.includes(ownerB64), `owner id leaked: ${shown}`)
+
+    assert.equal(await locks.forceRelease('inv:1'), true)
+    assert.equal(await locks.forceRelease('inv:1'), false)
+    assert.deepEqual(await locks.state('inv:1'), { held: false })
+    await assert.rejects(locks.resume(token), LockLost)
+  },
+
+  async shared_locks_admit_readers_and_exclude_writers(fx) {
+    const locks = await fx.connect()
+    if (!locks.capabilities.shared) {
+      await assert.rejects(locks.lock('rw', { shared: true }).tryAcquire(), (e) => e instanceof Unsupported && e.code === 'UNSUPPORTED')
+      return
+    }
+    const readers = []
+    for (let i = 0; i < 3; i++) {
+      const r = await locks.lock('rw', { shared: true }).tryAcquire()
+      assert.ok(r, 'readers share')
+      assert.equal(r.mode, 'shared')
+      readers.push(r)
+    }
+    const state = await locks.state('rw')
+    assert.equal(state.mode, 'shared')
+    assert.equal(state.readers, 3)
+    assert.equal(await locks.lock('rw').tryAcquire(), null, 'writer got in beside readers')
+    for (const r of readers) assert.equal(await r.release(), true)
+    const writer = await locks.lock('rw').tryAcquire()
+    assert.ok(writer, 'free after readers')
+    assert.equal(await locks.lock('rw', { shared: true }).tryAcquire(), null, 'reader got in beside a writer')
+    await writer.release()
+  },
+
+  async waiting_writer_is_not_starved_by_new_readers(fx) {
+    const locks = await fx.connect()
+    if (!locks.capabilities.shared) {
+      await assert.rejects(locks.lock('ws', { shared: true }).tryAcquire(), Unsupported)
+      return
+    }
+    const firstReader = await locks.lock('ws', { shared: true }).tryAcquire()
+    const writer = (await fx.connect()).lock('ws').acquire({ timeout: '15s' })
+    await sleep(200) // the writer is queued
+    if (locks.capabilities.queue) {
+      for (let i = 0; i < 5; i++) {
+        assert.equal(await locks.lock('ws', { shared: true }).tryAcquire(), null, 'a new reader passed a waiting writer')
+        await sleep(20)
+      }
+    }
+    await firstReader.release()
+    await (await writer).release()
+  },
+
+  async waiters_are_served_in_fifo_order(fx) {
+    const locks = await fx.connect()
+    if (!locks.capabilities.queue) return // FIFO is only promised where the backend keeps a queue
+    const holder = await locks.lock('q').tryAcquire()
+    const order = []
+    const tasks = []
+    for (let i = 0; i < 4; i++) {
+      const lock = (await fx.connect()).lock('q')
+      tasks.push((async () => {
+        const held = await lock.acquire({ timeout: '15s' })
+        order.push(i)
+        await sleep(10)
+        await held.release()
+      })())
+      await sleep(100) // queue them in order
+    }
+    await holder.release()
+    await Promise.all(tasks)
+    assert.deepEqual(order, [0, 1, 2, 3])
+  },
+
+  async release_wakes_a_waiter_promptly(fx) {
+    const locks = await fx.connect()
+    const held = await locks.lock('w').tryAcquire()
+    const waiter = (await fx.connect()).lock('w').acquire({ timeout: '15s' }).then((h) => [performance.now(), h])
+    await sleep(700)
+    const releasedAt = performance.now()
+    await held.release()
+    const [gotAt, h] = await waiter
+    assert.ok(gotAt - releasedAt < 400, `woken ${gotAt - releasedAt}ms after the release`)
+    await h.release()
+  },
+
+  async cancelled_wait_leaves_nothing_held(fx) {
+    const locks = await fx.connect()
+    const held = await locks.lock('c').tryAcquire()
+    const controller = new AbortController()
+    const reason = new Error('no longer needed')
+    const waiter = (await fx.connect()).lock('c').acquire({ timeout: Infinity, signal: controller.signal })
+    await sleep(150)
+    controller.abort(reason)
+    await assert.rejects(waiter, (e) => e === reason)
+    await held.release()
+    // Neither the lock nor the cancelled waiter's place in the queue stays held.
+    const start = performance.now()
+    const next = await locks.lock('c').acquire({ timeout: '10s' })
+    assert.ok(performance.now() - start < 3000, 'a cancelled waiter held up the queue')
+    assert.equal(next.fence, 2n)
+    await next.release()
+
+    // A timeout is the same: nothing stays behind.
+    const h = await locks.lock('c').tryAcquire()
+    assert.equal(await locks.lock('c').acquireOrNull({ timeout: 100 }), null)
+    await h.release()
+    assert.ok(await locks.lock('c').tryAcquire())
+  },
+
+  async watchdog_keeps_lock_past_its_ttl(fx) {
+    const locks = await fx.connect()
+    let renewed = 0
+    locks.on('renewed', () => renewed++)
+    const held = await locks.lock('wd', { ttl: 300 }).tryAcquire()
+    await sleep(1000)
+    assert.equal(held.isLost, false)
+    assert.equal(held.lost.aborted, false)
+    assert.equal(await locks.lock('wd').tryAcquire(), null, 'renewed lock was taken')
+    assert.equal(await held.release(), true)
+    await sleep(50)
+    assert.ok(renewed >= 2, `renewed ${renewed} times`)
+  },
+
+  async without_auto_renew_the_lock_expires_at_its_ttl(fx) {
+    const locks = await fx.connect()
+    const held = await locks.lock('nr', { ttl: '300ms', autoRenew: false }).tryAcquire()
+    assert.equal(await locks.lock('nr').tryAcquire(), null)
+    await sleep(500)
+    assert.deepEqual(await locks.state('nr'), { held: false })
+    assert.equal(await held.release(), false)
+  },
+
+  async loss_is_noticed_and_run_ends_with_lost(fx) {
+    const locks = await fx.connect()
+    const admin = await fx.connect()
+    const result = locks.lock('lost', { ttl: 300 }).run(async (held) => {
+      await admin.forceRelease('lost')
+      await new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('loss not noticed')), 10_000)
+        held.lost.addEventListener('abort', () => { clearTimeout(t); resolve() })
+      })
+      assert.equal(held.isLost, true)
+      assert.ok(held.lost.reason instanceof LockLost)
+      return 7
+    })
+    await assert.rejects(result, (e) => e instanceof LockLost && e.code === 'LOST')
+  },
+
+  async run_returns_the_body_value_and_releases(fx) {
+    const locks = await fx.connect()
+    const v = await locks.lock('run').run(async (held) => held.fence * 10n, { timeout: '5s' })
+    assert.equal(v, 10n)
+    assert.equal(await locks.lock('run').run(() => 'sync value'), 'sync value')
+    assert.deepEqual(await locks.state('run'), { held: false })
+    // A failing body's error comes back, and the lock is released too.
+    const bad = new Error('bad')
+    await assert.rejects(locks.lock('run').run(async () => { throw bad }), (e) => e === bad)
+    assert.deepEqual(await locks.state('run'), { held: false })
+    await locks.lock('run').tryAcquire()
+    await assert.rejects(locks.lock('run').run(async () => 1, { timeout: 50 }), LockTimeout)
+  },
+
+  async events_report_what_happened(fx) {
+    const locks = await fx.connect()
+    const kinds = []
+    const onEvent = (e) => {
+      assert.equal(e.name, 'ev')
+      assert.equal(typeof e.fence, 'bigint')
+      kinds.push(e.kind)
+    }
+    locks.on('event', onEvent)
+    await sleep(20)
+    const held = await locks.lock('ev', { holder: 'me' }).tryAcquire()
+    assert.equal(await locks.lock('ev').acquireOrNull({ timeout: 50 }), null)
+    await held.release()
+    await locks.lock('ev').tryAcquire()
+    await locks.forceRelease('ev')
+    await sleep(100)
+    assert.deepEqual(kinds, ['acquired', 'timed_out', 'released', 'acquired', 'force_released'])
+    // Without listeners, nothing more arrives.
+    locks.off('event', onEvent)
+    await locks.lock('ev2').tryAcquire()
+    await sleep(50)
+    assert.equal(kinds.length, 5)
+  },
+
+  async closed_provider_refuses_operations(fx) {
+    const locks = await fx.connect()
+    const held = await locks.lock('x').tryAcquire()
+    await locks.close()
+    await assert.rejects(locks.lock('x').tryAcquire(), (e) => e instanceof Closed && e.code === 'CLOSED')
+    await assert.rejects(locks.state('x'), Closed)
+    await assert.rejects(held.refresh('1s'), Closed)
+    await assert.rejects(locks.ping(), Closed)
+    assert.throws(() => held.intoToken(), Closed)
+  },
+
+  async bypass_grants_every_lock(fx) {
+    const locks = await Locks.connect(fx.urlWith('bypass=true'))
+    const a = await locks.lock('b').tryAcquire()
+    const b = await locks.lock('b').tryAcquire()
+    assert.deepEqual([a.fence, b.fence], [0n, 0n])
+    // The real backend was not touched.
+    assert.deepEqual(await (await fx.connect()).state('b'), { held: false })
+    await a.release()
+    await b.release()
+    await locks.close()
+  },
+
+  async bad_input_gives_typed_errors(fx) {
+    const locks = await fx.connect()
+    const invalid = async (p, needle) => {
+      await assert.rejects(p, (e) => {
+        assert.ok(e instanceof InvalidArgument, `${e}`)
+        assert.equal(e.code, 'INVALID_ARGUMENT')
+        assert.ok(e.message.includes(needle), `${JSON.stringify(e.message)} should name ${JSON.stringify(needle)}`)
+        return true
+      })
+    }
+    await invalid(locks.lock('').tryAcquire(), 'empty')
+    await invalid(locks.lock('x'.repeat(513)).tryAcquire(), '513')
+    await invalid(locks.lock('bad\nname').tryAcquire(), 'control')
+    await invalid(locks.lock('t', { ttl: 0 }).tryAcquire(), 'ttl')
+    const max = locks.capabilities.maxTtl
+    await invalid(locks.lock('t', { ttl: max + 1000 }).tryAcquire(), 'maximum')
+    await invalid(locks.lock('t', { holder: 'a\u0007b' }).tryAcquire(), 'holder')
+    await invalid(locks.lock('t').acquireOrNull({ timeout: 2 ** 64 }), 'timeout')
+    // A name of exactly 512 bytes is fine, and so is any UTF-8.
+    assert.ok(await locks.lock('é'.repeat(256)).tryAcquire())
+    assert.ok(await locks.lock('{braces}:and spaces/ünïcode').tryAcquire())
+    // Nothing was left held by the failed calls.
+    assert.deepEqual(await locks.list('t'), [])
+    await assert.rejects(locks.state(''), InvalidArgument)
+    await assert.rejects(locks.forceRelease('a\0'), InvalidArgument)
+
+    for (const [url, needle] of [
+      ['nope://x', 'unknown scheme'],
+      ['no-scheme-here', 'no scheme'],
+      ['memory://?namespace=bad/ns', 'namespace'],
+      ['memory://?namespace=', 'namespace'],
+      ['memory://?colour=blue', 'colour'],
+      ['memory://?bypass=maybe', 'bypass'],
+      ['sqlite://', 'path'],
+    ]) {
+      await invalid(Locks.connect(url), needle)
+    }
+    const err = await Locks.connect('ftp://alice:hunter2@example').catch((e) => e)
+    assert.ok(err instanceof InvalidArgument)
+    assert.ok(!err.message.includes('hunter2'), `password leaked: ${err.message}`)
+    const pg = await Locks.connect('postgres://alice:hunter2@db/app').catch((e) => e)
+    assert.ok(pg instanceof Unsupported && pg.message.includes('postgres'), String(pg))
+    assert.ok(!pg.message.includes('hunter2'))
+  },
+
+  async foreign_and_malformed_tokens_are_invalid(fx) {
+    const locks = await fx.connect()
+    const otherUrl = locks.backend === 'memory'
+      ? `sqlite://${path.join(tempDir(), 'x.db')}`
+      : `memory://foreign-${Date.now()}`
+    const foreign = await Locks.connect(otherUrl)
+    const token = (await foreign.lock('f').tryAcquire()).intoToken()
+    await assert.rejects(locks.resume(token), (e) => e instanceof InvalidToken && e.code === 'INVALID_TOKEN' && e.message.includes('backend'))
+    for (const bad of ['', 'flk1.', 'flk1.!!!!', 'flk2.AAAA', token.slice(0, -4), 'flk1.'.repeat(1000)]) {
+      await assert.rejects(locks.resume(bad), InvalidToken, JSON.stringify(bad))
+    }
+    await foreign.close()
+  },
+
+  async dropped_handle_releases_its_lock(fx) {
+    const locks = await fx.connect()
+    await (async () => {
+      const held = await locks.lock('d').tryAcquire()
+      assert.ok(held)
+    })()
+    // The handle is garbage now: collecting it releases the lock.
+    for (let i = 0; i < 5; i++) {
+      gc()
+      await sleep(20)
+    }
+    const next = await locks.lock('d').acquire({ timeout: '5s' })
+    assert.equal(next.fence, 2n)
+    await next.release()
+  },
+}
+
+for (const backend of BACKENDS) {
+  describe(backend, () => {
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      test(name, { timeout: HANG }, async () => {
+        const fx = new Fixture(backend, name)
+        try {
+          await scenario(fx)
+        } finally {
+          await fx.cleanup()
+        }
+      })
+    }
+  })
+}
