@@ -1,0 +1,167 @@
+/* A tiny test harness for the C suite: checks that count failures and
+ * print the call, its status and ferrolock_last_error(); fixtures that give
+ * each scenario its own store (memory name, SQLite file, Redis namespace). */
+#ifndef FERROLOCK_TEST_HARNESS_H
+#define FERROLOCK_TEST_HARNESS_H
+
+#define _GNU_SOURCE
+#include <ferrolock.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures = 0;
+static int scenarios = 0;
+
+#define CHECK(cond)                                                                              \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__,   \
+                    #cond, ferrolock_last_error());                                              \
+            failures++;                                                                          \
+        }                                                                                        \
+    } while (0)
+
+#define EXPECT(call, want)                                                                       \
+    do {                                                                                         \
+        ferrolock_status s_ = (call);                                                            \
+        if (s_ != (want)) {                                                                      \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s (last error: %s)\n", __FILE__,  \
+                    __LINE__, #call, ferrolock_status_code(s_), ferrolock_status_code(want),     \
+                    ferrolock_last_error());                                                     \
+            failures++;                                                                          \
+        }                                                                                        \
+    } while (0)
+
+#define OK(call) EXPECT(call, FERROLOCK_OK)
+
+/* An error whose message names `needle` (and the function). */
+#define EXPECT_ERR(call, want, needle)                                                           \
+    do {                                                                                         \
+        EXPECT(call, want);                                                                      \
+        if (strstr(ferrolock_last_error(), (needle)) == NULL) {                                  \
+            fprintf(stderr, "%s:%d: %s: message %s does not name %s\n", __FILE__, __LINE__,     \
+                    #call, ferrolock_last_error(), needle);                                      \
+            failures++;                                                                          \
+        }                                                                                        \
+    } while (0)
+
+/* Stop the test: later steps would only cascade. */
+#define REQUIRE(cond)                                                                            \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s (last error: %s)\n", __FILE__, __LINE__, \
+                    #cond, ferrolock_last_error());                                              \
+            exit(1);                                                                             \
+        }                                                                                        \
+    } while (0)
+
+static inline double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static inline void sleep_ms(unsigned ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One backend under test. */
+typedef struct {
+    char backend[16];
+    char url[1024];
+    char dir[256];
+} fixture;
+
+static unsigned fixture_counter = 0;
+
+static inline void fixture_open(fixture *fx, const char *backend, const char *scenario) {
+    memset(fx, 0, sizeof *fx);
+    snprintf(fx->backend, sizeof fx->backend, "%s", backend);
+    unsigned n = ++fixture_counter;
+    if (strcmp(backend, "memory") == 0) {
+        snprintf(fx->url, sizeof fx->url, "memory://%s-%d-%u", scenario, (int)getpid(), n);
+    } else if (strcmp(backend, "sqlite") == 0) {
+        snprintf(fx->dir, sizeof fx->dir, "%s/ferrolock-c-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        REQUIRE(mkdtemp(fx->dir) != NULL);
+        snprintf(fx->url, sizeof fx->url, "sqlite://%s/locks.db", fx->dir);
+    } else if (strcmp(backend, "redis") == 0) {
+        const char *base = getenv("FERROLOCK_TEST_REDIS_URL");
+        if (base == NULL || *base == '\0') {
+            fprintf(stderr, "FERROLOCK_TEST_REDIS_URL is not set: run scripts/suites/c, which starts redis-server\n");
+            exit(1);
+        }
+        /* A namespace of its own: [A-Za-z0-9_.-], at most 64 bytes. */
+        snprintf(fx->url, sizeof fx->url, "%s?namespace=c.%.32s.%d.%u.%ld", base, scenario, (int)getpid(), n,
+                 (long)time(NULL) % 100000);
+    } else {
+        fprintf(stderr, "unknown backend %s\n", backend);
+        exit(2);
+    }
+}
+
+static inline void fixture_close(fixture *fx) {
+    if (fx->dir[0] == '\0') return;
+    DIR *d = opendir(fx->dir);
+    if (d != NULL) {
+        struct dirent *e;
+        char path[600];
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.') continue;
+            snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(fx->dir);
+}
+
+static inline ferrolock_locks *fixture_connect(const fixture *fx) {
+    ferrolock_locks *locks = NULL;
+    ferrolock_status s = ferrolock_connect(fx->url, &locks);
+    if (s != FERROLOCK_OK) {
+        fprintf(stderr, "connect %s: %s: %s\n", fx->url, ferrolock_status_code(s), ferrolock_last_error());
+        exit(1);
+    }
+    return locks;
+}
+
+/* fx->url with a query parameter added. */
+static inline void fixture_url_with(const fixture *fx, const char *query, char *out, size_t size) {
+    snprintf(out, size, "%s%c%s", fx->url, strchr(fx->url, '?') ? '&' : '?', query);
+}
+
+/* Release (expecting it held) and free. */
+#define RELEASE_FREE(h)                                                                          \
+    do {                                                                                         \
+        bool was_ = false;                                                                       \
+        OK(ferrolock_release((h), &was_));                                                       \
+        CHECK(was_);                                                                             \
+        ferrolock_held_free(h);                                                                  \
+    } while (0)
+
+typedef void (*scenario_fn)(const char *backend);
+
+static inline void run_scenario(const char *name, scenario_fn fn, const char *backend) {
+    int before = failures;
+    double t0 = now_ms();
+    fn(backend);
+    scenarios++;
+    printf("%-58s %s %s (%.0f ms)\n", name, backend ? backend : "", failures == before ? "ok" : "FAILED",
+           now_ms() - t0);
+    fflush(stdout);
+}
+
+#define RUN(fn, backend) run_scenario(#fn, fn, backend)
+
+static inline int finish(const char *test) {
+    printf("%s: %d scenarios, %d failed checks\n", test, scenarios, failures);
+    return failures == 0 ? 0 : 1;
+}
+
+#endif

@@ -1,0 +1,44 @@
+/* A handle inherited through fork() is disarmed in the child: freeing it
+ * there does not release the parent's lock. */
+#include "harness.h"
+#include <sys/wait.h>
+
+static void a_forked_child_does_not_release_the_parents_lock(const char *backend) {
+    fixture fx;
+    fixture_open(&fx, backend, "fork");
+    ferrolock_locks *locks = fixture_connect(&fx);
+    ferrolock_held *h = NULL;
+    OK(ferrolock_try_acquire(locks, "forked", 30000, &h));
+    REQUIRE(h != NULL);
+    uint64_t fence = ferrolock_fence(h);
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int bad = 0;
+        bool was_held = true;
+        bad += ferrolock_fence(h) != fence;
+        bad += ferrolock_refresh(h, 1000) != FERROLOCK_NOT_HELD;
+        bad += ferrolock_release(h, &was_held) != FERROLOCK_OK || was_held;
+        ferrolock_lock_info *info = NULL;
+        bad += ferrolock_state(locks, "forked", &info) != FERROLOCK_CLOSED;
+        ferrolock_held_free(h);
+        ferrolock_locks_free(locks);
+        _exit(bad == 0 ? 0 : 10 + bad);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ferrolock_lock_info *info = NULL;
+    OK(ferrolock_state(locks, "forked", &info));
+    CHECK(info != NULL && info->fence == fence);
+    ferrolock_lock_info_free(info);
+    RELEASE_FREE(h); /* still the parent's: released here, true */
+    ferrolock_locks_free(locks);
+    fixture_close(&fx);
+}
+
+int main(void) {
+    RUN(a_forked_child_does_not_release_the_parents_lock, "sqlite");
+    return finish("test_fork");
+}
