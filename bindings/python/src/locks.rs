@@ -221,14 +221,11 @@ impl Provider {
         or_none: bool,
         done: &Completions, id: u64,
     ) -> PyResult<Task> {
-        // A zero timeout is try_acquire: one attempt.
         let t = self::timeout(timeout)?;
         let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&self.locks(py)?);
         Ok(runtime::spawn(
             async move {
-                let held = if t.is_zero() {
-                    lock.try_acquire().await?
-                } else if or_none {
+                let held = if or_none {
                     lock.acquire_or_none(t).await?
                 } else {
                     Some(lock.acquire(t).await?)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass
 from datetime import timedelta
@@ -261,14 +262,15 @@ class HeldBase:
 
     def __del__(self) -> None:
         native = getattr(self, "_native", None)
-        if native is not None and native.armed:
-            import warnings
-
-            warnings.warn(
-                f"ferrolock: lock {native.name!r} was not released; releasing it in the background",
-                ResourceWarning,
-                stacklevel=2,
-            )
+        try:
+            if native is not None and native.armed:
+                warnings.warn(
+                    f"ferrolock: lock {native.name!r} was not released; releasing it in the background",
+                    ResourceWarning,
+                    stacklevel=2,
+                )
+        except Exception:  # interpreter shutdown
+            pass
 
 
 def lost_error(name: str) -> LockLost:

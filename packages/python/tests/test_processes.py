@@ -1,0 +1,196 @@
+"""Threads, processes, the GIL, Ctrl-C and fork."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import ferrolock
+from conftest import wait_until
+
+
+def _count(url: str, path: str, rounds: int) -> None:
+    """A multiprocessing worker: a non-atomic increment of a file under the lock."""
+    with ferrolock.connect(url) as locks:
+        lock = locks.lock("counter", timeout=60)
+        for _ in range(rounds):
+            with lock:
+                with open(path) as f:
+                    v = int(f.read() or 0)
+                time.sleep(0.0005)
+                with open(path, "w") as f:
+                    f.write(str(v + 1))
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_processes_contending_keep_an_exact_counter(shared_url, tmp_path, method):
+    path = str(tmp_path / "counter")
+    open(path, "w").close()
+    ctx = multiprocessing.get_context(method)
+    procs = [ctx.Process(target=_count, args=(shared_url, path, 25)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert int(open(path).read()) == 100
+
+
+def test_threads_and_processes_together(shared_url, tmp_path):
+    path = str(tmp_path / "counter")
+    open(path, "w").close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_count, args=(shared_url, path, 20)) for _ in range(2)]
+    threads = [threading.Thread(target=_count, args=(shared_url, path, 20)) for _ in range(3)]
+    for w in procs + threads:
+        w.start()
+    for t in threads:
+        t.join(120)
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert int(open(path).read()) == 100
+
+
+def test_the_gil_is_released_while_waiting(url3):
+    with ferrolock.connect(url3) as locks:
+        held = locks.lock("gil").try_acquire()
+        done = threading.Event()
+        ticks = [0]
+
+        def spin():
+            while not done.is_set():
+                ticks[0] += 1
+                time.sleep(0)
+
+        t = threading.Thread(target=spin)
+        t.start()
+        before = ticks[0]
+        assert locks.lock("gil").acquire_or_none(0.5) is None  # blocks this thread 0.5 s
+        during = ticks[0] - before
+        done.set()
+        t.join()
+        held.release()
+        assert during > 100, f"the other thread ran only {during} times while we waited"
+
+
+def test_a_wait_does_not_block_other_threads_calls(url3):
+    with ferrolock.connect(url3) as locks:
+        held = locks.lock("busy").try_acquire()
+        waiter = threading.Thread(target=lambda: locks.lock("busy").acquire_or_none(1.0))
+        waiter.start()
+        time.sleep(0.1)
+        start = time.monotonic()
+        for i in range(20):
+            locks.lock(f"other-{i}").try_acquire().release()
+        assert time.monotonic() - start < 0.8
+        waiter.join()
+        held.release()
+
+
+WAITER = textwrap.dedent(
+    """
+    import sys, ferrolock
+    locks = ferrolock.connect(sys.argv[1])
+    print("waiting", flush=True)
+    try:
+        locks.lock("ctrl-c").acquire(timeout=None)
+        print("acquired", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(3)
+    """
+)
+
+
+def test_ctrl_c_interrupts_a_blocking_wait_and_leaves_nothing_held(shared_url, tmp_path):
+    with ferrolock.connect(shared_url) as locks:
+        held = locks.lock("ctrl-c").try_acquire()
+        p = subprocess.Popen(
+            [sys.executable, "-c", WAITER, shared_url], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+        )
+        assert p.stdout.readline().strip() == "waiting"
+        time.sleep(0.5)  # in the wait, queued
+        start = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=20)
+        assert p.returncode == 3 and out.strip() == "interrupted"
+        assert time.monotonic() - start < 5
+        held.release()
+        # The interrupted waiter left the queue: the next one gets in at once.
+        start = time.monotonic()
+        nxt = locks.lock("ctrl-c").acquire(10)
+        assert time.monotonic() - start < 2, "an interrupted waiter held up the queue"
+        assert nxt.fence == held.fence + 1
+        nxt.release()
+
+
+def _child_after_fork(locks, held, token_q):
+    # Inherited handles are disarmed: nothing here releases the parent's lock.
+    ok = (not held.armed) and held.release() is False
+    try:
+        held.refresh(1)
+        ok = False
+    except ferrolock.NotHeld:
+        pass
+    # The inherited provider connects again and works.
+    other = locks.lock("in-child").acquire(5)
+    ok = ok and locks.state("forked").held
+    other.release()
+    # A fresh provider works too.
+    with ferrolock.connect(locks_url[0]) as fresh:
+        ok = ok and fresh.lock("fresh-in-child").try_acquire().release()
+    return ok
+
+
+locks_url = [""]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url):
+    locks_url[0] = shared_url
+    locks = ferrolock.connect(shared_url)
+    held = locks.lock("forked", ttl=5).try_acquire()
+    locks.lock("warm").try_acquire().release()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            code = 0 if _child_after_fork(locks, held, None) else 1
+        except BaseException as e:  # report, never run the parent's pytest
+            os.write(w, repr(e).encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    msg = os.read(r, 4096).decode()
+    os.close(r)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, msg
+    # The parent still holds and renews its lock.
+    assert held.armed and not held.lost
+    assert locks.state("forked").held
+    held.refresh(5)
+    assert held.release() is True
+    locks.close()
+
+
+def test_events_keep_flowing_in_the_parent_after_a_fork(sqlite_url):
+    locks = ferrolock.connect(sqlite_url)
+    seen = []
+    locks.on("acquired", seen.append)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    locks.lock("ev").try_acquire().release()
+    assert wait_until(lambda: len(seen) == 1)
+    locks.close()
