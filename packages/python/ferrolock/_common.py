@@ -10,7 +10,7 @@ import warnings
 import weakref
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Union, overload
 
 from . import _native
 from .errors import InvalidArgument, LockLost
@@ -35,6 +35,12 @@ UNSET: Any = _Unset()
 
 def _type_name(value: object) -> str:
     return "None" if value is None else type(value).__name__
+
+
+@overload
+def seconds(value: object, arg: str) -> float: ...
+@overload
+def seconds(value: object, arg: str, *, none_ok: Literal[True]) -> Optional[float]: ...
 
 
 def seconds(value: object, arg: str, *, none_ok: bool = False) -> Optional[float]:
@@ -63,6 +69,12 @@ def seconds(value: object, arg: str, *, none_ok: bool = False) -> Optional[float
     return v
 
 
+@overload
+def text(value: object, arg: str) -> str: ...
+@overload
+def text(value: object, arg: str, *, none_ok: Literal[True]) -> Optional[str]: ...
+
+
 def text(value: object, arg: str, *, none_ok: bool = False) -> Optional[str]:
     """``value`` as a ``str``, or an InvalidArgument naming ``arg`` (bytes are refused)."""
     if value is None and none_ok:
@@ -87,11 +99,10 @@ def url_arg(url: object) -> str:
     """The URL for the native side: ``""`` asks for the default URL."""
     if url is None:
         return ""
-    if isinstance(url, os.PathLike) or not isinstance(url, str):
-        text(url, "url")
+    url = text(url, "url")
     if url == "":
         raise InvalidArgument("url is empty; pass None for the default URL")
-    return url  # type: ignore[return-value]
+    return url
 
 
 @dataclass(frozen=True)
@@ -293,8 +304,8 @@ class LockBase:
         auto_renew: object,
     ) -> None:
         self._locks = locks
-        self._name: str = text(name, "name")  # type: ignore[assignment]
-        self._ttl: float = seconds(ttl, "ttl")  # type: ignore[assignment]
+        self._name: str = text(name, "name")
+        self._ttl: float = seconds(ttl, "ttl")
         self._timeout: Optional[float] = seconds(timeout, "timeout", none_ok=True)
         self._shared = flag(shared, "shared")
         self._holder: Optional[str] = text(holder, "holder", none_ok=True)
@@ -388,7 +399,7 @@ class LocksBase:
         them to the event loop that called ``on``). Events that happened
         before the first ``on`` are not delivered.
         """
-        kind = text(kind, "kind")  # type: ignore[assignment]
+        kind = text(kind, "kind")
         if kind != "*" and kind not in EVENT_KINDS:
             raise InvalidArgument(f"kind {kind!r} is not one of {', '.join(EVENT_KINDS)} or '*'")
         if not callable(fn):

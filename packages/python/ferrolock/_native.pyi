@@ -1,6 +1,23 @@
 # The private native module (bindings/python). Hand-written; the suite
 # checks it against the built module with mypy's stubtest.
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
+
+from typing_extensions import final
+
+__all__ = [
+    "Provider",
+    "Held",
+    "Events",
+    "Task",
+    "Completions",
+    "decode_token",
+    "default_url",
+    "ERROR_CODES",
+    "MAX_NAME_BYTES",
+    "DEFAULT_TTL",
+    "DEFAULT_TIMEOUT",
+    "__version__",
+]
 
 __version__: str
 ERROR_CODES: List[Tuple[str, str]]
@@ -15,18 +32,22 @@ _EventTuple = Tuple[str, str, str, int, str, str]
 def decode_token(token: str) -> Dict[str, Any]: ...
 def default_url() -> str: ...
 
+@final
 class Completions:
     def __init__(self) -> None: ...
     def fileno(self) -> int: ...
     def drain(self) -> List[Tuple[int, Any, Optional[BaseException]]]: ...
 
+@final
 class Task:
     def cancel(self) -> None: ...
 
+@final
 class Events:
     def next(self, timeout: float) -> Optional[_EventTuple]: ...
     def try_next(self) -> Optional[_EventTuple]: ...
 
+@final
 class Held:
     @property
     def name(self) -> str: ...
@@ -57,6 +78,7 @@ class Held:
     def wait_lost(self, timeout: Optional[float]) -> bool: ...
     def wait_lost_async(self, timeout: Optional[float], done: Completions, id: int) -> Task: ...
 
+@final
 class Provider:
     @staticmethod
     def connect(url: str) -> Provider: ...

@@ -101,7 +101,7 @@ class Held(HeldBase):
         """Release the lock. Returns whether this handle still held it."""
         if not self._native.armed:
             return False
-        return await _call(self._native.release_async)
+        return bool(await _call(self._native.release_async))
 
     async def refresh(self, ttl: Optional[Duration] = None) -> None:
         """Extend the lease to ``ttl`` from now (default: its current ttl).
@@ -112,7 +112,7 @@ class Held(HeldBase):
     async def wait_lost(self, timeout: Optional[Duration] = None) -> bool:
         """Wait until the lock is found lost, up to ``timeout`` seconds
         (``None``: forever). Returns whether it was lost."""
-        return await _call(self._native.wait_lost_async, seconds(timeout, "timeout", none_ok=True))
+        return bool(await _call(self._native.wait_lost_async, seconds(timeout, "timeout", none_ok=True)))
 
     async def __aenter__(self) -> "Held":
         return self
@@ -246,7 +246,7 @@ class Locks(LocksBase):
 
     async def force_release(self, name: str) -> bool:
         """Release ``name`` whoever holds it. Returns whether it was held."""
-        return await _call(self._native.force_release_async, text(name, "name"))
+        return bool(await _call(self._native.force_release_async, text(name, "name")))
 
     async def ping(self) -> None:
         """Check that the backend answers."""

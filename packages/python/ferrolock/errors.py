@@ -8,7 +8,7 @@ attributes: ``name`` (the lock), ``waited`` (seconds, on a timeout),
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 __all__ = [
     "LockError",
@@ -55,7 +55,7 @@ class LockError(Exception):
         return (_rebuild, (type(self), self.message, self.__dict__.copy()))
 
 
-def _rebuild(cls: type, message: str, state: dict) -> LockError:
+def _rebuild(cls: "type[LockError]", message: str, state: Dict[str, Any]) -> LockError:
     err = cls(message)
     err.__dict__.update(state)
     return err
