@@ -280,7 +280,7 @@ const char *ferrolock_version(void);
  * The message of the latest failed call on the calling thread, or "" if
  * none failed yet. Successful calls leave it as it was (like `errno`). The
  * pointer stays valid until the next failing ferrolock call on this
- * thread; copy it to keep it. Never NULL; never contains a password or an
+ * thread, or until the thread exits; copy it to keep it. Never NULL; never contains a password or an
  * owner id.
  */
 const char *ferrolock_last_error(void);

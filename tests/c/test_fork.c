@@ -24,7 +24,13 @@ static void a_forked_child_does_not_release_the_parents_lock(const char *backend
         bad += ferrolock_state(locks, "forked", &info) != FERROLOCK_CLOSED;
         ferrolock_held_free(h);
         ferrolock_locks_free(locks);
-        _exit(bad == 0 ? 0 : 10 + bad);
+        /* Leave by exec rather than exit: the library's runtime thread does
+           not survive fork(), so a leak checker (valgrind, ASan) would call
+           what only it referenced "lost" at this child's exit. */
+        char code[16];
+        snprintf(code, sizeof code, "exit %d", bad == 0 ? 0 : 10 + bad);
+        execl("/bin/sh", "sh", "-c", code, (char *)NULL);
+        _exit(127);
     }
     int status = 0;
     REQUIRE(waitpid(pid, &status, 0) == pid);

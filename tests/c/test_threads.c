@@ -50,8 +50,10 @@ static void threads_contending_keep_an_exact_counter(const char *backend) {
     pthread_t tids[THREADS];
     worker_arg args[THREADS];
     int iterations = iterations_for(backend);
-    for (int t = 0; t < THREADS; t++) {
+    for (int t = 0; t < THREADS; t++) { /* connect all first: then contend */
         args[t] = (worker_arg){fixture_connect(&fx), iterations, &counter, &last_fence, 0};
+    }
+    for (int t = 0; t < THREADS; t++) {
         REQUIRE(pthread_create(&tids[t], NULL, worker, &args[t]) == 0);
     }
     int errors = 0;

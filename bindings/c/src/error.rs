@@ -129,7 +129,7 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// The message of the latest failed call on the calling thread, or "" if
 /// none failed yet. Successful calls leave it as it was (like `errno`). The
 /// pointer stays valid until the next failing ferrolock call on this
-/// thread; copy it to keep it. Never NULL; never contains a password or an
+/// thread, or until the thread exits; copy it to keep it. Never NULL; never contains a password or an
 /// owner id.
 #[no_mangle]
 pub extern "C" fn ferrolock_last_error() -> *const c_char {
