@@ -1,0 +1,121 @@
+//! One contended worker, per the contract in bench/README.md: connect, say
+//! `ready`, wait for `go`, then N times: t0, acquire (waiting as long as
+//! needed, ttl 10 s), t1, GET + SET the counter (non-atomic, plain redis
+//! client), t2, release; then one JSON line per acquisition and `done`.
+//!
+//! `--impl ferrolock` (default settings: auto-renew on, FIFO queue, release
+//! notices), `rslock` (its `acquire`, which loops over `lock`: 3 tries with a
+//! random 0-200 ms pause between them, its defaults) or `floor` (raw
+//! `SET NX PX`, polled every 1 ms while taken; compare-and-delete release).
+
+use crate::pair::UNLOCK;
+use crate::Opts;
+use redis::aio::MultiplexedConnection;
+use std::io::{BufRead, Write};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const TTL: Duration = Duration::from_secs(10);
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+async fn bump(conn: &mut MultiplexedConnection, key: &str) -> Result<(), String> {
+    let v: Option<i64> = redis::cmd("GET").arg(key).query_async(conn).await.map_err(|e| e.to_string())?;
+    let () = redis::cmd("SET").arg(key).arg(v.unwrap_or(0) + 1).query_async(conn).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+enum Taker {
+    Ferrolock(ferrolock::Lock, ferrolock::Locks),
+    Rslock(rslock::LockManager),
+    Floor(MultiplexedConnection, redis::Script),
+}
+
+pub fn main(opts: &Opts) -> Result<(), String> {
+    let url = opts.str("url")?.to_owned();
+    let name = opts.str("lock")?.to_owned();
+    let counter = opts.str("counter")?.to_owned();
+    let n = opts.num("iterations")?;
+    let id = opts.num("worker")?;
+    let kind = opts.str_or("impl", "ferrolock").to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+        let mut plain = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
+        let taker = match kind.as_str() {
+            "ferrolock" => {
+                let locks = ferrolock::Locks::connect(&url).await.map_err(|e| e.to_string())?;
+                Taker::Ferrolock(locks.lock(name.as_str()).ttl(TTL), locks)
+            }
+            "rslock" => Taker::Rslock(rslock::LockManager::new(vec![url.clone()])),
+            "floor" => Taker::Floor(plain.clone(), redis::Script::new(UNLOCK)),
+            other => return Err(format!("unknown implementation {other:?}")),
+        };
+        {
+            let mut out = std::io::stdout();
+            writeln!(out, "ready").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+            if line.trim() != "go" {
+                return Err(format!("expected go, read {line:?}"));
+            }
+        }
+        let mut records = Vec::with_capacity(n as usize);
+        let salt: u64 = rand::random();
+        for i in 0..n {
+            let t0 = now_ns();
+            match &taker {
+                Taker::Ferrolock(lock, _) => {
+                    let held = lock.acquire(Duration::MAX).await.map_err(|e| e.to_string())?;
+                    let t1 = now_ns();
+                    bump(&mut plain, &counter).await?;
+                    let t2 = now_ns();
+                    held.release().await.map_err(|e| e.to_string())?;
+                    records.push((t0, t1, t2));
+                }
+                Taker::Rslock(manager) => {
+                    let guard = manager.acquire(name.as_bytes(), TTL).await.map_err(|e| format!("rslock: {e}"))?;
+                    let t1 = now_ns();
+                    bump(&mut plain, &counter).await?;
+                    let t2 = now_ns();
+                    guard.release().await;
+                    records.push((t0, t1, t2));
+                }
+                Taker::Floor(conn, script) => {
+                    let mut conn = conn.clone();
+                    let val = format!("{salt:016x}{i:016x}");
+                    loop {
+                        let ok: Option<String> = redis::cmd("SET")
+                            .arg(&name)
+                            .arg(&val)
+                            .arg("NX")
+                            .arg("PX")
+                            .arg(TTL.as_millis() as u64)
+                            .query_async(&mut conn)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if ok.is_some() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    let t1 = now_ns();
+                    bump(&mut plain, &counter).await?;
+                    let t2 = now_ns();
+                    let _: i64 = script.key(&name).arg(&val).invoke_async(&mut conn).await.map_err(|e| e.to_string())?;
+                    records.push((t0, t1, t2));
+                }
+            }
+        }
+        if let Taker::Ferrolock(_, locks) = &taker {
+            locks.close().await;
+        }
+        let mut out = std::io::stdout().lock();
+        for (t0, t1, t2) in records {
+            writeln!(out, "{{\"w\": {id}, \"t0\": {t0}, \"t1\": {t1}, \"t2\": {t2}}}").map_err(|e| e.to_string())?;
+        }
+        writeln!(out, "done").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
