@@ -411,6 +411,37 @@ static void ping_answers(const char *backend) {
     fixture_close(&fx);
 }
 
+/* Repeated calls with one name reuse a description of the lock inside the
+ * library: a new ttl, or a new provider at a freed one's address, must
+ * still be honoured. */
+static void repeated_calls_honour_each_ttl_and_provider(const char *backend) {
+    fixture fx;
+    fixture_open(&fx, backend, "repeat");
+    ferrolock_locks *locks = fixture_connect(&fx);
+    uint64_t ttls[] = {20000, 20000, 5000, 60000};
+    for (size_t i = 0; i < sizeof ttls / sizeof ttls[0]; i++) {
+        ferrolock_held *h = NULL;
+        OK(ferrolock_try_acquire(locks, "rep", ttls[i], &h));
+        REQUIRE(h != NULL);
+        ferrolock_lock_info *info = NULL;
+        OK(ferrolock_state(locks, "rep", &info));
+        REQUIRE(info != NULL);
+        CHECK(info->expires_in_ms <= ttls[i] && info->expires_in_ms + 3000 > ttls[i]);
+        ferrolock_lock_info_free(info);
+        RELEASE_FREE(h);
+    }
+    for (int i = 0; i < 3; i++) {
+        ferrolock_locks_free(locks);
+        locks = fixture_connect(&fx); /* often at the same address */
+        ferrolock_held *h = NULL;
+        OK(ferrolock_try_acquire(locks, "rep", 20000, &h));
+        REQUIRE(h != NULL);
+        RELEASE_FREE(h);
+    }
+    ferrolock_locks_free(locks);
+    fixture_close(&fx);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_conformance memory|sqlite|redis\n");
@@ -433,5 +464,6 @@ int main(int argc, char **argv) {
     RUN(freed_handle_releases_its_lock, b);
     RUN(foreign_and_malformed_tokens_are_invalid, b);
     RUN(ping_answers, b);
+    RUN(repeated_calls_honour_each_ttl_and_provider, b);
     return finish("test_conformance");
 }

@@ -199,4 +199,22 @@ mod tests {
         }
         assert_eq!(FerrolockStatus::FerrolockOk as usize, 0);
     }
+
+    #[test]
+    fn a_panic_becomes_internal_with_a_message() {
+        let status = boundary("ferrolock_test", || panic!("boom {}", 42));
+        assert_eq!(status, FerrolockStatus::FerrolockInternal);
+        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }.to_str().unwrap().to_owned();
+        assert!(msg.starts_with("ferrolock_test: internal error: "), "{msg}");
+        assert!(msg.contains("boom 42"), "{msg}");
+        assert_eq!(boundary_value("ferrolock_test", 7u64, || panic!("static")), 7);
+        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }.to_str().unwrap().to_owned();
+        assert!(msg.contains("static"), "{msg}");
+        // An error is recorded with its status; success leaves the message.
+        let status = boundary("ferrolock_test", || Err(Error::Timeout { name: "n".into(), waited: Default::default() }));
+        assert_eq!(status, FerrolockStatus::FerrolockTimeout);
+        assert_eq!(boundary("ferrolock_test", || Ok(())), FerrolockStatus::FerrolockOk);
+        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }.to_str().unwrap().to_owned();
+        assert!(msg.contains("timed out"), "{msg}");
+    }
 }

@@ -23,6 +23,40 @@ fn new_held(inner: blocking::Held) -> *mut FerrolockHeld {
     Box::into_raw(Box::new(FerrolockHeld { inner, generation: convert::fork_generation() }))
 }
 
+/// The `Lock` (a description: name, ttl; no I/O) that this thread used
+/// last, kept so that a loop acquiring the same name with the same ttl
+/// builds it once, as a Rust caller keeping its `Lock` would. Keyed by the
+/// provider's unique id; a freed provider's entry is dropped at the next
+/// miss or when the thread exits.
+struct LastLock {
+    provider: u64,
+    ttl_ms: u64,
+    name: Box<str>,
+    lock: blocking::Lock,
+}
+
+thread_local! {
+    static LAST_LOCK: std::cell::Cell<Option<LastLock>> = const { std::cell::Cell::new(None) };
+}
+
+/// Call `f` with the lock `name` of `locks` with a lease of `ttl_ms`.
+#[inline]
+fn with_lock<R>(locks: &FerrolockLocks, name: &str, ttl_ms: u64, f: impl FnOnce(&blocking::Lock) -> R) -> R {
+    // Taken out while in use: a callback calling back in finds it empty.
+    let entry = match LAST_LOCK.try_with(|c| c.take()).ok().flatten() {
+        Some(e) if e.provider == locks.id && e.ttl_ms == ttl_ms && &*e.name == name => e,
+        _ => LastLock {
+            provider: locks.id,
+            ttl_ms,
+            name: name.into(),
+            lock: locks.inner.lock(name).ttl(ttl(ttl_ms)),
+        },
+    };
+    let out = f(&entry.lock);
+    let _ = LAST_LOCK.try_with(|c| c.set(Some(entry)));
+    out
+}
+
 /// The handle behind a `held` argument. One inherited through fork()
 /// belongs to the parent: it is disarmed here and answers `NotHeld`.
 #[inline]
@@ -128,7 +162,7 @@ pub unsafe extern "C" fn ferrolock_try_acquire(
         let out = out_arg(held, "held", ptr::null_mut())?;
         let locks = locks_arg(locks)?;
         let name = str_arg(name, "name")?;
-        if let Some(h) = locks.inner.lock(name).ttl(ttl(ttl_ms)).try_acquire()? {
+        if let Some(h) = with_lock(locks, name, ttl_ms, |lock| lock.try_acquire())? {
             *out = new_held(h);
         }
         Ok(())
@@ -154,7 +188,7 @@ pub unsafe extern "C" fn ferrolock_acquire(
         let out = out_arg(held, "held", ptr::null_mut())?;
         let locks = locks_arg(locks)?;
         let name = str_arg(name, "name")?;
-        *out = new_held(locks.inner.lock(name).ttl(ttl(ttl_ms)).acquire(timeout(timeout_ms))?);
+        *out = new_held(with_lock(locks, name, ttl_ms, |lock| lock.acquire(timeout(timeout_ms)))?);
         Ok(())
     })
 }
@@ -383,11 +417,12 @@ pub unsafe extern "C" fn ferrolock_run(
         let locks = locks_arg(locks)?;
         let name = str_arg(name, "name")?;
         let callback = callback.ok_or_else(|| null("callback"))?;
-        let lock = locks.inner.lock(name).ttl(ttl(ttl_ms));
-        lock.run(timeout(timeout_ms), |_| {
-            // SAFETY: a C function that returns normally, per the contract.
-            set_result(callback_result, unsafe { callback(user_data) });
-            Ok::<(), Error>(())
+        with_lock(locks, name, ttl_ms, |lock| {
+            lock.run(timeout(timeout_ms), |_| {
+                // SAFETY: a C function that returns normally, per the contract.
+                set_result(callback_result, unsafe { callback(user_data) });
+                Ok::<(), Error>(())
+            })
         })
     })
 }

@@ -12,8 +12,12 @@ use std::ptr;
 /// use one provider at once.
 pub struct FerrolockLocks {
     pub(crate) inner: blocking::Locks,
+    /// Unique in this process (never reused, unlike the address).
+    pub(crate) id: u64,
     generation: u64,
 }
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The provider behind a `locks` argument; one inherited through fork()
 /// belongs to the parent and answers `Closed`.
@@ -34,7 +38,8 @@ fn connect_into(out: *mut *mut FerrolockLocks, url: Option<&str>) -> Result<(), 
         Some(url) => blocking::Locks::connect(url)?,
         None => blocking::Locks::connect_default()?,
     };
-    *out = Box::into_raw(Box::new(FerrolockLocks { inner, generation }));
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    *out = Box::into_raw(Box::new(FerrolockLocks { inner, id, generation }));
     Ok(())
 }
 
