@@ -152,9 +152,38 @@ function isAborted(e) {
     const message = e?.message;
     return typeof message === 'string' && message.startsWith(`[${ABORTED}]`);
 }
+/** An `Error` of the table from the addon's `[CODE] text` message. */
+function errorFrom(message) {
+    return mapError(new Error(message));
+}
+const pending = new Map();
+let keepAlive;
+const bridge = new native.NativeBridge((id, error, value) => {
+    const p = pending.get(id);
+    if (p === undefined)
+        return;
+    pending.delete(id);
+    if (pending.size === 0)
+        keepAlive?.unref();
+    if (error === null)
+        p[0](value);
+    else
+        p[1](errorFrom(error));
+});
+function settle(r) {
+    if (typeof r !== 'number')
+        return r;
+    return new Promise((resolve, reject) => {
+        if (pending.size === 0) {
+            keepAlive ??= setInterval(() => { }, 2 ** 31 - 1);
+            keepAlive.ref();
+        }
+        pending.set(r, [resolve, reject]);
+    });
+}
 async function call(f) {
     try {
-        return await f();
+        return await settle(f());
     }
     catch (e) {
         throw mapError(e);
@@ -274,7 +303,7 @@ class Locks extends node_events_1.EventEmitter {
     static async connect(url) {
         if (url !== undefined)
             checkString('url', url);
-        const n = await call(() => native.connect(url));
+        const n = await call(() => native.connect(url, bridge));
         return new Locks(token, n);
     }
     /** Describe the lock `name` (no I/O; a bad name or ttl is reported by the first operation). */
@@ -291,7 +320,7 @@ class Locks extends node_events_1.EventEmitter {
     async state(name) {
         checkString('name', name);
         const info = await call(() => this.#native.state(name));
-        return info === null ? { held: false } : { held: true, ...info };
+        return info == null ? { held: false } : { held: true, ...info };
     }
     /** The active locks of this namespace whose names start with `prefix`. */
     async list(prefix = '') {
@@ -398,7 +427,7 @@ class Lock {
     async tryAcquire() {
         const n = this.#lock();
         const h = await call(() => n.tryAcquire());
-        return h === null ? null : new Held(token, h);
+        return h == null ? null : new Held(token, h);
     }
     /**
      * Wait up to `timeout` (default 10 s; `Infinity`: forever) for the lock;
@@ -424,7 +453,7 @@ class Lock {
         const n = this.#lock();
         if (signal === undefined) {
             const h = await call(() => n.acquire(timeout, orNull));
-            return h === null ? null : new Held(token, h);
+            return h == null ? null : new Held(token, h);
         }
         signal.throwIfAborted();
         const cancel = new native.NativeCancel();
@@ -433,7 +462,7 @@ class Lock {
         try {
             let h;
             try {
-                h = await n.acquire(timeout, orNull, cancel);
+                h = await settle(n.acquire(timeout, orNull, cancel));
             }
             catch (e) {
                 if (signal.aborted || isAborted(e))
@@ -442,11 +471,11 @@ class Lock {
             }
             if (signal.aborted) {
                 // Aborted as the lock came: give it back, so nothing stays held.
-                if (h !== null)
-                    await h.release().catch(() => false);
+                if (h != null)
+                    await Promise.resolve(settle(h.release())).catch(() => false);
                 signal.throwIfAborted();
             }
-            return h === null ? null : new Held(token, h);
+            return h == null ? null : new Held(token, h);
         }
         finally {
             signal.removeEventListener('abort', onAbort);
@@ -572,7 +601,7 @@ class Held {
     async refresh(ttl) {
         const ms = ttl === undefined ? this.#native.ttl : parseDuration('ttl', ttl);
         try {
-            await this.#native.refresh(ms);
+            await settle(this.#native.refresh(ms));
         }
         catch (e) {
             const err = mapError(e);

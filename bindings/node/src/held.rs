@@ -3,18 +3,18 @@
 //! as the core's `Held` does on drop.
 
 use crate::error::{to_js, Result};
-use crate::runtime::{millis, to_millis};
+use crate::runtime::{millis, to_millis, Bridge};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use std::sync::Arc;
-use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 #[napi]
 pub struct NativeHeld {
     held: Arc<ferrolock::Held>,
-    runtime: Handle,
+    bridge: Arc<Bridge>,
     /// Stops the loss watcher once the handle is released or handed off.
     watching: Option<CancellationToken>,
 }
@@ -22,8 +22,8 @@ pub struct NativeHeld {
 type LostCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 impl NativeHeld {
-    pub(crate) fn new(held: ferrolock::Held, runtime: Handle) -> NativeHeld {
-        NativeHeld { held: Arc::new(held), runtime, watching: None }
+    pub(crate) fn new(held: ferrolock::Held, bridge: Arc<Bridge>) -> NativeHeld {
+        NativeHeld { held: Arc::new(held), bridge, watching: None }
     }
 }
 
@@ -81,20 +81,20 @@ impl NativeHeld {
 
     /// Release; whether this handle still held the lock. A second call is false.
     #[napi]
-    pub async fn release(&self) -> Result<bool> {
+    pub fn release(&self) -> Result<Either<bool, u32>> {
         if let Some(w) = &self.watching {
             w.cancel();
         }
         let held = self.held.clone();
-        held.release_ref().await.map_err(to_js)
+        self.bridge.run(async move { held.release_ref().await.map_err(to_js) })
     }
 
     /// Extend the lease to `ttl` ms from now.
     #[napi]
-    pub async fn refresh(&self, ttl: f64) -> Result<()> {
+    pub fn refresh(&self, ttl: f64) -> Result<Either<(), u32>> {
         let ttl = millis("ttl", ttl, false)?;
         let held = self.held.clone();
-        held.refresh(ttl).await.map_err(to_js)
+        self.bridge.run(async move { held.refresh(ttl).await.map_err(to_js) })
     }
 
     /// Hand the lock off: its token; this handle is disarmed.
@@ -116,7 +116,7 @@ impl NativeHeld {
         let stop = CancellationToken::new();
         self.watching = Some(stop.clone());
         let guard = self.held.guard();
-        self.runtime.spawn(async move {
+        self.bridge.runtime.spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = guard.lost() => {

@@ -14,4 +14,5 @@ mod token;
 pub use held::NativeHeld;
 pub use lock::{NativeCancel, NativeLock};
 pub use locks::{connect, NativeLocks, NativeSubscription};
+pub use runtime::NativeBridge;
 pub use token::decode_token;

@@ -3,11 +3,10 @@
 
 use crate::error::{aborted, to_js, Result};
 use crate::held::NativeHeld;
-use crate::runtime::millis;
-use napi::bindgen_prelude::PromiseRaw;
-use napi::Env;
+use crate::runtime::{millis, Bridge};
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
-use tokio::runtime::Handle;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Stops a wait: the TypeScript layer cancels it when the caller's
@@ -36,7 +35,7 @@ impl NativeCancel {
 #[napi]
 pub struct NativeLock {
     pub(crate) lock: ferrolock::Lock,
-    pub(crate) runtime: Handle,
+    pub(crate) bridge: Arc<Bridge>,
 }
 
 #[napi]
@@ -47,32 +46,31 @@ impl NativeLock {
     }
 
     /// Take the lock if it is free now; `null` if someone holds it.
-    #[napi(ts_return_type = "Promise<NativeHeld | null>")]
-    pub fn try_acquire<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeHeld>>> {
+    #[napi]
+    pub fn try_acquire(&self) -> Result<Either<Option<NativeHeld>, u32>> {
         let lock = self.lock.clone();
-        let runtime = self.runtime.clone();
-        env.spawn_future(async move {
+        let bridge = self.bridge.clone();
+        self.bridge.run(async move {
             let held = lock.try_acquire().await.map_err(to_js)?;
-            Ok(held.map(|h| NativeHeld::new(h, runtime)))
+            Ok(held.map(|h| NativeHeld::new(h, bridge)))
         })
     }
 
     /// Wait up to `timeout` ms (`Infinity`: forever). A timeout rejects with
     /// `[TIMEOUT]`, or resolves to `null` when `orNull`; `cancel` stops the
     /// wait with `[ABORTED]`.
-    #[napi(ts_return_type = "Promise<NativeHeld | null>")]
-    pub fn acquire<'env>(
+    #[napi]
+    pub fn acquire(
         &self,
-        env: &'env Env,
         timeout: f64,
         or_null: bool,
         cancel: Option<&NativeCancel>,
-    ) -> Result<PromiseRaw<'env, Option<NativeHeld>>> {
+    ) -> Result<Either<Option<NativeHeld>, u32>> {
         let timeout = millis("timeout", timeout, true)?;
         let lock = self.lock.clone();
-        let runtime = self.runtime.clone();
+        let bridge = self.bridge.clone();
         let cancel = cancel.map(|c| c.token.clone());
-        env.spawn_future(async move {
+        self.bridge.run(async move {
             let wait = async {
                 if or_null {
                     lock.acquire_or_none(timeout).await
@@ -88,7 +86,7 @@ impl NativeLock {
                     r = wait => r.map_err(to_js)?,
                 },
             };
-            Ok(held.map(|h| NativeHeld::new(h, runtime)))
+            Ok(held.map(|h| NativeHeld::new(h, bridge)))
         })
     }
 }

@@ -3,29 +3,33 @@
 use crate::error::{to_js, Result};
 use crate::held::NativeHeld;
 use crate::lock::NativeLock;
-use crate::runtime::{millis, to_millis};
+use crate::runtime::{millis, to_millis, Bridge, NativeBridge};
 use ferrolock::LockState;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 /// Connect to the backend `url` names; without one, the default URL
 /// (`$FERROLOCK_URL`, else the SQLite file under `$XDG_DATA_HOME`).
 #[napi]
-pub async fn connect(url: Option<String>) -> Result<NativeLocks> {
+pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<NativeLocks, u32>> {
     let url = url.unwrap_or_else(ferrolock::default_url);
-    let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
-    Ok(NativeLocks { locks, runtime: Handle::current() })
+    let b = bridge.bridge.clone();
+    bridge.bridge.run(async move {
+        let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
+        Ok(NativeLocks { locks, bridge: b })
+    })
 }
 
 /// A provider: one connection to one backend.
 #[napi]
 pub struct NativeLocks {
     pub(crate) locks: ferrolock::Locks,
-    pub(crate) runtime: Handle,
+    pub(crate) bridge: Arc<Bridge>,
 }
 
 /// Who holds a lock, as `state` and `list` report it (never an owner id).
@@ -112,20 +116,24 @@ impl NativeLocks {
         if auto_renew == Some(false) {
             lock = lock.auto_renew(false);
         }
-        Ok(NativeLock { lock, runtime: self.runtime.clone() })
+        Ok(NativeLock { lock, bridge: self.bridge.clone() })
     }
 
     /// Make an armed handle from a token written in any process or language.
     #[napi]
-    pub async fn resume(&self, token: String) -> Result<NativeHeld> {
-        let held = self.locks.resume(&token).await.map_err(to_js)?;
-        Ok(NativeHeld::new(held, self.runtime.clone()))
+    pub fn resume(&self, token: String) -> Result<Either<NativeHeld, u32>> {
+        let (locks, bridge) = (self.locks.clone(), self.bridge.clone());
+        self.bridge.run(async move {
+            let held = locks.resume(&token).await.map_err(to_js)?;
+            Ok(NativeHeld::new(held, bridge))
+        })
     }
 
     /// Who holds `name`; `null` when it is free.
     #[napi]
-    pub async fn state(&self, name: String) -> Result<Option<LockInfo>> {
-        Ok(match self.locks.state(&name).await.map_err(to_js)? {
+    pub fn state(&self, name: String) -> Result<Either<Option<LockInfo>, u32>> {
+        let locks = self.locks.clone();
+        self.bridge.run(async move { Ok(match locks.state(&name).await.map_err(to_js)? {
             LockState::Free => None,
             LockState::Held { fence, mode, holder, expires_in, readers } => Some(LockInfo {
                 name,
@@ -135,13 +143,15 @@ impl NativeLocks {
                 expires_in: to_millis(expires_in),
                 readers,
             }),
-        })
+        }) })
     }
 
     /// The active locks whose names start with `prefix`.
     #[napi]
-    pub async fn list(&self, prefix: String) -> Result<Vec<LockInfo>> {
-        let rows = self.locks.list(&prefix).await.map_err(to_js)?;
+    pub fn list(&self, prefix: String) -> Result<Either<Vec<LockInfo>, u32>> {
+        let locks = self.locks.clone();
+        self.bridge.run(async move {
+        let rows = locks.list(&prefix).await.map_err(to_js)?;
         Ok(rows
             .into_iter()
             .map(|i| LockInfo {
@@ -153,25 +163,31 @@ impl NativeLocks {
                 readers: i.readers,
             })
             .collect())
+        })
     }
 
     /// Release `name` whoever holds it; whether it was held.
     #[napi]
-    pub async fn force_release(&self, name: String) -> Result<bool> {
-        self.locks.force_release(&name).await.map_err(to_js)
+    pub fn force_release(&self, name: String) -> Result<Either<bool, u32>> {
+        let locks = self.locks.clone();
+        self.bridge.run(async move { locks.force_release(&name).await.map_err(to_js) })
     }
 
     /// A health check.
     #[napi]
-    pub async fn ping(&self) -> Result<()> {
-        self.locks.ping().await.map_err(to_js)
+    pub fn ping(&self) -> Result<Either<(), u32>> {
+        let locks = self.locks.clone();
+        self.bridge.run(async move { locks.ping().await.map_err(to_js) })
     }
 
     /// Close the provider (waits up to 5 s for background clean-ups).
     #[napi]
-    pub async fn close(&self) -> Result<()> {
-        self.locks.close().await;
-        Ok(())
+    pub fn close(&self) -> Result<Either<(), u32>> {
+        let locks = self.locks.clone();
+        self.bridge.run(async move {
+            locks.close().await;
+            Ok(())
+        })
     }
 
     /// The URL, password replaced by `***`.
@@ -210,7 +226,7 @@ impl NativeLocks {
         let mut events = self.locks.events();
         let stop = CancellationToken::new();
         let stopped = stop.clone();
-        self.runtime.spawn(async move {
+        self.bridge.runtime.spawn(async move {
             loop {
                 tokio::select! {
                     _ = stopped.cancelled() => break,

@@ -145,9 +145,46 @@ function isAborted(e: unknown): boolean {
   return typeof message === 'string' && message.startsWith(`[${ABORTED}]`)
 }
 
-async function call<T>(f: () => Promise<T>): Promise<T> {
+/** An `Error` of the table from the addon's `[CODE] text` message. */
+function errorFrom(message: string): unknown {
+  return mapError(new Error(message))
+}
+
+// ------------------------------------------------------------ async bridge
+//
+// A native operation returns its value when it finished at once (no I/O
+// wait), else a number: the id of a pending operation, whose outcome the
+// addon delivers through `complete` (see bindings/node/src/runtime.rs).
+// While any operation is pending, a ref'd timer keeps the event loop alive;
+// otherwise nothing of ferrolock does, so a process exits once it is done.
+
+type Pending = [(value: any) => void, (error: unknown) => void]
+const pending = new Map<number, Pending>()
+let keepAlive: ReturnType<typeof setInterval> | undefined
+
+const bridge = new native.NativeBridge((id: number, error: string | null, value: unknown) => {
+  const p = pending.get(id)
+  if (p === undefined) return
+  pending.delete(id)
+  if (pending.size === 0) keepAlive?.unref()
+  if (error === null) p[0](value)
+  else p[1](errorFrom(error))
+})
+
+function settle<T>(r: T | number): T | Promise<T> {
+  if (typeof r !== 'number') return r
+  return new Promise<T>((resolve, reject) => {
+    if (pending.size === 0) {
+      keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)
+      keepAlive.ref()
+    }
+    pending.set(r, [resolve, reject])
+  })
+}
+
+async function call<T>(f: () => T | number): Promise<T> {
   try {
-    return await f()
+    return await settle(f())
   } catch (e) {
     throw mapError(e)
   }
@@ -351,7 +388,7 @@ export class Locks extends EventEmitter {
    */
   static async connect(url?: string): Promise<Locks> {
     if (url !== undefined) checkString('url', url)
-    const n = await call(() => native.connect(url))
+    const n = await call(() => native.connect(url, bridge))
     return new Locks(token, n)
   }
 
@@ -371,7 +408,7 @@ export class Locks extends EventEmitter {
   async state(name: string): Promise<LockState> {
     checkString('name', name)
     const info = await call(() => this.#native.state(name))
-    return info === null ? { held: false } : { held: true, ...(info as LockInfo) }
+    return info == null ? { held: false } : { held: true, ...(info as LockInfo) }
   }
 
   /** The active locks of this namespace whose names start with `prefix`. */
@@ -482,7 +519,7 @@ export class Lock {
   async tryAcquire(): Promise<Held | null> {
     const n = this.#lock()
     const h = await call(() => n.tryAcquire())
-    return h === null ? null : new Held(token, h)
+    return h == null ? null : new Held(token, h)
   }
 
   /**
@@ -510,7 +547,7 @@ export class Lock {
     const n = this.#lock()
     if (signal === undefined) {
       const h = await call(() => n.acquire(timeout, orNull))
-      return h === null ? null : new Held(token, h)
+      return h == null ? null : new Held(token, h)
     }
     signal.throwIfAborted()
     const cancel = new native.NativeCancel()
@@ -519,17 +556,17 @@ export class Lock {
     try {
       let h: Native.NativeHeld | null
       try {
-        h = await n.acquire(timeout, orNull, cancel)
+        h = await settle(n.acquire(timeout, orNull, cancel))
       } catch (e) {
         if (signal.aborted || isAborted(e)) signal.throwIfAborted()
         throw mapError(e)
       }
       if (signal.aborted) {
         // Aborted as the lock came: give it back, so nothing stays held.
-        if (h !== null) await h.release().catch(() => false)
+        if (h != null) await Promise.resolve(settle(h.release())).catch(() => false)
         signal.throwIfAborted()
       }
-      return h === null ? null : new Held(token, h)
+      return h == null ? null : new Held(token, h)
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
@@ -664,7 +701,7 @@ export class Held {
   async refresh(ttl?: Duration): Promise<void> {
     const ms = ttl === undefined ? this.#native.ttl : parseDuration('ttl', ttl)
     try {
-      await this.#native.refresh(ms)
+      await settle(this.#native.refresh(ms))
     } catch (e) {
       const err = mapError(e)
       if (err instanceof LockLost && this.#lost && !this.#lost.signal.aborted) this.#lost.abort(err)

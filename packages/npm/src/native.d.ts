@@ -2,6 +2,14 @@
 /* The private native addon; the public API is index.d.ts. */
 
 /**
+ * The per-environment end of the bridge: made once by the TypeScript layer
+ * with its `complete(id, error, value)` function.
+ */
+export declare class NativeBridge {
+  constructor(complete: (id: number, error: string | null, value: unknown) => void)
+}
+
+/**
  * Stops a wait: the TypeScript layer cancels it when the caller's
  * AbortSignal fires. Dropping the wait leaves nothing held (the core's
  * cancellation guarantee).
@@ -27,9 +35,9 @@ export declare class NativeHeld {
   /** Whether this handle still owns the lock (not released or handed off). */
   get isArmed(): boolean
   /** Release; whether this handle still held the lock. A second call is false. */
-  release(): Promise<boolean>
+  release(): boolean | number
   /** Extend the lease to `ttl` ms from now. */
-  refresh(ttl: number): Promise<void>
+  refresh(ttl: number): undefined | number
   /** Hand the lock off: its token; this handle is disarmed. */
   intoToken(): string
   /**
@@ -43,13 +51,13 @@ export declare class NativeHeld {
 export declare class NativeLock {
   get name(): string
   /** Take the lock if it is free now; `null` if someone holds it. */
-  tryAcquire(): Promise<NativeHeld | null>
+  tryAcquire(): NativeHeld | undefined | null | number
   /**
    * Wait up to `timeout` ms (`Infinity`: forever). A timeout rejects with
    * `[TIMEOUT]`, or resolves to `null` when `orNull`; `cancel` stops the
    * wait with `[ABORTED]`.
    */
-  acquire(timeout: number, orNull: boolean, cancel?: NativeCancel | undefined | null): Promise<NativeHeld | null>
+  acquire(timeout: number, orNull: boolean, cancel?: NativeCancel | undefined | null): NativeHeld | undefined | null | number
 }
 
 /** A provider: one connection to one backend. */
@@ -57,17 +65,17 @@ export declare class NativeLocks {
   /** Describe a lock (no I/O). `ttl` in milliseconds. */
   lock(name: string, ttl?: number | undefined | null, shared?: boolean | undefined | null, holder?: string | undefined | null, autoRenew?: boolean | undefined | null): NativeLock
   /** Make an armed handle from a token written in any process or language. */
-  resume(token: string): Promise<NativeHeld>
+  resume(token: string): NativeHeld | number
   /** Who holds `name`; `null` when it is free. */
-  state(name: string): Promise<LockInfo | null>
+  state(name: string): LockInfo | undefined | null | number
   /** The active locks whose names start with `prefix`. */
-  list(prefix: string): Promise<Array<LockInfo>>
+  list(prefix: string): Array<LockInfo> | number
   /** Release `name` whoever holds it; whether it was held. */
-  forceRelease(name: string): Promise<boolean>
+  forceRelease(name: string): boolean | number
   /** A health check. */
-  ping(): Promise<void>
+  ping(): undefined | number
   /** Close the provider (waits up to 5 s for background clean-ups). */
-  close(): Promise<void>
+  close(): undefined | number
   /** The URL, password replaced by `***`. */
   get url(): string
   get namespace(): string
@@ -100,7 +108,7 @@ export interface Capabilities {
  * Connect to the backend `url` names; without one, the default URL
  * (`$FERROLOCK_URL`, else the SQLite file under `$XDG_DATA_HOME`).
  */
-export declare function connect(url?: string | undefined | null): Promise<NativeLocks>
+export declare function connect(url: string | undefined | null, bridge: NativeBridge): NativeLocks | number
 
 /** Decode a token's public fields, checking its format. */
 export declare function decodeToken(token: string): TokenInfo
