@@ -23,12 +23,34 @@ use tokio_util::sync::CancellationToken;
 const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The channel every release notice is published on; the message is the key.
 pub(crate) const CHANNEL: &str = "__ferrolock:released";
+/// A lock handed to a queued waiter is announced on the channel of the
+/// waiter's provider: this prefix, then the provider's id. The message is
+/// the key, a newline, then `owner|fence|expires`.
+const GRANT_PREFIX: &str = "__ferrolock:granted:";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// KEYS: lock, fence, queue, beat, wait; ARGV: owner, mode, ttl, holder,
+/// ticket ('' for none), queue entry life, minimum fence ('' for none),
+/// provider id. Replies `{1, fence, expires}` or `{0, ms until the soonest
+/// lease expires (-1: none)}`.
 const ACQUIRE: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mode, ticket = ARGV[2], ARGV[5]
+if ticket ~= '' then
+  local mine = redis.call('HGET', KEYS[1], ARGV[1])
+  if mine then
+    local f, e = string.match(mine, '^%a|(%d+)|(%d+)|')
+    if tonumber(e) > now then
+      local member = ticket .. ':' .. mode
+      redis.call('ZREM', KEYS[3], member)
+      redis.call('ZREM', KEYS[4], member)
+      redis.call('HDEL', KEYS[5], ticket)
+      return {1, tonumber(f), tonumber(e)}
+    end
+  end
+end
 local held_x, held_s, soonest, latest = false, false, nil, 0
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
@@ -42,14 +64,9 @@ for i = 1, #fields, 2 do
     if e > latest then latest = e end
   end
 end
-local mode, ticket = ARGV[2], ARGV[5]
 local queued = redis.call('EXISTS', KEYS[3]) == 1
 if queued then
-  local stale = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
-  if #stale > 0 then
-    redis.call('ZREM', KEYS[3], unpack(stale))
-    redis.call('ZREM', KEYS[4], unpack(stale))
-  end
+  DROP_STALE
 end
 local member = nil
 if ticket ~= '' then
@@ -57,8 +74,10 @@ if ticket ~= '' then
   local life = tonumber(ARGV[6])
   redis.call('ZADD', KEYS[3], tonumber(ticket), member)
   redis.call('ZADD', KEYS[4], now + life, member)
+  redis.call('HSET', KEYS[5], ticket, ARGV[1] .. '|' .. ARGV[3] .. '|' .. ARGV[8] .. '|' .. ARGV[4])
   redis.call('PEXPIRE', KEYS[3], life * 2)
   redis.call('PEXPIRE', KEYS[4], life * 2)
+  redis.call('PEXPIRE', KEYS[5], life * 2)
   queued = true
 end
 local ahead_x, ahead_any = false, false
@@ -91,12 +110,80 @@ if exp > latest then redis.call('PEXPIREAT', KEYS[1], exp) end
 if member then
   redis.call('ZREM', KEYS[3], member)
   redis.call('ZREM', KEYS[4], member)
+  redis.call('HDEL', KEYS[5], ticket)
 end
 return {1, fence, exp}
 "#;
 
-/// KEYS: lock, fence; ARGV: owner, channel, fence to raise the counter to ('' for none).
+/// Drops the queue entries whose heartbeat is older than their life, with
+/// their details (part of ACQUIRE and HANDOFF; needs `now`).
+const DROP_STALE: &str = r#"
+  local stale = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+  if #stale > 0 then
+    redis.call('ZREM', KEYS[3], unpack(stale))
+    redis.call('ZREM', KEYS[4], unpack(stale))
+    for _, m in ipairs(stale) do redis.call('HDEL', KEYS[5], string.match(m, '^(%d+):')) end
+  end
+"#;
+
+/// The lock was just given up (a release, or a handed lease left unused):
+/// if anybody queues, hand the lock straight to the head of the queue (an
+/// exclusive waiter, or every shared waiter at the head) by writing their
+/// lease and telling their provider on its own channel; else, if waiters
+/// queue but cannot take it, publish a plain notice. Nobody queued: no
+/// message at all. KEYS: lock, fence, queue, beat, wait; ARGV[2]: the notice
+/// channel, ARGV[3]: the grant channel prefix; needs `now`.
+const HANDOFF: &str = r#"
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  local held_x, held_s, handed = false, false, false
+  local fields = redis.call('HGETALL', KEYS[1])
+  for i = 2, #fields, 2 do
+    local m, e = string.match(fields[i], '^(%a)|%d+|(%d+)|')
+    if tonumber(e) > now then
+      if m == 'x' then held_x = true else held_s = true end
+    end
+  end
+  if not held_x then
+    DROP_STALE
+    for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, 31)) do
+      local ticket, mode = string.match(m, '^(%d+):(%a)$')
+      if mode == 'x' and (held_s or handed) then break end
+      local d = redis.call('HGET', KEYS[5], ticket)
+      if not d then break end
+      local owner, ttl, provider, holder = string.match(d, '^(%x+)|(%d+)|(%w+)|(.*)$')
+      local fence = redis.call('INCR', KEYS[2])
+      local exp = now + tonumber(ttl)
+      redis.call('HSET', KEYS[1], owner, mode .. '|' .. fence .. '|' .. exp .. '|' .. holder)
+      if redis.call('PTTL', KEYS[1]) < tonumber(ttl) then redis.call('PEXPIREAT', KEYS[1], exp) end
+      redis.call('ZREM', KEYS[3], m)
+      redis.call('ZREM', KEYS[4], m)
+      redis.call('HDEL', KEYS[5], ticket)
+      redis.call('PUBLISH', ARGV[3] .. provider, KEYS[1] .. '\n' .. owner .. '|' .. fence .. '|' .. exp)
+      handed = true
+      if mode == 'x' then break end
+    end
+  end
+  if not handed then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
+end
+"#;
+
+/// One server or a cluster. KEYS: lock, fence, queue, beat, wait; ARGV:
+/// owner, notice channel, grant channel prefix. Replies 1 if the lease had
+/// not expired.
 const RELEASE: &str = r#"
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+HANDOFF
+if tonumber(string.match(v, '^%a|%d+|(%d+)|')) > now then return 1 end
+return 0
+"#;
+
+/// A quorum (no queue there): KEYS: lock, fence; ARGV: owner, channel, fence
+/// to raise the counter to ('' for none).
+const RELEASE_QUORUM: &str = r#"
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if ARGV[3] ~= '' and tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[3]) then
   redis.call('SET', KEYS[2], ARGV[3])
@@ -166,20 +253,37 @@ redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
 return ticket
 "#;
 
-/// KEYS: queue, beat, lock; ARGV: ticket, channel.
+/// KEYS: lock, fence, queue, beat, wait; ARGV: ticket, channel, grant
+/// channel prefix, owner ('' if unknown). If the entry is gone because the
+/// lock was handed to it meanwhile, the handed lease is withdrawn (its
+/// fence given back if no later one was issued) and handed on.
 const LEAVE: &str = r#"
-local m = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
+local m = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], ARGV[1])
 if #m > 0 then
-  redis.call('ZREM', KEYS[1], m[1])
-  redis.call('ZREM', KEYS[2], m[1])
-  redis.call('PUBLISH', ARGV[2], KEYS[3])
+  redis.call('ZREM', KEYS[3], m[1])
+  redis.call('ZREM', KEYS[4], m[1])
+  redis.call('HDEL', KEYS[5], ARGV[1])
+  redis.call('PUBLISH', ARGV[2], KEYS[1])
+  return 1
 end
-return #m
+local v = ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4])
+if v then
+  redis.call('HDEL', KEYS[1], ARGV[4])
+  -- Nobody ever saw the handed fence: give it back unless a later one was issued.
+  local f = tonumber(string.match(v, '^%a|(%d+)|'))
+  if tonumber(redis.call('GET', KEYS[2]) or '0') == f then redis.call('DECR', KEYS[2]) end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  HANDOFF
+  return 2
+end
+return 0
 "#;
 
 struct Scripts {
     acquire: Script,
     release: Script,
+    release_quorum: Script,
     refresh: Script,
     force_release: Script,
     inspect: Script,
@@ -189,14 +293,19 @@ struct Scripts {
 
 fn scripts() -> &'static Scripts {
     static S: OnceLock<Scripts> = OnceLock::new();
-    S.get_or_init(|| Scripts {
-        acquire: Script::new(ACQUIRE),
-        release: Script::new(RELEASE),
-        refresh: Script::new(REFRESH),
-        force_release: Script::new(FORCE_RELEASE),
-        inspect: Script::new(INSPECT),
-        enqueue: Script::new(ENQUEUE),
-        leave: Script::new(LEAVE),
+    S.get_or_init(|| {
+        let handoff = HANDOFF.replace("DROP_STALE", DROP_STALE);
+        let with_parts = |s: &str| Script::new(&s.replace("DROP_STALE", DROP_STALE).replace("HANDOFF", &handoff));
+        Scripts {
+            acquire: with_parts(ACQUIRE),
+            release: with_parts(RELEASE),
+            release_quorum: Script::new(RELEASE_QUORUM),
+            refresh: Script::new(REFRESH),
+            force_release: Script::new(FORCE_RELEASE),
+            inspect: Script::new(INSPECT),
+            enqueue: Script::new(ENQUEUE),
+            leave: with_parts(LEAVE),
+        }
     })
 }
 
@@ -235,8 +344,20 @@ impl Conn {
     }
 }
 
+/// A waiter of this provider with a place in a queue: the lock may be handed
+/// to it by a release (announced on this provider's grant channel).
+struct Waiter {
+    key: String,
+    ticket: u64,
+    grant: Option<Lease>,
+}
+
 struct Shared {
     topology: RedisTopology,
+    /// This provider's id (16 hex digits): its grant channel's suffix.
+    provider: String,
+    /// Queued waiters by owner.
+    waiters: parking_lot::Mutex<std::collections::HashMap<[u8; 16], Waiter>>,
     conns: Vec<Conn>,
     /// Plain connection URLs of the servers (the seed nodes, for a cluster).
     urls: Vec<String>,
@@ -257,6 +378,7 @@ struct Keys {
     queue: String,
     beat: String,
     seq: String,
+    wait: String,
 }
 
 impl Keys {
@@ -269,6 +391,7 @@ impl Keys {
             queue: companion("queue"),
             beat: companion("beat"),
             seq: companion("seq"),
+            wait: companion("wait"),
         }
     }
 }
@@ -392,7 +515,7 @@ impl Shared {
         let life = super::ttl_ms(WAITER_STALE_AFTER).to_string();
         conn.invoke(
             &scripts().acquire,
-            &[&keys.lock, &keys.fence, &keys.queue, &keys.beat],
+            &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
             &[
                 &hex(&req.owner),
                 mode_arg(req.mode),
@@ -401,6 +524,7 @@ impl Shared {
                 ticket.as_bytes(),
                 life.as_bytes(),
                 min_fence.as_bytes(),
+                self.provider.as_bytes(),
             ],
         )
         .await
@@ -468,10 +592,19 @@ impl Shared {
     }
 
     async fn release_on(&self, conn: &Conn, keys: &Keys, owner: &[u8; 16], min_fence: &str) -> redis::RedisResult<i64> {
+        if self.topology == RedisTopology::Quorum {
+            return conn
+                .invoke(
+                    &scripts().release_quorum,
+                    &[&keys.lock, &keys.fence],
+                    &[&hex(owner), CHANNEL.as_bytes(), min_fence.as_bytes()],
+                )
+                .await;
+        }
         conn.invoke(
             &scripts().release,
-            &[&keys.lock, &keys.fence],
-            &[&hex(owner), CHANNEL.as_bytes(), min_fence.as_bytes()],
+            &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
+            &[&hex(owner), CHANNEL.as_bytes(), GRANT_PREFIX.as_bytes()],
         )
         .await
     }
@@ -553,13 +686,34 @@ impl Drop for Pending {
     }
 }
 
-async fn listen(url: String, notices: Arc<Notices>, stop: CancellationToken) {
+/// Parse a grant message: the key, a newline, `owner|fence|expires`.
+fn parse_grant(msg: &str) -> Option<(&str, [u8; 16], Lease)> {
+    let (key, rest) = msg.rsplit_once('\n')?;
+    let mut it = rest.splitn(3, '|');
+    let owner_hex = it.next()?.as_bytes();
+    if owner_hex.len() != 32 {
+        return None;
+    }
+    let mut owner = [0u8; 16];
+    for (i, pair) in owner_hex.chunks(2).enumerate() {
+        owner[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    let fence = it.next()?.parse().ok()?;
+    let expires_at_ms = it.next()?.parse().ok()?;
+    Some((key, owner, Lease { fence, expires_at_ms, proof: Vec::new() }))
+}
+
+async fn listen(url: String, shared: std::sync::Weak<Shared>, notices: Arc<Notices>, stop: CancellationToken) {
     let mut first = true;
+    let grants = shared.upgrade().map(|s| format!("{GRANT_PREFIX}{}", s.provider));
     loop {
         let subscribed = async {
             let client = redis::Client::open(url.as_str())?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(CHANNEL).await?;
+            if let Some(g) = &grants {
+                pubsub.subscribe(g).await?;
+            }
             Ok::<_, redis::RedisError>(pubsub)
         };
         let pubsub = tokio::select! {
@@ -577,8 +731,22 @@ async fn listen(url: String, notices: Arc<Notices>, stop: CancellationToken) {
                 tokio::select! {
                     msg = messages.next() => match msg {
                         Some(m) => {
-                            if let Ok(key) = m.get_payload::<String>() {
-                                notices.freed(&key);
+                            let Ok(payload) = m.get_payload::<String>() else { continue };
+                            if m.get_channel_name() == CHANNEL {
+                                notices.freed(&payload);
+                            } else if let Some((key, owner, lease)) = parse_grant(&payload) {
+                                // Ours: keep it for the waiter's next attempt and wake it.
+                                let Some(shared) = shared.upgrade() else { return };
+                                let mine = match shared.waiters.lock().get_mut(&owner) {
+                                    Some(w) if w.key == key => {
+                                        w.grant = Some(lease);
+                                        true
+                                    }
+                                    _ => false,
+                                };
+                                if mine {
+                                    notices.freed(key);
+                                }
                             }
                         }
                         None => break,
@@ -630,6 +798,8 @@ impl RedisBackend {
         };
         let shared = Arc::new(Shared {
             topology: target.topology,
+            provider: format!("{:016x}", rand::random::<u64>()),
+            waiters: Default::default(),
             conns,
             urls: target.nodes.clone(),
             password: target.password.clone(),
@@ -643,7 +813,7 @@ impl RedisBackend {
             _ => target.nodes[..1].to_vec(),
         };
         for url in listen_to {
-            tokio::spawn(listen(url, notices.clone(), backend.shared.stop.clone()));
+            tokio::spawn(listen(url, Arc::downgrade(&backend.shared), notices.clone(), backend.shared.stop.clone()));
         }
         Ok(backend)
     }
@@ -708,6 +878,14 @@ impl Backend for RedisBackend {
     }
 
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
+        if req.ticket.is_some() {
+            // A release may have handed us the lock already.
+            let mut waiters = self.shared.waiters.lock();
+            if let Some(lease) = waiters.get_mut(req.owner).and_then(|w| w.grant.take()) {
+                waiters.remove(req.owner);
+                return Ok(Attempt::Granted(lease));
+            }
+        }
         let owned = OwnedRequest {
             key: req.key.to_owned(),
             owner: *req.owner,
@@ -725,7 +903,12 @@ impl Backend for RedisBackend {
             let _ = tx.send(pending);
         });
         let mut pending = rx.await.map_err(|_| Error::Internal("redis acquire task ended".into()))?;
-        pending.attempt.take().unwrap_or_else(|| Err(Error::Internal("redis acquire gave nothing".into())))
+        let attempt =
+            pending.attempt.take().unwrap_or_else(|| Err(Error::Internal("redis acquire gave nothing".into())));
+        if req.ticket.is_some() && matches!(attempt, Ok(Attempt::Granted(_))) {
+            self.shared.waiters.lock().remove(req.owner);
+        }
+        attempt
     }
 
     async fn release(&self, key: &str, owner: &[u8; 16], proof: &[u8]) -> Result<bool> {
@@ -821,26 +1004,42 @@ impl Backend for RedisBackend {
         Ok(out)
     }
 
-    async fn enqueue(&self, key: &str, _owner: &[u8; 16], mode: Mode) -> Result<u64> {
+    async fn enqueue(&self, key: &str, owner: &[u8; 16], mode: Mode) -> Result<u64> {
         let s = &self.shared;
         if s.topology == RedisTopology::Quorum {
             return Err(super::unsupported("redis", "wait queues on a quorum of servers"));
         }
         let keys = Keys::of(key);
         let life = super::ttl_ms(WAITER_STALE_AFTER).to_string();
-        s.conns[0]
+        let ticket = s.conns[0]
             .invoke::<i64>(&scripts().enqueue, &[&keys.queue, &keys.beat, &keys.seq], &[mode_arg(mode), life.as_bytes()])
             .await
             .map(|t| t as u64)
-            .map_err(|e| s.error(e))
+            .map_err(|e| s.error(e))?;
+        s.waiters.lock().insert(*owner, Waiter { key: key.to_owned(), ticket, grant: None });
+        Ok(ticket)
     }
 
     async fn leave(&self, key: &str, ticket: u64) -> Result<()> {
         let s = &self.shared;
         let keys = Keys::of(key);
         let t = ticket.to_string();
+        // The owner, so that a lease handed to us meanwhile is given up too.
+        let owner = {
+            let mut waiters = s.waiters.lock();
+            let owner = waiters.iter().find(|(_, w)| w.ticket == ticket && w.key == key).map(|(o, _)| *o);
+            if let Some(o) = &owner {
+                waiters.remove(o);
+            }
+            owner
+        };
+        let owner = owner.map(|o| hex(&o).to_vec()).unwrap_or_default();
         s.conns[0]
-            .invoke::<i64>(&scripts().leave, &[&keys.queue, &keys.beat, &keys.lock], &[t.as_bytes(), CHANNEL.as_bytes()])
+            .invoke::<i64>(
+                &scripts().leave,
+                &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
+                &[t.as_bytes(), CHANNEL.as_bytes(), GRANT_PREFIX.as_bytes(), &owner],
+            )
             .await
             .map(|_| ())
             .map_err(|e| s.error(e))
@@ -874,7 +1073,7 @@ mod tests {
         for name in ["__lock:default:plain", "__lock:ns:{braces}", "__lock:ns:}{", "__lock:ns:{}x{y}", "__lock:n:ünï"] {
             let k = Keys::of(name);
             let s = slot(k.lock.as_bytes());
-            for c in [&k.fence, &k.queue, &k.beat, &k.seq] {
+            for c in [&k.fence, &k.queue, &k.beat, &k.seq, &k.wait] {
                 assert_eq!(slot(c.as_bytes()), s, "{c}");
             }
         }
