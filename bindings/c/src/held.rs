@@ -18,9 +18,37 @@ pub struct FerrolockHeld {
     generation: u64,
 }
 
+thread_local! {
+    /// The allocation of the handle this thread freed last, reused by its
+    /// next handle: an acquire/free loop then allocates no handle at all.
+    static SPARE: std::cell::Cell<Option<Box<std::mem::MaybeUninit<FerrolockHeld>>>> =
+        const { std::cell::Cell::new(None) };
+}
+
 #[inline]
 fn new_held(inner: blocking::Held) -> *mut FerrolockHeld {
-    Box::into_raw(Box::new(FerrolockHeld { inner, generation: convert::fork_generation() }))
+    let held = FerrolockHeld { inner, generation: convert::fork_generation() };
+    match SPARE.try_with(|s| s.take()).ok().flatten() {
+        Some(mut slot) => {
+            slot.write(held);
+            Box::into_raw(slot).cast::<FerrolockHeld>()
+        }
+        None => Box::into_raw(Box::new(held)),
+    }
+}
+
+/// Drop a handle made by [`new_held`], keeping its allocation for the next.
+///
+/// # Safety
+/// `held` came from `new_held` and is not used again.
+#[inline]
+unsafe fn free_held(held: *mut FerrolockHeld) {
+    // SAFETY: a live, initialised handle from Box::into_raw, per the contract.
+    unsafe { ptr::drop_in_place(held) };
+    // SAFETY: the same allocation, now uninitialised.
+    let slot = unsafe { Box::from_raw(held.cast::<std::mem::MaybeUninit<FerrolockHeld>>()) };
+    // Replaces (frees) an older spare; at thread exit, this one is freed.
+    let _ = SPARE.try_with(|s| drop(s.replace(Some(slot))));
 }
 
 /// The `Lock` (a description: name, ttl; no I/O) that this thread used
@@ -361,12 +389,13 @@ pub unsafe extern "C" fn ferrolock_held_free(held: *mut FerrolockHeld) {
         return;
     }
     boundary_value("ferrolock_held_free", (), || {
-        // SAFETY: made by Box::into_raw in this file.
-        let held = unsafe { Box::from_raw(held) };
-        if held.generation != convert::fork_generation() {
-            held.inner.as_async().disarm();
+        // SAFETY: a live handle made by new_held, per the contract.
+        let h = unsafe { &*held };
+        if h.generation != convert::fork_generation() {
+            h.inner.as_async().disarm();
         }
-        drop(held);
+        // SAFETY: not used again, per the contract.
+        unsafe { free_held(held) };
     })
 }
 
