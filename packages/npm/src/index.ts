@@ -554,7 +554,7 @@ export class Lock {
     const onAbort = () => cancel.cancel()
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      let h: Native.NativeHeld | null
+      let h: Native.NativeHeld | null | undefined
       try {
         h = await settle(n.acquire(timeout, orNull, cancel))
       } catch (e) {
