@@ -194,3 +194,36 @@ def test_events_keep_flowing_in_the_parent_after_a_fork(sqlite_url):
     locks.lock("ev").try_acquire().release()
     assert wait_until(lambda: len(seen) == 1)
     locks.close()
+
+
+def _owner(token: str) -> bytes:
+    import base64
+
+    body = token[5:]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))[4:20]
+
+
+def test_forked_children_never_repeat_owner_ids(sqlite_url):
+    # A child inherits its parent's random generator: owner ids (the proof
+    # of ownership) must still differ between parent, children and siblings.
+    with ferrolock.connect(sqlite_url) as locks:
+        owners = {_owner(locks.lock("parent").try_acquire().into_token())}
+        children = []
+        for i in range(3):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    token = locks.lock(f"child-{i}").try_acquire().into_token()
+                    os.write(w, token.encode())
+                finally:
+                    os._exit(0)
+            os.close(w)
+            children.append((pid, r))
+        for pid, r in children:
+            os.waitpid(pid, 0)
+            token = os.read(r, 8192).decode()
+            os.close(r)
+            owners.add(_owner(token))
+        owners.add(_owner(locks.lock("parent-again").try_acquire().into_token()))
+        assert len(owners) == 5
