@@ -34,6 +34,9 @@
  *   process would abort or behave undefinedly).
  * - Not reentrant: a second acquire of a lock this thread holds waits like
  *   any other.
+ * - Logging: the library's warnings (a handle freed while armed, a renewal
+ *   that failed, a lock found lost) go to stderr; FERROLOCK_LOG=off silences
+ *   them, FERROLOCK_LOG=info or debug says more (a tracing filter).
  * - fork(): a handle inherited by a child is disarmed there (freeing it does
  *   not release the parent's lock; operations answer `FERROLOCK_NOT_HELD`,
  *   or `FERROLOCK_CLOSED` for a provider). A child that must lock should

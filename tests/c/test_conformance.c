@@ -365,7 +365,23 @@ static void freed_handle_releases_its_lock(const char *backend) {
     ferrolock_held *h = NULL, *next = NULL;
     OK(ferrolock_try_acquire(locks, "d", 10000, &h));
     REQUIRE(h != NULL);
+    /* ... and warns on stderr that it was not released explicitly. */
+    fflush(stderr);
+    FILE *log = tmpfile();
+    REQUIRE(log != NULL);
+    int saved = dup(2);
+    dup2(fileno(log), 2);
     ferrolock_held_free(h);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[2048] = "";
+    rewind(log);
+    size_t n = fread(text, 1, sizeof text - 1, log);
+    text[n] = '\0';
+    fclose(log);
+    CHECK(strstr(text, "WARN") != NULL && strstr(text, "without release") != NULL);
+    if (strstr(text, "without release") == NULL) fprintf(stderr, "stderr was: %s\n", text);
     OK(ferrolock_acquire(locks, "d", 10000, 5000, &next));
     REQUIRE(next != NULL);
     CHECK(ferrolock_fence(next) == 2);

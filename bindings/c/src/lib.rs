@@ -12,6 +12,7 @@ mod convert;
 mod error;
 mod held;
 mod locks;
+mod logging;
 mod token;
 
 pub use error::{ferrolock_last_error, ferrolock_status_code, FerrolockStatus};

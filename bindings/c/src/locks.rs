@@ -33,6 +33,7 @@ pub(crate) fn locks_arg<'a>(locks: *const FerrolockLocks) -> Result<&'a Ferroloc
 fn connect_into(out: *mut *mut FerrolockLocks, url: Option<&str>) -> Result<(), Error> {
     let out = out_arg(out, "locks", ptr::null_mut())?;
     convert::watch_forks();
+    crate::logging::init();
     let generation = convert::fork_generation();
     let inner = match url {
         Some(url) => blocking::Locks::connect(url)?,
