@@ -28,15 +28,16 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 /// napi's tokio runtime, configured before napi starts it: one worker
-/// thread. The JS side is one thread too, and with a single worker a Redis
+/// thread (FERROLOCK_NODE_WORKERS changes it). The JS side is one thread too, and with a single worker a Redis
 /// reply, the connection task that reads it and the operation waiting for
 /// it meet on one thread instead of hopping between workers (each hop is a
 /// wake-up, which costs more than the work on a busy machine). SQLite's
 /// blocking calls run on the runtime's blocking pool as before.
 #[napi_derive::module_init]
 fn init() {
+    let workers = std::env::var("FERROLOCK_NODE_WORKERS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(1usize);
     if let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers.clamp(1, 64))
         .thread_name("ferrolock")
         .enable_all()
         .build()
@@ -136,11 +137,10 @@ impl Bridge {
                         None => Err("[INTERNAL] internal error: the operation's result was lost".into()),
                     });
                 });
-                // Most round trips to a local backend end within a short
-                // spin; waiting for them here saves two thread wake-ups
-                // (the threadsafe function's and the event loop's). The
-                // spin is bounded (FERROLOCK_NODE_SPIN_US, default 200 µs,
-                // 0 turns it off); longer waits go asynchronous.
+                // Opt-in (FERROLOCK_NODE_SPIN_US, default 0): wait a bounded
+                // spin for a fast round trip here, which saves two thread
+                // wake-ups when a core is free, and costs a core when none
+                // is (measured slower on a busy 2-core machine, hence off).
                 let spin = spin_budget();
                 if !spin.is_zero() {
                     let deadline = Instant::now() + spin;
@@ -186,7 +186,7 @@ impl<T> Slot<T> {
 fn spin_budget() -> Duration {
     static SPIN: OnceLock<Duration> = OnceLock::new();
     *SPIN.get_or_init(|| {
-        let us = std::env::var("FERROLOCK_NODE_SPIN_US").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(200);
+        let us = std::env::var("FERROLOCK_NODE_SPIN_US").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
         Duration::from_micros(us.min(10_000))
     })
 }
