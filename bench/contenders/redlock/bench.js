@@ -38,7 +38,7 @@ async function main() {
       figures.push(Number(process.hrtime.bigint() - t) / pairs);
     }
     const version = JSON.parse(require('fs').readFileSync(require('path').join(__dirname, 'node_modules/redlock/package.json'), 'utf8')).version;
-    console.log(JSON.stringify({ name: `node redlock ${version} (ioredis)`, ns_per_pair: figures }));
+    console.log(JSON.stringify({ name: `node redlock ${version.replace(/^v/, '')} (ioredis)`, ns_per_pair: figures }));
   } else {
     const plain = new Redis(args.url);
     await plain.ping();

@@ -408,15 +408,25 @@ pub(crate) fn slot(key: &[u8]) -> u16 {
     crc16(hashed) % 16384
 }
 
+/// CRC16/XMODEM, a byte at a time from a table (every acquire and release
+/// computes one).
 fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in data {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+    const TABLE: [u16; 256] = {
+        let mut t = [0u16; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut crc = (i as u16) << 8;
+            let mut bit = 0;
+            while bit < 8 {
+                crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+                bit += 1;
+            }
+            t[i] = crc;
+            i += 1;
         }
-    }
-    crc
+        t
+    };
+    data.iter().fold(0u16, |crc, &b| (crc << 8) ^ TABLE[((crc >> 8) as u8 ^ b) as usize])
 }
 
 /// A short string that hashes to `slot`: the smallest base-36 counter that does.
