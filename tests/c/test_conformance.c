@@ -458,6 +458,45 @@ static void repeated_calls_honour_each_ttl_and_provider(const char *backend) {
     fixture_close(&fx);
 }
 
+/* How many of this process's open files are under `dir`. */
+static int open_files_under(const char *dir) {
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL) return -1;
+    int n = 0;
+    struct dirent *e;
+    char link[600], target[600];
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (len <= 0) continue;
+        target[len] = '\0';
+        n += strncmp(target, dir, strlen(dir)) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Freeing a provider closes its files (SQLite), even though the library
+ * keeps the description of the last lock used. */
+static void freeing_a_provider_closes_its_files(const char *backend) {
+    fixture fx;
+    fixture_open(&fx, backend, "fds");
+    ferrolock_locks *locks = fixture_connect(&fx);
+    ferrolock_held *h = NULL;
+    OK(ferrolock_try_acquire(locks, "fd", 10000, &h));
+    REQUIRE(h != NULL);
+    RELEASE_FREE(h);
+    if (fx.dir[0] != '\0') CHECK(open_files_under(fx.dir) > 0);
+    ferrolock_locks_free(locks);
+    if (fx.dir[0] != '\0') {
+        int open = 0;
+        for (int i = 0; i < 50 && (open = open_files_under(fx.dir)) > 0; i++) sleep_ms(20);
+        CHECK(open == 0);
+    }
+    fixture_close(&fx);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_conformance memory|sqlite|redis\n");
@@ -481,5 +520,6 @@ int main(int argc, char **argv) {
     RUN(foreign_and_malformed_tokens_are_invalid, b);
     RUN(ping_answers, b);
     RUN(repeated_calls_honour_each_ttl_and_provider, b);
+    RUN(freeing_a_provider_closes_its_files, b);
     return finish("test_conformance");
 }

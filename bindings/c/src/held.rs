@@ -3,7 +3,7 @@
 
 use crate::convert::{self, c_string, null, out_arg, ref_arg, str_arg, timeout, ttl};
 use crate::error::{boundary, boundary_value, FerrolockStatus};
-use crate::locks::{locks_arg, FerrolockLocks};
+use crate::locks::{locks_arg, FerrolockLocks, LastLock};
 use core_lock::{blocking, Error, DEFAULT_TTL};
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
@@ -51,37 +51,19 @@ unsafe fn free_held(held: *mut FerrolockHeld) {
     let _ = SPARE.try_with(|s| drop(s.replace(Some(slot))));
 }
 
-/// The `Lock` (a description: name, ttl; no I/O) that this thread used
-/// last, kept so that a loop acquiring the same name with the same ttl
-/// builds it once, as a Rust caller keeping its `Lock` would. Keyed by the
-/// provider's unique id; a freed provider's entry is dropped at the next
-/// miss or when the thread exits.
-struct LastLock {
-    provider: u64,
-    ttl_ms: u64,
-    name: Box<str>,
-    lock: blocking::Lock,
-}
-
-thread_local! {
-    static LAST_LOCK: std::cell::Cell<Option<LastLock>> = const { std::cell::Cell::new(None) };
-}
-
-/// Call `f` with the lock `name` of `locks` with a lease of `ttl_ms`.
+/// Call `f` with the lock `name` of `locks` with a lease of `ttl_ms`,
+/// reusing the provider's last description (name, ttl; no I/O) when it
+/// matches: a loop acquiring one name builds it once, as a Rust caller that
+/// keeps its `Lock` does. The slot is taken while in use, so threads (or a
+/// callback calling back in) never share an entry; they build their own.
 #[inline]
 fn with_lock<R>(locks: &FerrolockLocks, name: &str, ttl_ms: u64, f: impl FnOnce(&blocking::Lock) -> R) -> R {
-    // Taken out while in use: a callback calling back in finds it empty.
-    let entry = match LAST_LOCK.try_with(|c| c.take()).ok().flatten() {
-        Some(e) if e.provider == locks.id && e.ttl_ms == ttl_ms && &*e.name == name => e,
-        _ => LastLock {
-            provider: locks.id,
-            ttl_ms,
-            name: name.into(),
-            lock: locks.inner.lock(name).ttl(ttl(ttl_ms)),
-        },
+    let entry = match locks.take_last() {
+        Some(e) if e.ttl_ms == ttl_ms && &*e.name == name => e,
+        _ => Box::new(LastLock { ttl_ms, name: name.into(), lock: locks.inner.lock(name).ttl(ttl(ttl_ms)) }),
     };
     let out = f(&entry.lock);
-    let _ = LAST_LOCK.try_with(|c| c.set(Some(entry)));
+    locks.put_last(entry);
     out
 }
 

@@ -6,18 +6,48 @@ use crate::error::{boundary, boundary_value, FerrolockStatus};
 use core_lock::{blocking, Error, LockInfo, LockState, Mode};
 use std::ffi::c_char;
 use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// A connection to one backend, made by `ferrolock_connect` and freed by
 /// `ferrolock_locks_free`. Opaque. Thread-safe: any number of threads may
 /// use one provider at once.
 pub struct FerrolockLocks {
     pub(crate) inner: blocking::Locks,
-    /// Unique in this process (never reused, unlike the address).
-    pub(crate) id: u64,
     generation: u64,
+    /// The description of the last lock used (see `held::with_lock`).
+    last: AtomicPtr<LastLock>,
 }
 
-static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// A lock description kept for reuse: `name` with a lease of `ttl_ms`.
+pub(crate) struct LastLock {
+    pub(crate) ttl_ms: u64,
+    pub(crate) name: Box<str>,
+    pub(crate) lock: blocking::Lock,
+}
+
+impl FerrolockLocks {
+    #[inline]
+    pub(crate) fn take_last(&self) -> Option<Box<LastLock>> {
+        let p = self.last.swap(ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: only Box::into_raw pointers are stored in the slot.
+        (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+    }
+
+    #[inline]
+    pub(crate) fn put_last(&self, entry: Box<LastLock>) {
+        let old = self.last.swap(Box::into_raw(entry), Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: as above; another thread's entry, now replaced.
+            drop(unsafe { Box::from_raw(old) });
+        }
+    }
+}
+
+impl Drop for FerrolockLocks {
+    fn drop(&mut self) {
+        drop(self.take_last());
+    }
+}
 
 /// The provider behind a `locks` argument; one inherited through fork()
 /// belongs to the parent and answers `Closed`.
@@ -39,8 +69,7 @@ fn connect_into(out: *mut *mut FerrolockLocks, url: Option<&str>) -> Result<(), 
         Some(url) => blocking::Locks::connect(url)?,
         None => blocking::Locks::connect_default()?,
     };
-    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    *out = Box::into_raw(Box::new(FerrolockLocks { inner, id, generation }));
+    *out = Box::into_raw(Box::new(FerrolockLocks { inner, generation, last: AtomicPtr::new(ptr::null_mut()) }));
     Ok(())
 }
 
