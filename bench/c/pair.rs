@@ -30,7 +30,10 @@ extern "C" {
 /// clock, it does not count time the process spent descheduled.
 fn cpu_ns() -> f64 {
     const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
-    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: a valid clock id and a writable timespec.
     unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
@@ -56,7 +59,10 @@ fn main() {
         let held = if prebuilt {
             lock.try_acquire()
         } else {
-            locks.lock(black_box(NAME)).ttl(black_box(TTL)).try_acquire()
+            locks
+                .lock(black_box(NAME))
+                .ttl(black_box(TTL))
+                .try_acquire()
         };
         let held = held.expect("try_acquire").expect("the lock is free");
         assert!(black_box(held.release().expect("release")), "pair {i}");
@@ -69,6 +75,10 @@ fn main() {
         pair(i);
     }
     let (elapsed, cpu) = (start.elapsed(), cpu_ns() - cpu_start);
-    println!("{:.1} {:.1}", elapsed.as_nanos() as f64 / pairs as f64, cpu / pairs as f64);
+    println!(
+        "{:.1} {:.1}",
+        elapsed.as_nanos() as f64 / pairs as f64,
+        cpu / pairs as f64
+    );
     locks.close();
 }

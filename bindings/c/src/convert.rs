@@ -14,7 +14,12 @@ pub(crate) fn str_arg<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, Err
     }
     // SAFETY: the caller passes a NUL-terminated string that outlives the call.
     let s = unsafe { CStr::from_ptr(ptr) };
-    s.to_str().map_err(|e| Error::InvalidArgument(format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to())))
+    s.to_str().map_err(|e| {
+        Error::InvalidArgument(format!(
+            "{what} is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })
 }
 
 #[cold]

@@ -95,7 +95,10 @@ pub(crate) fn record(function: &str, err: Error) -> FerrolockStatus {
 /// Run the body of entry point `function`: its error becomes a status and
 /// this thread's last error, a panic becomes `FERROLOCK_INTERNAL`.
 #[inline(always)]
-pub(crate) fn boundary(function: &str, body: impl FnOnce() -> Result<(), Error>) -> FerrolockStatus {
+pub(crate) fn boundary(
+    function: &str,
+    body: impl FnOnce() -> Result<(), Error>,
+) -> FerrolockStatus {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => FerrolockStatus::FerrolockOk,
         Ok(Err(e)) => record(function, e),
@@ -149,7 +152,10 @@ pub extern "C" fn ferrolock_status_code(status: c_int) -> *const c_char {
         if status == FerrolockStatus::FerrolockOk as c_int {
             return "OK\0";
         }
-        let Some(s) = FerrolockStatus::ERRORS.iter().find(|&&s| s as c_int == status) else {
+        let Some(s) = FerrolockStatus::ERRORS
+            .iter()
+            .find(|&&s| s as c_int == status)
+        else {
             return "UNKNOWN\0";
         };
         match s.kind() {
@@ -204,17 +210,37 @@ mod tests {
     fn a_panic_becomes_internal_with_a_message() {
         let status = boundary("ferrolock_test", || panic!("boom {}", 42));
         assert_eq!(status, FerrolockStatus::FerrolockInternal);
-        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }.to_str().unwrap().to_owned();
+        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(msg.starts_with("ferrolock_test: internal error: "), "{msg}");
         assert!(msg.contains("boom 42"), "{msg}");
-        assert_eq!(boundary_value("ferrolock_test", 7u64, || panic!("static")), 7);
-        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }.to_str().unwrap().to_owned();
+        assert_eq!(
+            boundary_value("ferrolock_test", 7u64, || panic!("static")),
+            7
+        );
+        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(msg.contains("static"), "{msg}");
         // An error is recorded with its status; success leaves the message.
-        let status = boundary("ferrolock_test", || Err(Error::Timeout { name: "n".into(), waited: Default::default() }));
+        let status = boundary("ferrolock_test", || {
+            Err(Error::Timeout {
+                name: "n".into(),
+                waited: Default::default(),
+            })
+        });
         assert_eq!(status, FerrolockStatus::FerrolockTimeout);
-        assert_eq!(boundary("ferrolock_test", || Ok(())), FerrolockStatus::FerrolockOk);
-        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }.to_str().unwrap().to_owned();
+        assert_eq!(
+            boundary("ferrolock_test", || Ok(())),
+            FerrolockStatus::FerrolockOk
+        );
+        let msg = unsafe { CStr::from_ptr(ferrolock_last_error()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(msg.contains("timed out"), "{msg}");
     }
 }

@@ -27,7 +27,10 @@ thread_local! {
 
 #[inline]
 fn new_held(inner: blocking::Held) -> *mut FerrolockHeld {
-    let held = FerrolockHeld { inner, generation: convert::fork_generation() };
+    let held = FerrolockHeld {
+        inner,
+        generation: convert::fork_generation(),
+    };
     match SPARE.try_with(|s| s.take()).ok().flatten() {
         Some(mut slot) => {
             slot.write(held);
@@ -57,10 +60,19 @@ unsafe fn free_held(held: *mut FerrolockHeld) {
 /// keeps its `Lock` does. The slot is taken while in use, so threads (or a
 /// callback calling back in) never share an entry; they build their own.
 #[inline]
-fn with_lock<R>(locks: &FerrolockLocks, name: &str, ttl_ms: u64, f: impl FnOnce(&blocking::Lock) -> R) -> R {
+fn with_lock<R>(
+    locks: &FerrolockLocks,
+    name: &str,
+    ttl_ms: u64,
+    f: impl FnOnce(&blocking::Lock) -> R,
+) -> R {
     let entry = match locks.take_last() {
         Some(e) if e.ttl_ms == ttl_ms && &*e.name == name => e,
-        _ => Box::new(LastLock { ttl_ms, name: name.into(), lock: locks.inner.lock(name).ttl(ttl(ttl_ms)) }),
+        _ => Box::new(LastLock {
+            ttl_ms,
+            name: name.into(),
+            lock: locks.inner.lock(name).ttl(ttl(ttl_ms)),
+        }),
     };
     let out = f(&entry.lock);
     locks.put_last(entry);
@@ -74,7 +86,9 @@ fn held_arg<'a>(held: *const FerrolockHeld) -> Result<&'a FerrolockHeld, Error> 
     let held = ref_arg(held, "held")?;
     if held.generation != convert::fork_generation() {
         held.inner.as_async().disarm();
-        return Err(Error::NotHeld { name: held.inner.name().to_owned() });
+        return Err(Error::NotHeld {
+            name: held.inner.name().to_owned(),
+        });
     }
     Ok(held)
 }
@@ -116,7 +130,9 @@ pub extern "C" fn ferrolock_lock_options_init() -> FerrolockLockOptions {
 
 /// Read `options`, checking its `size`: a larger struct (from a newer
 /// header) is accepted if the fields this library does not know are zero.
-fn options_arg<'a>(options: *const FerrolockLockOptions) -> Result<&'a FerrolockLockOptions, Error> {
+fn options_arg<'a>(
+    options: *const FerrolockLockOptions,
+) -> Result<&'a FerrolockLockOptions, Error> {
     if options.is_null() {
         return Err(null("options"));
     }
@@ -130,7 +146,8 @@ fn options_arg<'a>(options: *const FerrolockLockOptions) -> Result<&'a Ferrolock
     }
     if size > ours {
         // SAFETY: the caller's struct is `size` bytes long.
-        let tail = unsafe { std::slice::from_raw_parts(options.cast::<u8>().add(ours), size - ours) };
+        let tail =
+            unsafe { std::slice::from_raw_parts(options.cast::<u8>().add(ours), size - ours) };
         if tail.iter().any(|&b| b != 0) {
             return Err(Error::InvalidArgument(format!(
                 "options->size is {size}: it sets fields this library (version {}) does not know",
@@ -142,8 +159,16 @@ fn options_arg<'a>(options: *const FerrolockLockOptions) -> Result<&'a Ferrolock
     Ok(unsafe { &*options })
 }
 
-fn lock_with(locks: &FerrolockLocks, name: &str, o: &FerrolockLockOptions) -> Result<blocking::Lock, Error> {
-    let mut lock = locks.inner.lock(name).ttl(ttl(o.ttl_ms)).auto_renew(o.auto_renew);
+fn lock_with(
+    locks: &FerrolockLocks,
+    name: &str,
+    o: &FerrolockLockOptions,
+) -> Result<blocking::Lock, Error> {
+    let mut lock = locks
+        .inner
+        .lock(name)
+        .ttl(ttl(o.ttl_ms))
+        .auto_renew(o.auto_renew);
     if o.shared {
         lock = lock.shared();
     }
@@ -198,7 +223,9 @@ pub unsafe extern "C" fn ferrolock_acquire(
         let out = out_arg(held, "held", ptr::null_mut())?;
         let locks = locks_arg(locks)?;
         let name = str_arg(name, "name")?;
-        *out = new_held(with_lock(locks, name, ttl_ms, |lock| lock.acquire(timeout(timeout_ms)))?);
+        *out = new_held(with_lock(locks, name, ttl_ms, |lock| {
+            lock.acquire(timeout(timeout_ms))
+        })?);
         Ok(())
     })
 }
@@ -257,7 +284,10 @@ pub unsafe extern "C" fn ferrolock_acquire_with(
 /// # Safety
 /// `held` is NULL or a live handle; `was_held` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ferrolock_release(held: *const FerrolockHeld, was_held: *mut bool) -> FerrolockStatus {
+pub unsafe extern "C" fn ferrolock_release(
+    held: *const FerrolockHeld,
+    was_held: *mut bool,
+) -> FerrolockStatus {
     boundary("ferrolock_release", || {
         // SAFETY: NULL or writable, per the contract.
         let mut was_held = unsafe { was_held.as_mut() };
@@ -284,8 +314,13 @@ pub unsafe extern "C" fn ferrolock_release(held: *const FerrolockHeld, was_held:
 /// # Safety
 /// `held` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn ferrolock_refresh(held: *const FerrolockHeld, ttl_ms: u64) -> FerrolockStatus {
-    boundary("ferrolock_refresh", || held_arg(held)?.inner.refresh(ttl(ttl_ms)))
+pub unsafe extern "C" fn ferrolock_refresh(
+    held: *const FerrolockHeld,
+    ttl_ms: u64,
+) -> FerrolockStatus {
+    boundary("ferrolock_refresh", || {
+        held_arg(held)?.inner.refresh(ttl(ttl_ms))
+    })
 }
 
 /// The fencing token of this acquisition: strictly increasing with every
@@ -325,7 +360,10 @@ pub unsafe extern "C" fn ferrolock_is_lost(held: *const FerrolockHeld) -> bool {
 /// # Safety
 /// `held` is NULL or a live handle; `token` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ferrolock_into_token(held: *const FerrolockHeld, token: *mut *mut c_char) -> FerrolockStatus {
+pub unsafe extern "C" fn ferrolock_into_token(
+    held: *const FerrolockHeld,
+    token: *mut *mut c_char,
+) -> FerrolockStatus {
     boundary("ferrolock_into_token", || {
         let out = out_arg(token, "token", ptr::null_mut())?;
         let held = held_arg(held)?;
@@ -463,13 +501,18 @@ pub unsafe extern "C" fn ferrolock_run_with(
         let lock = lock_with(locks, name, options)?;
         // The steps of blocking::Lock::run, with the handle boxed as C sees
         // it: acquire, body, release; Lost if it was lost meanwhile.
-        let held = FerrolockHeld { inner: lock.acquire(timeout(timeout_ms))?, generation: convert::fork_generation() };
+        let held = FerrolockHeld {
+            inner: lock.acquire(timeout(timeout_ms))?,
+            generation: convert::fork_generation(),
+        };
         // SAFETY: a C function that returns normally, per the contract.
         set_result(callback_result, unsafe { callback(&held, user_data) });
         let lost = held.inner.is_lost();
         let released = held.inner.release_ref()?;
         if lost || !released {
-            return Err(Error::Lost { name: name.to_owned() });
+            return Err(Error::Lost {
+                name: name.to_owned(),
+            });
         }
         Ok(())
     })

@@ -69,7 +69,11 @@ fn connect_into(out: *mut *mut FerrolockLocks, url: Option<&str>) -> Result<(), 
         Some(url) => blocking::Locks::connect(url)?,
         None => blocking::Locks::connect_default()?,
     };
-    *out = Box::into_raw(Box::new(FerrolockLocks { inner, generation, last: AtomicPtr::new(ptr::null_mut()) }));
+    *out = Box::into_raw(Box::new(FerrolockLocks {
+        inner,
+        generation,
+        last: AtomicPtr::new(ptr::null_mut()),
+    }));
     Ok(())
 }
 
@@ -86,7 +90,10 @@ fn connect_into(out: *mut *mut FerrolockLocks, url: Option<&str>) -> Result<(), 
 /// # Safety
 /// `url` is NULL or a NUL-terminated string; `locks` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ferrolock_connect(url: *const c_char, locks: *mut *mut FerrolockLocks) -> FerrolockStatus {
+pub unsafe extern "C" fn ferrolock_connect(
+    url: *const c_char,
+    locks: *mut *mut FerrolockLocks,
+) -> FerrolockStatus {
     boundary("ferrolock_connect", || {
         // Check the out-parameter first so that it is NULL on every error.
         out_arg(locks, "locks", ptr::null_mut())?;
@@ -102,7 +109,9 @@ pub unsafe extern "C" fn ferrolock_connect(url: *const c_char, locks: *mut *mut 
 /// # Safety
 /// `locks` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ferrolock_connect_default(locks: *mut *mut FerrolockLocks) -> FerrolockStatus {
+pub unsafe extern "C" fn ferrolock_connect_default(
+    locks: *mut *mut FerrolockLocks,
+) -> FerrolockStatus {
     boundary("ferrolock_connect_default", || connect_into(locks, None))
 }
 
@@ -200,7 +209,14 @@ pub struct FerrolockLockInfo {
 }
 
 impl FerrolockLockInfo {
-    fn new(name: &str, fence: u64, mode: Mode, holder: &str, expires_in_ms: u64, readers: u32) -> Self {
+    fn new(
+        name: &str,
+        fence: u64,
+        mode: Mode,
+        holder: &str,
+        expires_in_ms: u64,
+        readers: u32,
+    ) -> Self {
         FerrolockLockInfo {
             name: c_string(name),
             fence,
@@ -212,7 +228,14 @@ impl FerrolockLockInfo {
     }
 
     fn from_info(i: &LockInfo) -> Self {
-        Self::new(&i.name, i.fence, i.mode, &i.holder, i.expires_in.as_millis() as u64, i.readers)
+        Self::new(
+            &i.name,
+            i.fence,
+            i.mode,
+            &i.holder,
+            i.expires_in.as_millis() as u64,
+            i.readers,
+        )
     }
 
     unsafe fn free_strings(&mut self) {
@@ -242,8 +265,22 @@ pub unsafe extern "C" fn ferrolock_state(
         let out = out_arg(info, "info", ptr::null_mut())?;
         let locks = locks_arg(locks)?;
         let name = str_arg(name, "name")?;
-        if let LockState::Held { fence, mode, holder, expires_in, readers } = locks.inner.state(name)? {
-            let record = FerrolockLockInfo::new(name, fence, mode, &holder, expires_in.as_millis() as u64, readers);
+        if let LockState::Held {
+            fence,
+            mode,
+            holder,
+            expires_in,
+            readers,
+        } = locks.inner.state(name)?
+        {
+            let record = FerrolockLockInfo::new(
+                name,
+                fence,
+                mode,
+                &holder,
+                expires_in.as_millis() as u64,
+                readers,
+            );
             *out = Box::into_raw(Box::new(record));
         }
         Ok(())
@@ -293,9 +330,14 @@ pub unsafe extern "C" fn ferrolock_list(
         let locks = locks_arg(locks)?;
         let prefix = str_arg(prefix, "prefix")?;
         let rows = locks.inner.list(prefix)?;
-        let items: Box<[FerrolockLockInfo]> = rows.iter().map(FerrolockLockInfo::from_info).collect();
+        let items: Box<[FerrolockLockInfo]> =
+            rows.iter().map(FerrolockLockInfo::from_info).collect();
         let len = items.len();
-        let items = if len == 0 { ptr::null_mut() } else { Box::into_raw(items).cast::<FerrolockLockInfo>() };
+        let items = if len == 0 {
+            ptr::null_mut()
+        } else {
+            Box::into_raw(items).cast::<FerrolockLockInfo>()
+        };
         *out = Box::into_raw(Box::new(FerrolockLockList { len, items }));
         Ok(())
     })
@@ -316,7 +358,8 @@ pub unsafe extern "C" fn ferrolock_lock_list_free(list: *mut FerrolockLockList) 
         let list = unsafe { Box::from_raw(list) };
         if list.len > 0 && !list.items.is_null() {
             // SAFETY: a boxed slice of `len` records, made in ferrolock_list.
-            let mut items = unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(list.items, list.len)) };
+            let mut items =
+                unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(list.items, list.len)) };
             for item in items.iter_mut() {
                 unsafe { item.free_strings() };
             }

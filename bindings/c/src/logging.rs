@@ -10,7 +10,9 @@ pub(crate) fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         use tracing_subscriber::EnvFilter;
-        let spec = std::env::var("FERROLOCK_LOG").ok().filter(|s| !s.trim().is_empty());
+        let spec = std::env::var("FERROLOCK_LOG")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
         let filter = spec
             .as_deref()
             .and_then(|s| EnvFilter::try_new(s).ok())

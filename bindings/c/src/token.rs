@@ -52,7 +52,10 @@ fn backend_name(kind: core_lock::BackendKind) -> *const c_char {
 /// # Safety
 /// `token` is NULL or a NUL-terminated string; `info` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ferrolock_decode_token(token: *const c_char, info: *mut *mut FerrolockTokenInfo) -> FerrolockStatus {
+pub unsafe extern "C" fn ferrolock_decode_token(
+    token: *const c_char,
+    info: *mut *mut FerrolockTokenInfo,
+) -> FerrolockStatus {
     boundary("ferrolock_decode_token", || {
         let out = out_arg(info, "info", ptr::null_mut())?;
         let token = str_arg(token, "token")?;
