@@ -137,6 +137,51 @@ typedef struct ferrolock_held ferrolock_held;
 typedef struct ferrolock_locks ferrolock_locks;
 
 /**
+ * One held lock as `ferrolock_state` and `ferrolock_list` report it. It
+ * never carries an owner id. Strings are owned by the record.
+ */
+typedef struct {
+  /**
+   * The lock's name (without the namespace).
+   */
+  char *name;
+  /**
+   * The fence of the (latest) acquisition.
+   */
+  uint64_t fence;
+  /**
+   * Whether it is held shared (by `readers` holders) rather than exclusive.
+   */
+  bool shared;
+  /**
+   * The holder label (of one reader, for a shared lock).
+   */
+  char *holder;
+  /**
+   * Milliseconds until the lease expires unless renewed.
+   */
+  uint64_t expires_in_ms;
+  /**
+   * How many hold it shared (0 for an exclusive lock).
+   */
+  uint32_t readers;
+} ferrolock_lock_info;
+
+/**
+ * The active locks `ferrolock_list` found: `len` records at `items`.
+ */
+typedef struct {
+  /**
+   * How many records `items` holds.
+   */
+  size_t len;
+  /**
+   * The records (NULL when `len` is 0).
+   */
+  ferrolock_lock_info *items;
+} ferrolock_lock_list;
+
+/**
  * Options of an acquisition, for `ferrolock_try_acquire_with`,
  * `ferrolock_acquire_with` and `ferrolock_run_with`. Start from
  * `ferrolock_lock_options_init()`, which sets `size` and the defaults; a
@@ -182,51 +227,6 @@ typedef int (*ferrolock_callback)(void *user_data);
  * it. Same rules as `ferrolock_callback`.
  */
 typedef int (*ferrolock_held_callback)(const ferrolock_held *held, void *user_data);
-
-/**
- * One held lock as `ferrolock_state` and `ferrolock_list` report it. It
- * never carries an owner id. Strings are owned by the record.
- */
-typedef struct {
-  /**
-   * The lock's name (without the namespace).
-   */
-  char *name;
-  /**
-   * The fence of the (latest) acquisition.
-   */
-  uint64_t fence;
-  /**
-   * Whether it is held shared (by `readers` holders) rather than exclusive.
-   */
-  bool shared;
-  /**
-   * The holder label (of one reader, for a shared lock).
-   */
-  char *holder;
-  /**
-   * Milliseconds until the lease expires unless renewed.
-   */
-  uint64_t expires_in_ms;
-  /**
-   * How many hold it shared (0 for an exclusive lock).
-   */
-  uint32_t readers;
-} ferrolock_lock_info;
-
-/**
- * The active locks `ferrolock_list` found: `len` records at `items`.
- */
-typedef struct {
-  /**
-   * How many records `items` holds.
-   */
-  size_t len;
-  /**
-   * The records (NULL when `len` is 0).
-   */
-  ferrolock_lock_info *items;
-} ferrolock_lock_list;
 
 /**
  * The public fields of a token, as `ferrolock_decode_token` reads them.
@@ -295,6 +295,119 @@ const char *ferrolock_last_error(void);
  * string: do not free it.
  */
 const char *ferrolock_status_code(int status);
+
+/**
+ * Connect to the backend `url` names: `memory://`, `sqlite://PATH`,
+ * `redis://[user:pass@]host[:port][/db]` (a comma-separated host list is a
+ * quorum), `redis+cluster://h1:p1,h2:p2`; query parameters `namespace`,
+ * `holder`, `bypass=true`. On success `*locks` is a provider to free with
+ * `ferrolock_locks_free`; on error it is NULL.
+ *
+ * Errors: `FERROLOCK_INVALID_ARGUMENT` (bad URL, naming the part; the
+ * password never appears), `FERROLOCK_UNSUPPORTED` (a backend not built
+ * in), `FERROLOCK_UNAVAILABLE` (cannot reach or open it).
+ *
+ * # Safety
+ * `url` is NULL or a NUL-terminated string; `locks` is NULL or writable.
+ */
+ferrolock_status ferrolock_connect(const char *url, ferrolock_locks **locks);
+
+/**
+ * Connect to the default URL: `$FERROLOCK_URL`, else the SQLite file
+ * `$XDG_DATA_HOME/ferrolock/locks.db` (else
+ * `~/.local/share/ferrolock/locks.db`). See `ferrolock_connect`.
+ *
+ * # Safety
+ * `locks` is NULL or writable.
+ */
+ferrolock_status ferrolock_connect_default(ferrolock_locks **locks);
+
+/**
+ * Close the provider: renewals stop and every later operation on it, or on
+ * a handle it made, is `FERROLOCK_CLOSED`. Background releases still
+ * running (of handles freed while armed) get up to 5 s to finish. Locks
+ * still held free at their ttl. Closing twice is fine. The provider must
+ * still be freed with `ferrolock_locks_free`.
+ *
+ * # Safety
+ * `locks` is NULL or a live provider.
+ */
+ferrolock_status ferrolock_close(const ferrolock_locks *locks);
+
+/**
+ * Close the provider (see `ferrolock_close`) and free it. NULL is a no-op.
+ * Free the handles it made first: a handle outliving its provider answers
+ * `FERROLOCK_CLOSED`. In a child process after fork(), a provider of the
+ * parent is only forgotten (its connection belongs to the parent).
+ *
+ * # Safety
+ * `locks` is NULL or a provider not yet freed; no other thread uses it.
+ */
+void ferrolock_locks_free(ferrolock_locks *locks);
+
+/**
+ * Check that the backend answers (a health check): `FERROLOCK_OK`, or
+ * `FERROLOCK_UNAVAILABLE` with the reason.
+ *
+ * # Safety
+ * `locks` is NULL or a live provider.
+ */
+ferrolock_status ferrolock_ping(const ferrolock_locks *locks);
+
+/**
+ * Release the lock `name` whoever holds it (an administrator's tool).
+ * `*was_held` (optional, may be NULL) tells whether it was held. Its
+ * holder learns of the loss at its next renewal.
+ *
+ * # Safety
+ * `locks` is NULL or a live provider; `name` NULL or a NUL-terminated
+ * string; `was_held` NULL or writable.
+ */
+ferrolock_status ferrolock_force_release(const ferrolock_locks *locks,
+                                         const char *name,
+                                         bool *was_held);
+
+/**
+ * Who holds `name`: `*info` is NULL when the lock is free, else a record
+ * to free with `ferrolock_lock_info_free`.
+ *
+ * # Safety
+ * `locks` is NULL or a live provider; `name` NULL or a NUL-terminated
+ * string; `info` NULL or writable.
+ */
+ferrolock_status ferrolock_state(const ferrolock_locks *locks,
+                                 const char *name,
+                                 ferrolock_lock_info **info);
+
+/**
+ * Free a record made by `ferrolock_state`. NULL is a no-op.
+ *
+ * # Safety
+ * `info` is NULL or a record from `ferrolock_state`, not yet freed.
+ */
+void ferrolock_lock_info_free(ferrolock_lock_info *info);
+
+/**
+ * The active locks of the provider's namespace whose names start with
+ * `prefix` ("" for all): `*list` is to be freed with
+ * `ferrolock_lock_list_free`.
+ *
+ * # Safety
+ * `locks` is NULL or a live provider; `prefix` NULL or a NUL-terminated
+ * string; `list` NULL or writable.
+ */
+ferrolock_status ferrolock_list(const ferrolock_locks *locks,
+                                const char *prefix,
+                                ferrolock_lock_list **list);
+
+/**
+ * Free a list made by `ferrolock_list`, records and strings included.
+ * NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or a list from `ferrolock_list`, not yet freed.
+ */
+void ferrolock_lock_list_free(ferrolock_lock_list *list);
 
 /**
  * The default options: ttl 30 s, exclusive, the provider's holder label,
@@ -473,119 +586,6 @@ ferrolock_status ferrolock_run_with(const ferrolock_locks *locks,
                                     ferrolock_held_callback callback,
                                     void *user_data,
                                     int *callback_result);
-
-/**
- * Connect to the backend `url` names: `memory://`, `sqlite://PATH`,
- * `redis://[user:pass@]host[:port][/db]` (a comma-separated host list is a
- * quorum), `redis+cluster://h1:p1,h2:p2`; query parameters `namespace`,
- * `holder`, `bypass=true`. On success `*locks` is a provider to free with
- * `ferrolock_locks_free`; on error it is NULL.
- *
- * Errors: `FERROLOCK_INVALID_ARGUMENT` (bad URL, naming the part; the
- * password never appears), `FERROLOCK_UNSUPPORTED` (a backend not built
- * in), `FERROLOCK_UNAVAILABLE` (cannot reach or open it).
- *
- * # Safety
- * `url` is NULL or a NUL-terminated string; `locks` is NULL or writable.
- */
-ferrolock_status ferrolock_connect(const char *url, ferrolock_locks **locks);
-
-/**
- * Connect to the default URL: `$FERROLOCK_URL`, else the SQLite file
- * `$XDG_DATA_HOME/ferrolock/locks.db` (else
- * `~/.local/share/ferrolock/locks.db`). See `ferrolock_connect`.
- *
- * # Safety
- * `locks` is NULL or writable.
- */
-ferrolock_status ferrolock_connect_default(ferrolock_locks **locks);
-
-/**
- * Close the provider: renewals stop and every later operation on it, or on
- * a handle it made, is `FERROLOCK_CLOSED`. Background releases still
- * running (of handles freed while armed) get up to 5 s to finish. Locks
- * still held free at their ttl. Closing twice is fine. The provider must
- * still be freed with `ferrolock_locks_free`.
- *
- * # Safety
- * `locks` is NULL or a live provider.
- */
-ferrolock_status ferrolock_close(const ferrolock_locks *locks);
-
-/**
- * Close the provider (see `ferrolock_close`) and free it. NULL is a no-op.
- * Free the handles it made first: a handle outliving its provider answers
- * `FERROLOCK_CLOSED`. In a child process after fork(), a provider of the
- * parent is only forgotten (its connection belongs to the parent).
- *
- * # Safety
- * `locks` is NULL or a provider not yet freed; no other thread uses it.
- */
-void ferrolock_locks_free(ferrolock_locks *locks);
-
-/**
- * Check that the backend answers (a health check): `FERROLOCK_OK`, or
- * `FERROLOCK_UNAVAILABLE` with the reason.
- *
- * # Safety
- * `locks` is NULL or a live provider.
- */
-ferrolock_status ferrolock_ping(const ferrolock_locks *locks);
-
-/**
- * Release the lock `name` whoever holds it (an administrator's tool).
- * `*was_held` (optional, may be NULL) tells whether it was held. Its
- * holder learns of the loss at its next renewal.
- *
- * # Safety
- * `locks` is NULL or a live provider; `name` NULL or a NUL-terminated
- * string; `was_held` NULL or writable.
- */
-ferrolock_status ferrolock_force_release(const ferrolock_locks *locks,
-                                         const char *name,
-                                         bool *was_held);
-
-/**
- * Who holds `name`: `*info` is NULL when the lock is free, else a record
- * to free with `ferrolock_lock_info_free`.
- *
- * # Safety
- * `locks` is NULL or a live provider; `name` NULL or a NUL-terminated
- * string; `info` NULL or writable.
- */
-ferrolock_status ferrolock_state(const ferrolock_locks *locks,
-                                 const char *name,
-                                 ferrolock_lock_info **info);
-
-/**
- * Free a record made by `ferrolock_state`. NULL is a no-op.
- *
- * # Safety
- * `info` is NULL or a record from `ferrolock_state`, not yet freed.
- */
-void ferrolock_lock_info_free(ferrolock_lock_info *info);
-
-/**
- * The active locks of the provider's namespace whose names start with
- * `prefix` ("" for all): `*list` is to be freed with
- * `ferrolock_lock_list_free`.
- *
- * # Safety
- * `locks` is NULL or a live provider; `prefix` NULL or a NUL-terminated
- * string; `list` NULL or writable.
- */
-ferrolock_status ferrolock_list(const ferrolock_locks *locks,
-                                const char *prefix,
-                                ferrolock_lock_list **list);
-
-/**
- * Free a list made by `ferrolock_list`, records and strings included.
- * NULL is a no-op.
- *
- * # Safety
- * `list` is NULL or a list from `ferrolock_list`, not yet freed.
- */
-void ferrolock_lock_list_free(ferrolock_lock_list *list);
 
 /**
  * Decode a token's public fields, checking its format (no I/O, no

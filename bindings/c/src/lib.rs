@@ -8,12 +8,18 @@
 // Entry points document their pointer contract under `# Safety`.
 #![allow(clippy::missing_safety_doc)]
 
-mod convert;
+// Declared in the order the header presents them (cbindgen follows it):
+// statuses, providers, held locks, tokens.
 mod error;
-mod held;
+
 mod locks;
-mod logging;
+
+mod held;
+
 mod token;
+
+mod convert;
+mod logging;
 
 pub use error::{ferrolock_last_error, ferrolock_status_code, FerrolockStatus};
 pub use held::*;
