@@ -40,6 +40,31 @@ static void connect_refuses_bad_input(const char *u) {
     CHECK(strstr(ferrolock_last_error(), "hunter2") == NULL);
 }
 
+static void connect_default_reads_ferrolock_url(const char *u) {
+    (void)u;
+    REQUIRE(setenv("FERROLOCK_URL", "memory://from-env?namespace=env-ns", 1) == 0);
+    ferrolock_locks *locks = NULL;
+    OK(ferrolock_connect_default(&locks));
+    REQUIRE(locks != NULL);
+    ferrolock_held *h = NULL;
+    OK(ferrolock_try_acquire(locks, "e", 1000, &h));
+    REQUIRE(h != NULL);
+    char *token = NULL;
+    OK(ferrolock_into_token(h, &token));
+    ferrolock_token_info *t = NULL;
+    OK(ferrolock_decode_token(token, &t));
+    CHECK(t != NULL && strcmp(t->namespace_, "env-ns") == 0);
+    ferrolock_token_info_free(t);
+    ferrolock_string_free(token);
+    ferrolock_held_free(h);
+    ferrolock_locks_free(locks);
+    REQUIRE(setenv("FERROLOCK_URL", "nope://", 1) == 0);
+    locks = GARBAGE;
+    EXPECT_ERR(ferrolock_connect_default(&locks), FERROLOCK_INVALID_ARGUMENT, "ferrolock_connect_default");
+    CHECK(locks == NULL);
+    unsetenv("FERROLOCK_URL");
+}
+
 static void acquire_refuses_bad_input(const char *u) {
     (void)u;
     ferrolock_locks *locks = NULL;
@@ -256,6 +281,7 @@ static void last_error_is_per_thread(const char *u) {
 
 int main(void) {
     RUN(connect_refuses_bad_input, "");
+    RUN(connect_default_reads_ferrolock_url, "");
     RUN(acquire_refuses_bad_input, "");
     RUN(options_refuse_bad_input, "");
     RUN(handle_calls_refuse_bad_input, "");
