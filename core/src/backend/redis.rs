@@ -30,15 +30,20 @@ const GRANT_PREFIX: &str = "__ferrolock:granted:";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// KEYS: lock, fence, queue, beat, wait; ARGV: owner, mode, ttl, holder,
-/// ticket ('' for none), queue entry life, minimum fence ('' for none),
-/// provider id. Replies `{1, fence, expires}` or `{0, ms until the soonest
-/// lease expires (-1: none)}`.
+/// KEYS: lock, fence, queue, beat, wait, seq; ARGV: owner, mode, ttl,
+/// holder, ticket ('' for none, 'new' to join the queue now), queue entry
+/// life, minimum fence ('' for none), provider id. Replies `{1, fence,
+/// expires}` or `{0, ms until the soonest lease expires (-1: none)}`, with
+/// the new ticket appended when ARGV[5] is 'new'.
 const ACQUIRE: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local mode, ticket = ARGV[2], ARGV[5]
-if ticket ~= '' then
+local joined = nil
+if ticket == 'new' then
+  joined = redis.call('INCR', KEYS[6])
+  ticket = tostring(joined)
+elseif ticket ~= '' then
   local mine = redis.call('HGET', KEYS[1], ARGV[1])
   if mine then
     local f, e = string.match(mine, '^%a|(%d+)|(%d+)|')
@@ -96,8 +101,8 @@ else
   grant = not held_x and not ahead_x
 end
 if not grant then
-  if soonest == nil then return {0, -1} end
-  return {0, soonest - now}
+  if soonest == nil then soonest = now - 1 end
+  return {0, soonest - now, joined}
 end
 local fence = redis.call('INCR', KEYS[2])
 if ARGV[7] ~= '' and fence < tonumber(ARGV[7]) then
@@ -112,7 +117,7 @@ if member then
   redis.call('ZREM', KEYS[4], member)
   redis.call('HDEL', KEYS[5], ticket)
 end
-return {1, fence, exp}
+return {1, fence, exp, joined}
 "#;
 
 /// Drops the queue entries whose heartbeat is older than their life, with
@@ -350,6 +355,9 @@ struct Waiter {
     key: String,
     ticket: u64,
     grant: Option<Lease>,
+    /// Joined the queue by an attempt that found the lock busy: the
+    /// engine's next attempt has nothing to learn and costs no round trip.
+    fresh: Option<Option<Duration>>,
 }
 
 struct Shared {
@@ -358,6 +366,9 @@ struct Shared {
     provider: String,
     /// Queued waiters by owner.
     waiters: parking_lot::Mutex<std::collections::HashMap<[u8; 16], Waiter>>,
+    /// The latest requests that found a lock busy (bounded), so that
+    /// `enqueue` can join the queue and attempt in one round trip.
+    busy: parking_lot::Mutex<std::collections::HashMap<[u8; 16], BusyRequest>>,
     conns: Vec<Conn>,
     /// Plain connection URLs of the servers (the seed nodes, for a cluster).
     urls: Vec<String>,
@@ -521,11 +532,15 @@ impl Shared {
 
     async fn acquire_on(&self, conn: &Conn, keys: &Keys, req: &OwnedRequest, min_fence: &str) -> redis::RedisResult<Vec<i64>> {
         let ttl = req.ttl_ms.to_string();
-        let ticket = req.ticket.map(|t| t.to_string()).unwrap_or_default();
+        let ticket = match req.ticket {
+            Some(u64::MAX) => "new".to_owned(),
+            Some(t) => t.to_string(),
+            None => String::new(),
+        };
         let life = super::ttl_ms(WAITER_STALE_AFTER).to_string();
         conn.invoke(
             &scripts().acquire,
-            &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
+            &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait, &keys.seq],
             &[
                 &hex(&req.owner),
                 mode_arg(req.mode),
@@ -544,15 +559,7 @@ impl Shared {
         let keys = Keys::of(&req.key);
         if self.topology != RedisTopology::Quorum {
             let r = self.acquire_on(&self.conns[0], &keys, req, "").await.map_err(|e| self.error(e))?;
-            return Ok(match r.as_slice() {
-                [1, fence, expires] => Attempt::Granted(Lease {
-                    fence: *fence as u64,
-                    expires_at_ms: *expires as u64,
-                    proof: Vec::new(),
-                }),
-                [0, retry] => Attempt::Busy { retry_in: (*retry >= 0).then(|| Duration::from_millis(*retry as u64)) },
-                other => return Err(Error::Internal(format!("unexpected acquire reply {other:?}"))),
-            });
+            return parse_attempt(&r).map(|(a, _)| a);
         }
         // A quorum: a majority must grant within the lease's validity.
         let start = Instant::now();
@@ -652,12 +659,45 @@ impl Shared {
         Ok(ok)
     }
 
+    /// Leave the queue (see the LEAVE script).
+    async fn leave(&self, key: &str, ticket: u64) -> Result<()> {
+        let s = self;
+        let keys = Keys::of(key);
+        let t = ticket.to_string();
+        // The owner, so that a lease handed to us meanwhile is given up too.
+        let owner = {
+            let mut waiters = s.waiters.lock();
+            let owner = waiters.iter().find(|(_, w)| w.ticket == ticket && w.key == key).map(|(o, _)| *o);
+            if let Some(o) = &owner {
+                waiters.remove(o);
+            }
+            owner
+        };
+        let owner = owner.map(|o| hex(&o).to_vec()).unwrap_or_default();
+        s.conns[0]
+            .invoke::<i64>(
+                &scripts().leave,
+                &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
+                &[t.as_bytes(), CHANNEL.as_bytes(), GRANT_PREFIX.as_bytes(), &owner],
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| s.error(e))
+    }
+
     fn quorum_fence(&self, proof: &[u8]) -> String {
         match (self.topology, <[u8; 8]>::try_from(proof)) {
             (RedisTopology::Quorum, Ok(b)) => u64::from_be_bytes(b).to_string(),
             _ => String::new(),
         }
     }
+}
+
+/// What `enqueue` needs of a request that found the lock busy.
+struct BusyRequest {
+    key: String,
+    ttl_ms: u64,
+    holder: String,
 }
 
 /// An owned copy of a request, so that it can move into a task.
@@ -696,6 +736,21 @@ impl Drop for Pending {
     }
 }
 
+/// Parse the acquire script's reply: the attempt, and the ticket if it joined the queue.
+fn parse_attempt(r: &[i64]) -> Result<(Attempt, Option<u64>)> {
+    Ok(match r {
+        [1, fence, expires, rest @ ..] if rest.len() <= 1 => (
+            Attempt::Granted(Lease { fence: *fence as u64, expires_at_ms: *expires as u64, proof: Vec::new() }),
+            rest.first().map(|t| *t as u64),
+        ),
+        [0, retry, rest @ ..] if rest.len() <= 1 => (
+            Attempt::Busy { retry_in: (*retry >= 0).then(|| Duration::from_millis(*retry as u64)) },
+            rest.first().map(|t| *t as u64),
+        ),
+        other => return Err(Error::Internal(format!("unexpected acquire reply {other:?}"))),
+    })
+}
+
 /// Parse a grant message: the key, a newline, `owner|fence|expires`.
 fn parse_grant(msg: &str) -> Option<(&str, [u8; 16], Lease)> {
     let (key, rest) = msg.rsplit_once('\n')?;
@@ -713,8 +768,15 @@ fn parse_grant(msg: &str) -> Option<(&str, [u8; 16], Lease)> {
     Some((key, owner, Lease { fence, expires_at_ms, proof: Vec::new() }))
 }
 
-async fn listen(url: String, shared: std::sync::Weak<Shared>, notices: Arc<Notices>, stop: CancellationToken) {
+async fn listen(
+    url: String,
+    shared: std::sync::Weak<Shared>,
+    notices: Arc<Notices>,
+    stop: CancellationToken,
+    subscribed_tx: oneshot::Sender<()>,
+) {
     let mut first = true;
+    let mut subscribed_tx = Some(subscribed_tx);
     let grants = shared.upgrade().map(|s| format!("{GRANT_PREFIX}{}", s.provider));
     loop {
         let subscribed = async {
@@ -730,6 +792,10 @@ async fn listen(url: String, shared: std::sync::Weak<Shared>, notices: Arc<Notic
             r = tokio::time::timeout(CONNECT_TIMEOUT, subscribed) => r.ok().and_then(|r| r.ok()),
             _ = stop.cancelled() => return,
         };
+        if let Some(tx) = subscribed_tx.take() {
+            // Connected (or not, this time): `open` waits no longer.
+            let _ = tx.send(());
+        }
         if let Some(mut pubsub) = pubsub {
             if !first {
                 // Notices may have been missed while disconnected.
@@ -810,6 +876,7 @@ impl RedisBackend {
             topology: target.topology,
             provider: format!("{:016x}", rand::random::<u64>()),
             waiters: Default::default(),
+            busy: Default::default(),
             conns,
             urls: target.nodes.clone(),
             password: target.password.clone(),
@@ -822,9 +889,15 @@ impl RedisBackend {
             // PUBLISH reaches every node of a cluster: one subscription will do.
             _ => target.nodes[..1].to_vec(),
         };
+        // Wait for the subscriptions (each bounded by the connect timeout),
+        // so that no notice or grant meant for this provider is missed.
+        let mut subscribed = Vec::new();
         for url in listen_to {
-            tokio::spawn(listen(url, Arc::downgrade(&backend.shared), notices.clone(), backend.shared.stop.clone()));
+            let (tx, rx) = oneshot::channel();
+            tokio::spawn(listen(url, Arc::downgrade(&backend.shared), notices.clone(), backend.shared.stop.clone(), tx));
+            subscribed.push(rx);
         }
+        let _ = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_millis(100), futures_util::future::join_all(subscribed)).await;
         Ok(backend)
     }
 
@@ -859,6 +932,59 @@ impl RedisBackend {
         Ok(out)
     }
 
+    /// Join the queue with a full attempt in one round trip (the acquire
+    /// script with ticket `new`): the result waits in `waiters` for the
+    /// engine's next attempt. In its own task, like `try_acquire`: if the
+    /// caller is gone by the reply, what it got is given back.
+    async fn join(&self, key: &str, owner: &[u8; 16], mode: Mode, b: BusyRequest) -> Result<u64> {
+        let shared = self.shared.clone();
+        // Registered before the attempt, so that a grant that arrives
+        // before the reply is kept.
+        shared.waiters.lock().insert(*owner, Waiter { key: key.to_owned(), ticket: 0, grant: None, fresh: None });
+        let req = OwnedRequest {
+            key: key.to_owned(),
+            owner: *owner,
+            mode,
+            ttl_ms: b.ttl_ms,
+            holder: b.holder,
+            ticket: Some(u64::MAX),
+        };
+        let (tx, rx) = oneshot::channel::<Result<u64>>();
+        tokio::spawn(async move {
+            let keys = Keys::of(&req.key);
+            let reply = shared.acquire_on(&shared.conns[0], &keys, &req, "").await.map_err(|e| shared.error(e));
+            let joined = reply.and_then(|r| parse_attempt(&r)).and_then(|(attempt, ticket)| {
+                let ticket = ticket.ok_or_else(|| Error::Internal("acquire joined no queue".into()))?;
+                let mut waiters = shared.waiters.lock();
+                let w = waiters.entry(req.owner).or_insert(Waiter {
+                    key: req.key.clone(),
+                    ticket,
+                    grant: None,
+                    fresh: None,
+                });
+                w.ticket = ticket;
+                match attempt {
+                    Attempt::Granted(lease) => w.grant = Some(lease),
+                    Attempt::Busy { retry_in } => w.fresh = Some(retry_in),
+                }
+                Ok(ticket)
+            });
+            if let Err(Ok(ticket)) = tx.send(joined) {
+                // The caller is gone: leave the queue, giving back a grant.
+                let _ = shared.leave(&req.key, ticket).await;
+            }
+        });
+        match rx.await {
+            Ok(r) => {
+                if r.is_err() {
+                    self.shared.waiters.lock().remove(owner);
+                }
+                r
+            }
+            Err(_) => Err(Error::Internal("redis enqueue task ended".into())),
+        }
+    }
+
     async fn inspect_on(&self, conn: &Conn, key: &str) -> Result<Option<LeaseInfo>> {
         let r: Vec<String> =
             conn.invoke(&scripts().inspect, &[key], &[]).await.map_err(|e| self.shared.error(e))?;
@@ -891,9 +1017,14 @@ impl Backend for RedisBackend {
         if req.ticket.is_some() {
             // A release may have handed us the lock already.
             let mut waiters = self.shared.waiters.lock();
-            if let Some(lease) = waiters.get_mut(req.owner).and_then(|w| w.grant.take()) {
-                waiters.remove(req.owner);
-                return Ok(Attempt::Granted(lease));
+            if let Some(w) = waiters.get_mut(req.owner) {
+                if let Some(lease) = w.grant.take() {
+                    waiters.remove(req.owner);
+                    return Ok(Attempt::Granted(lease));
+                }
+                if let Some(retry_in) = w.fresh.take() {
+                    return Ok(Attempt::Busy { retry_in });
+                }
             }
         }
         let owned = OwnedRequest {
@@ -915,8 +1046,22 @@ impl Backend for RedisBackend {
         let mut pending = rx.await.map_err(|_| Error::Internal("redis acquire task ended".into()))?;
         let attempt =
             pending.attempt.take().unwrap_or_else(|| Err(Error::Internal("redis acquire gave nothing".into())));
-        if req.ticket.is_some() && matches!(attempt, Ok(Attempt::Granted(_))) {
-            self.shared.waiters.lock().remove(req.owner);
+        match (&attempt, req.ticket) {
+            (Ok(Attempt::Granted(_)), Some(_)) => {
+                self.shared.waiters.lock().remove(req.owner);
+            }
+            (Ok(Attempt::Busy { .. }), None) if self.shared.topology != RedisTopology::Quorum => {
+                // The caller may wait next: keep what joining the queue needs.
+                let mut busy = self.shared.busy.lock();
+                if busy.len() >= 256 {
+                    busy.clear();
+                }
+                busy.insert(
+                    *req.owner,
+                    BusyRequest { key: req.key.to_owned(), ttl_ms: super::ttl_ms(req.ttl), holder: req.holder.to_string() },
+                );
+            }
+            _ => {}
         }
         attempt
     }
@@ -1019,6 +1164,10 @@ impl Backend for RedisBackend {
         if s.topology == RedisTopology::Quorum {
             return Err(super::unsupported("redis", "wait queues on a quorum of servers"));
         }
+        let busy = s.busy.lock().remove(owner).filter(|b| b.key == key);
+        if let Some(b) = busy {
+            return self.join(key, owner, mode, b).await;
+        }
         let keys = Keys::of(key);
         let life = super::ttl_ms(WAITER_STALE_AFTER).to_string();
         let ticket = s.conns[0]
@@ -1026,33 +1175,12 @@ impl Backend for RedisBackend {
             .await
             .map(|t| t as u64)
             .map_err(|e| s.error(e))?;
-        s.waiters.lock().insert(*owner, Waiter { key: key.to_owned(), ticket, grant: None });
+        s.waiters.lock().insert(*owner, Waiter { key: key.to_owned(), ticket, grant: None, fresh: None });
         Ok(ticket)
     }
 
     async fn leave(&self, key: &str, ticket: u64) -> Result<()> {
-        let s = &self.shared;
-        let keys = Keys::of(key);
-        let t = ticket.to_string();
-        // The owner, so that a lease handed to us meanwhile is given up too.
-        let owner = {
-            let mut waiters = s.waiters.lock();
-            let owner = waiters.iter().find(|(_, w)| w.ticket == ticket && w.key == key).map(|(o, _)| *o);
-            if let Some(o) = &owner {
-                waiters.remove(o);
-            }
-            owner
-        };
-        let owner = owner.map(|o| hex(&o).to_vec()).unwrap_or_default();
-        s.conns[0]
-            .invoke::<i64>(
-                &scripts().leave,
-                &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
-                &[t.as_bytes(), CHANNEL.as_bytes(), GRANT_PREFIX.as_bytes(), &owner],
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| s.error(e))
+        self.shared.leave(key, ticket).await
     }
 
     async fn ping(&self) -> Result<()> {
