@@ -528,6 +528,14 @@ class Lock {
 exports.Lock = Lock;
 // ------------------------------------------------------------------- Held
 /**
+ * A handle collected while it still held its lock: the addon releases the
+ * lock in the background (the engine's drop); this warns, as the engine's
+ * log line does in Rust.
+ */
+const forgotten = new FinalizationRegistry((name) => {
+    process.emitWarning(`a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`, { type: 'FerrolockWarning', code: 'FERROLOCK_NOT_RELEASED' });
+});
+/**
  * Proof of an acquired lock. Renewed in the background (unless
  * `autoRenew: false`) until released or handed off. `await using held =
  * await lock.acquire()` releases it at the end of the scope.
@@ -540,6 +548,7 @@ class Held {
         if (key !== token)
             throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume');
         this.#native = nativeHeld;
+        forgotten.register(this, this.#native.name, this);
     }
     get name() {
         return this.#native.name;
@@ -595,6 +604,7 @@ class Held {
     }
     /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
     async release() {
+        forgotten.unregister(this);
         return call(() => this.#native.release());
     }
     /** Extend the lease to `ttl` from now (default: the current ttl); a `LockLost` if it was lost meanwhile. */
@@ -616,7 +626,9 @@ class Held {
      * `locks.resume(token)` in any process or language.
      */
     intoToken() {
-        return callSync(() => this.#native.intoToken());
+        const t = callSync(() => this.#native.intoToken());
+        forgotten.unregister(this);
+        return t;
     }
     /** Releases the lock at the end of an `await using` scope. */
     async [Symbol.asyncDispose]() {

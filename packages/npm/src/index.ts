@@ -626,6 +626,18 @@ export class Lock {
 // ------------------------------------------------------------------- Held
 
 /**
+ * A handle collected while it still held its lock: the addon releases the
+ * lock in the background (the engine's drop); this warns, as the engine's
+ * log line does in Rust.
+ */
+const forgotten = new FinalizationRegistry<string>((name) => {
+  process.emitWarning(
+    `a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`,
+    { type: 'FerrolockWarning', code: 'FERROLOCK_NOT_RELEASED' },
+  )
+})
+
+/**
  * Proof of an acquired lock. Renewed in the background (unless
  * `autoRenew: false`) until released or handed off. `await using held =
  * await lock.acquire()` releases it at the end of the scope.
@@ -638,6 +650,7 @@ export class Held {
   constructor(key: symbol, nativeHeld: unknown) {
     if (key !== token) throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume')
     this.#native = nativeHeld as Native.NativeHeld
+    forgotten.register(this, this.#native.name, this)
   }
 
   get name(): string {
@@ -694,6 +707,7 @@ export class Held {
 
   /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
   async release(): Promise<boolean> {
+    forgotten.unregister(this)
     return call(() => this.#native.release())
   }
 
@@ -715,7 +729,9 @@ export class Held {
    * `locks.resume(token)` in any process or language.
    */
   intoToken(): string {
-    return callSync(() => this.#native.intoToken())
+    const t = callSync(() => this.#native.intoToken())
+    forgotten.unregister(this)
+    return t
   }
 
   /** Releases the lock at the end of an `await using` scope. */

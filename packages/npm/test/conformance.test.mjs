@@ -443,6 +443,9 @@ const scenarios = {
 
   async dropped_handle_releases_its_lock(fx) {
     const locks = await fx.connect()
+    const warnings = []
+    const onWarning = (w) => { if (w.code === 'FERROLOCK_NOT_RELEASED') warnings.push(w.message) }
+    process.on('warning', onWarning)
     await (async () => {
       const held = await locks.lock('d').tryAcquire()
       assert.ok(held)
@@ -455,6 +458,8 @@ const scenarios = {
     const next = await locks.lock('d').acquire({ timeout: '5s' })
     assert.equal(next.fence, 2n)
     await next.release()
+    process.off('warning', onWarning)
+    assert.ok(warnings.some((m) => m.includes('"d"')), `no warning about the dropped handle: ${warnings}`)
   },
 }
 
