@@ -5,6 +5,7 @@
 
 mod error;
 mod events;
+mod fork;
 mod held;
 mod locks;
 mod runtime;

@@ -4,10 +4,12 @@
 
 use crate::error::{invalid, to_py, IntoPy as _};
 use crate::events::Events;
+use crate::fork;
 use crate::held::Held;
 use crate::runtime::{self, Completions, Owned, Task};
 use ferrolock::{Error, LockInfo, LockState, Mode};
 use pyo3::prelude::*;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -42,7 +44,19 @@ fn timeout(value: Option<f64>) -> PyResult<Duration> {
 
 struct Current {
     locks: Owned<ferrolock::Locks>,
+    /// The SQLite file this connection keeps open, if any.
+    file: Option<PathBuf>,
     closed: bool,
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        if let Some(path) = self.file.take() {
+            if self.locks.is_ours() && !self.closed {
+                fork::closed(&path);
+            }
+        }
+    }
 }
 
 /// A connection to one backend (`ferrolock.Locks` wraps it).
@@ -84,17 +98,32 @@ impl Spec {
     }
 }
 
-async fn connect(url: String) -> Result<ferrolock::Locks, Error> {
-    if url.is_empty() {
-        ferrolock::Locks::connect_default().await
-    } else {
-        ferrolock::Locks::connect(&url).await
+/// A connection, and the SQLite file it keeps open (see fork.rs).
+async fn connect(url: String) -> Result<(ferrolock::Locks, Option<PathBuf>), Error> {
+    let url = if url.is_empty() { ferrolock::default_url() } else { url };
+    let generation = runtime::generation();
+    let file = fork::sqlite_path(&url);
+    if let Some(path) = &file {
+        fork::check_usable(path, generation).map_err(|operation| Error::Unsupported { backend: "sqlite", operation })?;
     }
+    let locks = ferrolock::Locks::connect(&url).await?;
+    // Canonical now that the file exists.
+    let file = file.and_then(|_| fork::sqlite_path(&url));
+    if let Some(path) = &file {
+        fork::opened(path.clone(), generation);
+    }
+    Ok((locks, file))
 }
 
 impl Provider {
-    fn new(url: String, locks: ferrolock::Locks) -> Provider {
-        Provider { url, current: Mutex::new(Current { locks: Owned::new(locks), closed: false }) }
+    fn new(url: String, (locks, file): (ferrolock::Locks, Option<PathBuf>)) -> Provider {
+        Provider { url, current: Mutex::new(Current { locks: Owned::new(locks), file, closed: false }) }
+    }
+
+    /// The current connection as it is, for reading its fixed properties
+    /// (no I/O, no reconnection in a forked child).
+    fn peek(&self) -> ferrolock::Locks {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).locks.get().clone()
     }
 
     /// The provider to use now: in a forked child, a new connection to the
@@ -108,9 +137,11 @@ impl Provider {
             // Connect with the GIL held: releasing it while holding this
             // mutex could deadlock with a thread that waits for the mutex.
             let _ = py;
-            let fresh = runtime::runtime().block_on(connect(self.url.clone())).py()?;
-            // The inherited value is leaked by Owned's Drop, never dropped.
-            cur.locks = Owned::new(fresh);
+            let (fresh, file) = runtime::runtime().block_on(connect(self.url.clone())).py()?;
+            // The inherited value is leaked by Owned's Drop, never dropped;
+            // its file stays registered (the parent still has it open).
+            let old = std::mem::replace(&mut *cur, Current { locks: Owned::new(fresh), file, closed: false });
+            std::mem::forget(old);
         }
         Ok(cur.locks.get().clone())
     }
@@ -130,8 +161,8 @@ impl Provider {
     fn connect_async(url: String, done: &Completions, id: u64) -> Task {
         runtime::spawn(
             async move {
-                let locks = connect(url.clone()).await?;
-                Ok(Provider::new(url, locks))
+                let conn = connect(url.clone()).await?;
+                Ok(Provider::new(url, conn))
             },
             done,
             id,
@@ -140,26 +171,26 @@ impl Provider {
 
     /// The URL with its password replaced by `***`.
     #[getter]
-    fn url(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(self.locks(py).map(|l| l.url().to_owned()).unwrap_or_else(|_| ferrolock::redact(&self.url)))
+    fn url(&self) -> String {
+        self.peek().url().to_owned()
     }
 
     /// `memory`, `sqlite` or `redis`.
     #[getter]
-    fn backend(&self, py: Python<'_>) -> PyResult<&'static str> {
-        Ok(self.locks(py)?.backend().name())
+    fn backend(&self) -> &'static str {
+        self.peek().backend().name()
     }
 
     #[getter]
-    fn namespace(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(self.locks(py)?.namespace().to_owned())
+    fn namespace(&self) -> String {
+        self.peek().namespace().to_owned()
     }
 
     /// `(max_ttl seconds, shared, handoff, queue, notices)`.
     #[getter]
-    fn capabilities(&self, py: Python<'_>) -> PyResult<(f64, bool, bool, bool, bool)> {
-        let c = self.locks(py)?.capabilities();
-        Ok((c.max_ttl.as_secs_f64(), c.shared, c.handoff, c.queue, c.notices))
+    fn capabilities(&self) -> (f64, bool, bool, bool, bool) {
+        let c = self.peek().capabilities();
+        (c.max_ttl.as_secs_f64(), c.shared, c.handoff, c.queue, c.notices)
     }
 
     #[getter]
@@ -325,6 +356,9 @@ impl Provider {
         let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if std::mem::replace(&mut cur.closed, true) || !cur.locks.is_ours() {
             return None;
+        }
+        if let Some(path) = cur.file.take() {
+            fork::closed(&path);
         }
         Some(cur.locks.get().clone())
     }

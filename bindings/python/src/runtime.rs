@@ -22,13 +22,15 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn after_fork_in_child() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
+    crate::fork::after_fork();
 }
 
 /// Register the fork guard (once per process image; fork keeps it).
 pub fn install_fork_guard() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| unsafe {
-        libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        crate::fork::init();
+        libc::pthread_atfork(Some(crate::fork::before_fork), Some(crate::fork::after_fork), Some(after_fork_in_child));
     });
 }
 

@@ -35,7 +35,7 @@ def test_processes_contending_keep_an_exact_counter(shared_url, tmp_path, method
     path = str(tmp_path / "counter")
     open(path, "w").close()
     ctx = multiprocessing.get_context(method)
-    procs = [ctx.Process(target=_count, args=(shared_url, path, 25)) for _ in range(4)]
+    procs = [ctx.Process(target=_count, args=(shared_url, path, 25), daemon=True) for _ in range(4)]
     for p in procs:
         p.start()
     for p in procs:
@@ -48,7 +48,7 @@ def test_threads_and_processes_together(shared_url, tmp_path):
     path = str(tmp_path / "counter")
     open(path, "w").close()
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_count, args=(shared_url, path, 20)) for _ in range(2)]
+    procs = [ctx.Process(target=_count, args=(shared_url, path, 20), daemon=True) for _ in range(2)]
     threads = [threading.Thread(target=_count, args=(shared_url, path, 20)) for _ in range(3)]
     for w in procs + threads:
         w.start()
@@ -133,7 +133,7 @@ def test_ctrl_c_interrupts_a_blocking_wait_and_leaves_nothing_held(shared_url, t
         nxt.release()
 
 
-def _child_after_fork(locks, held, token_q):
+def _child_after_fork(locks, held, url, other_url):
     # Inherited handles are disarmed: nothing here releases the parent's lock.
     ok = (not held.armed) and held.release() is False
     try:
@@ -141,22 +141,30 @@ def _child_after_fork(locks, held, token_q):
         ok = False
     except ferrolock.NotHeld:
         pass
+    if locks.backend == "sqlite":
+        # SQLite forbids using in a child a file its parent had open.
+        for use in (lambda: locks.lock("in-child").try_acquire(), lambda: ferrolock.connect(url)):
+            try:
+                use()
+                ok = False
+            except ferrolock.Unsupported as e:
+                ok = ok and "forked" in str(e)
+        # Another file is fine.
+        with ferrolock.connect(other_url) as fresh:
+            ok = ok and fresh.lock("fresh-in-child").try_acquire().release()
+        return ok
     # The inherited provider connects again and works.
     other = locks.lock("in-child").acquire(5)
     ok = ok and locks.state("forked").held
     other.release()
     # A fresh provider works too.
-    with ferrolock.connect(locks_url[0]) as fresh:
+    with ferrolock.connect(url) as fresh:
         ok = ok and fresh.lock("fresh-in-child").try_acquire().release()
     return ok
 
 
-locks_url = [""]
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
-def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url):
-    locks_url[0] = shared_url
+def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url, tmp_path):
     locks = ferrolock.connect(shared_url)
     held = locks.lock("forked", ttl=5).try_acquire()
     locks.lock("warm").try_acquire().release()
@@ -165,13 +173,13 @@ def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url):
     if pid == 0:  # the child
         code = 1
         try:
-            code = 0 if _child_after_fork(locks, held, None) else 1
+            code = 0 if _child_after_fork(locks, held, shared_url, f"sqlite://{tmp_path / 'other.db'}") else 1
         except BaseException as e:  # report, never run the parent's pytest
             os.write(w, repr(e).encode())
         finally:
             os._exit(code)
     os.close(w)
-    _, status = os.waitpid(pid, 0)
+    status = _wait_child(pid)
     msg = os.read(r, 4096).decode()
     os.close(r)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, msg
@@ -183,6 +191,21 @@ def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url):
     locks.close()
 
 
+def test_a_sqlite_file_closed_before_fork_is_usable_in_the_child(sqlite_url):
+    with ferrolock.connect(sqlite_url) as locks:
+        locks.lock("x").try_acquire().release()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            with ferrolock.connect(sqlite_url) as again:
+                code = 0 if again.lock("x").try_acquire().release() else 1
+        finally:
+            os._exit(code)
+    status = _wait_child(pid)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
 def test_events_keep_flowing_in_the_parent_after_a_fork(sqlite_url):
     locks = ferrolock.connect(sqlite_url)
     seen = []
@@ -190,10 +213,23 @@ def test_events_keep_flowing_in_the_parent_after_a_fork(sqlite_url):
     pid = os.fork()
     if pid == 0:
         os._exit(0)
-    os.waitpid(pid, 0)
+    _wait_child(pid)
     locks.lock("ev").try_acquire().release()
     assert wait_until(lambda: len(seen) == 1)
     locks.close()
+
+
+def _wait_child(pid: int, timeout: float = 60.0) -> int:
+    """waitpid with a deadline: a child stuck after fork fails the test, not the suite."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"forked child {pid} hung")
 
 
 def _owner(token: str) -> bytes:
@@ -203,10 +239,10 @@ def _owner(token: str) -> bytes:
     return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))[4:20]
 
 
-def test_forked_children_never_repeat_owner_ids(sqlite_url):
+def test_forked_children_never_repeat_owner_ids(redis_url):
     # A child inherits its parent's random generator: owner ids (the proof
     # of ownership) must still differ between parent, children and siblings.
-    with ferrolock.connect(sqlite_url) as locks:
+    with ferrolock.connect(redis_url) as locks:
         owners = {_owner(locks.lock("parent").try_acquire().into_token())}
         children = []
         for i in range(3):
@@ -221,7 +257,7 @@ def test_forked_children_never_repeat_owner_ids(sqlite_url):
             os.close(w)
             children.append((pid, r))
         for pid, r in children:
-            os.waitpid(pid, 0)
+            _wait_child(pid)
             token = os.read(r, 8192).decode()
             os.close(r)
             owners.add(_owner(token))
