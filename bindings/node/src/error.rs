@@ -16,7 +16,10 @@ pub fn coded(code: &str, message: &str) -> Error {
 
 /// A bad argument, named.
 pub fn invalid(message: impl AsRef<str>) -> Error {
-    coded("INVALID_ARGUMENT", &format!("invalid argument: {}", message.as_ref()))
+    coded(
+        "INVALID_ARGUMENT",
+        &format!("invalid argument: {}", message.as_ref()),
+    )
 }
 
 /// A wait stopped by the caller's AbortSignal: the TypeScript layer rejects

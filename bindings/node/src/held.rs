@@ -4,9 +4,9 @@
 
 use crate::error::{to_js, Result};
 use crate::runtime::{millis, to_millis, Bridge};
+use napi::bindgen_prelude::Either;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
-use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +23,11 @@ type LostCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 impl NativeHeld {
     pub(crate) fn new(held: ferrolock::Held, bridge: Arc<Bridge>) -> NativeHeld {
-        NativeHeld { held: Arc::new(held), bridge, watching: None }
+        NativeHeld {
+            held: Arc::new(held),
+            bridge,
+            watching: None,
+        }
     }
 }
 
@@ -86,7 +90,8 @@ impl NativeHeld {
             w.cancel();
         }
         let held = self.held.clone();
-        self.bridge.run(async move { held.release_ref().await.map_err(to_js) })
+        self.bridge
+            .run(async move { held.release_ref().await.map_err(to_js) })
     }
 
     /// Extend the lease to `ttl` ms from now.
@@ -94,7 +99,8 @@ impl NativeHeld {
     pub fn refresh(&self, ttl: f64) -> Result<Either<(), u32>> {
         let ttl = millis("ttl", ttl, false)?;
         let held = self.held.clone();
-        self.bridge.run(async move { held.refresh(ttl).await.map_err(to_js) })
+        self.bridge
+            .run(async move { held.refresh(ttl).await.map_err(to_js) })
     }
 
     /// Hand the lock off: its token; this handle is disarmed.

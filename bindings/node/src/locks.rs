@@ -5,9 +5,9 @@ use crate::held::NativeHeld;
 use crate::lock::NativeLock;
 use crate::runtime::{millis, to_millis, Bridge, NativeBridge};
 use ferrolock::LockState;
+use napi::bindgen_prelude::Either;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
-use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,7 +116,10 @@ impl NativeLocks {
         if auto_renew == Some(false) {
             lock = lock.auto_renew(false);
         }
-        Ok(NativeLock { lock, bridge: self.bridge.clone() })
+        Ok(NativeLock {
+            lock,
+            bridge: self.bridge.clone(),
+        })
     }
 
     /// Make an armed handle from a token written in any process or language.
@@ -133,17 +136,25 @@ impl NativeLocks {
     #[napi]
     pub fn state(&self, name: String) -> Result<Either<Option<LockInfo>, u32>> {
         let locks = self.locks.clone();
-        self.bridge.run(async move { Ok(match locks.state(&name).await.map_err(to_js)? {
-            LockState::Free => None,
-            LockState::Held { fence, mode, holder, expires_in, readers } => Some(LockInfo {
-                name,
-                fence,
-                mode: mode.as_str().to_owned(),
-                holder,
-                expires_in: to_millis(expires_in),
-                readers,
-            }),
-        }) })
+        self.bridge.run(async move {
+            Ok(match locks.state(&name).await.map_err(to_js)? {
+                LockState::Free => None,
+                LockState::Held {
+                    fence,
+                    mode,
+                    holder,
+                    expires_in,
+                    readers,
+                } => Some(LockInfo {
+                    name,
+                    fence,
+                    mode: mode.as_str().to_owned(),
+                    holder,
+                    expires_in: to_millis(expires_in),
+                    readers,
+                }),
+            })
+        })
     }
 
     /// The active locks whose names start with `prefix`.
@@ -151,18 +162,18 @@ impl NativeLocks {
     pub fn list(&self, prefix: String) -> Result<Either<Vec<LockInfo>, u32>> {
         let locks = self.locks.clone();
         self.bridge.run(async move {
-        let rows = locks.list(&prefix).await.map_err(to_js)?;
-        Ok(rows
-            .into_iter()
-            .map(|i| LockInfo {
-                name: i.name,
-                fence: i.fence,
-                mode: i.mode.as_str().to_owned(),
-                holder: i.holder,
-                expires_in: to_millis(i.expires_in),
-                readers: i.readers,
-            })
-            .collect())
+            let rows = locks.list(&prefix).await.map_err(to_js)?;
+            Ok(rows
+                .into_iter()
+                .map(|i| LockInfo {
+                    name: i.name,
+                    fence: i.fence,
+                    mode: i.mode.as_str().to_owned(),
+                    holder: i.holder,
+                    expires_in: to_millis(i.expires_in),
+                    readers: i.readers,
+                })
+                .collect())
         })
     }
 
@@ -170,14 +181,16 @@ impl NativeLocks {
     #[napi]
     pub fn force_release(&self, name: String) -> Result<Either<bool, u32>> {
         let locks = self.locks.clone();
-        self.bridge.run(async move { locks.force_release(&name).await.map_err(to_js) })
+        self.bridge
+            .run(async move { locks.force_release(&name).await.map_err(to_js) })
     }
 
     /// A health check.
     #[napi]
     pub fn ping(&self) -> Result<Either<(), u32>> {
         let locks = self.locks.clone();
-        self.bridge.run(async move { locks.ping().await.map_err(to_js) })
+        self.bridge
+            .run(async move { locks.ping().await.map_err(to_js) })
     }
 
     /// Close the provider (waits up to 5 s for background clean-ups).

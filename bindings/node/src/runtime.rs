@@ -16,7 +16,9 @@
 
 use crate::error::{coded, invalid, Result};
 use napi::bindgen_prelude::{sys, Either, FnArgs, Function, ToNapiValue};
-use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::threadsafe_function::{
+    ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
 use napi::Status;
 use napi_derive::napi;
 use std::future::Future;
@@ -35,7 +37,10 @@ use tokio::runtime::Handle;
 /// blocking calls run on the runtime's blocking pool as before.
 #[napi_derive::module_init]
 fn init() {
-    let workers = std::env::var("FERROLOCK_NODE_WORKERS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(1usize);
+    let workers = std::env::var("FERROLOCK_NODE_WORKERS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(1usize);
     if let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.clamp(1, 64))
         .thread_name("ferrolock")
@@ -74,7 +79,6 @@ pub struct Bridge {
     next_id: AtomicU32,
 }
 
-
 /// Sends the outcome once; if the task is dropped first (a panic, the
 /// runtime shutting down), sends an `INTERNAL` error so no promise hangs.
 struct Completion {
@@ -90,14 +94,22 @@ impl Completion {
 
     fn send(&mut self, outcome: std::result::Result<Convert, String>) {
         self.sent = true;
-        self.bridge.completer.call(Done { id: self.id, outcome }, ThreadsafeFunctionCallMode::NonBlocking);
+        self.bridge.completer.call(
+            Done {
+                id: self.id,
+                outcome,
+            },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
     }
 }
 
 impl Drop for Completion {
     fn drop(&mut self) {
         if !self.sent {
-            self.send(Err("[INTERNAL] internal error: the operation ended without a result".into()));
+            self.send(Err(
+                "[INTERNAL] internal error: the operation ended without a result".into(),
+            ));
         }
     }
 }
@@ -115,26 +127,46 @@ impl Bridge {
             let _context = self.runtime.enter();
             fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         }))
-        .map_err(|_| coded("INTERNAL", "internal error: a panic was caught at the Node boundary"))?;
+        .map_err(|_| {
+            coded(
+                "INTERNAL",
+                "internal error: a panic was caught at the Node boundary",
+            )
+        })?;
         match first {
             Poll::Ready(r) => r.map(Either::A),
             Poll::Pending => {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                let mut completion = Completion { bridge: self.clone(), id, sent: false };
-                let slot = Arc::new(Slot { state: AtomicU8::new(WAITING), value: Mutex::new(None) });
+                let mut completion = Completion {
+                    bridge: self.clone(),
+                    id,
+                    sent: false,
+                };
+                let slot = Arc::new(Slot {
+                    state: AtomicU8::new(WAITING),
+                    value: Mutex::new(None),
+                });
                 let task_slot = slot.clone();
                 self.runtime.spawn(async move {
                     let r = fut.await;
                     *task_slot.value.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                    if task_slot.state.compare_exchange(WAITING, READY, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    if task_slot
+                        .state
+                        .compare_exchange(WAITING, READY, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
                         completion.taken(); // the JS thread, still waiting, takes it
                         return;
                     }
                     let r = task_slot.take();
                     completion.send(match r {
-                        Some(Ok(v)) => Ok(Box::new(move |env| unsafe { T::to_napi_value(env, v) }) as Convert),
+                        Some(Ok(v)) => {
+                            Ok(Box::new(move |env| unsafe { T::to_napi_value(env, v) }) as Convert)
+                        }
                         Some(Err(e)) => Err(e.reason.clone()),
-                        None => Err("[INTERNAL] internal error: the operation's result was lost".into()),
+                        None => {
+                            Err("[INTERNAL] internal error: the operation's result was lost".into())
+                        }
                     });
                 });
                 // Opt-in (FERROLOCK_NODE_SPIN_US, default 0): wait a bounded
@@ -147,7 +179,12 @@ impl Bridge {
                     let mut turns = 0u32;
                     loop {
                         if slot.state.load(Ordering::Acquire) == READY {
-                            return slot.take().unwrap_or_else(|| Err(coded("INTERNAL", "internal error: lost result"))).map(Either::A);
+                            return slot
+                                .take()
+                                .unwrap_or_else(|| {
+                                    Err(coded("INTERNAL", "internal error: lost result"))
+                                })
+                                .map(Either::A);
                         }
                         turns += 1;
                         if turns % 32 == 0 && Instant::now() >= deadline {
@@ -156,9 +193,16 @@ impl Bridge {
                         std::hint::spin_loop();
                     }
                 }
-                if slot.state.compare_exchange(WAITING, ASYNC, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                if slot
+                    .state
+                    .compare_exchange(WAITING, ASYNC, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
                     // It finished just now.
-                    return slot.take().unwrap_or_else(|| Err(coded("INTERNAL", "internal error: lost result"))).map(Either::A);
+                    return slot
+                        .take()
+                        .unwrap_or_else(|| Err(coded("INTERNAL", "internal error: lost result")))
+                        .map(Either::A);
                 }
                 Ok(Either::B(id))
             }
@@ -186,7 +230,10 @@ impl<T> Slot<T> {
 fn spin_budget() -> Duration {
     static SPIN: OnceLock<Duration> = OnceLock::new();
     *SPIN.get_or_init(|| {
-        let us = std::env::var("FERROLOCK_NODE_SPIN_US").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
+        let us = std::env::var("FERROLOCK_NODE_SPIN_US")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
         Duration::from_micros(us.min(10_000))
     })
 }
@@ -200,12 +247,22 @@ pub struct NativeBridge {
 
 #[napi]
 impl NativeBridge {
-    #[napi(constructor, ts_args_type = "complete: (id: number, error: string | null, value: unknown) => void")]
+    #[napi(
+        constructor,
+        ts_args_type = "complete: (id: number, error: string | null, value: unknown) => void"
+    )]
     pub fn new(complete: Function<'_, Args, ()>) -> Result<Self> {
-        let runtime = catch_unwind(|| napi::bindgen_prelude::within_runtime_if_available(Handle::try_current))
-            .ok()
-            .and_then(|h| h.ok())
-            .ok_or_else(|| coded("INTERNAL", "internal error: napi's tokio runtime is not available"))?;
+        let runtime = catch_unwind(|| {
+            napi::bindgen_prelude::within_runtime_if_available(Handle::try_current)
+        })
+        .ok()
+        .and_then(|h| h.ok())
+        .ok_or_else(|| {
+            coded(
+                "INTERNAL",
+                "internal error: napi's tokio runtime is not available",
+            )
+        })?;
         let completer: Completer = complete
             .build_threadsafe_function::<Done>()
             .weak::<true>()
@@ -215,11 +272,21 @@ impl NativeBridge {
                 let Done { id, outcome } = ctx.value;
                 Ok(FnArgs::from(match outcome.map(|convert| convert(env)) {
                     Ok(Ok(v)) => (id, None, Some(Js(v))),
-                    Ok(Err(e)) => (id, Some(format!("[INTERNAL] internal error: {}", e.reason)), None),
+                    Ok(Err(e)) => (
+                        id,
+                        Some(format!("[INTERNAL] internal error: {}", e.reason)),
+                        None,
+                    ),
                     Err(message) => (id, Some(message), None),
                 }))
             })?;
-        Ok(NativeBridge { bridge: Arc::new(Bridge { runtime, completer, next_id: AtomicU32::new(1) }) })
+        Ok(NativeBridge {
+            bridge: Arc::new(Bridge {
+                runtime,
+                completer,
+                next_id: AtomicU32::new(1),
+            }),
+        })
     }
 }
 
@@ -227,7 +294,9 @@ impl NativeBridge {
 /// `Duration`. `Infinity` is `Duration::MAX` where `forever` is allowed.
 pub fn millis(what: &str, ms: f64, forever: bool) -> Result<Duration> {
     if ms.is_nan() {
-        return Err(invalid(format!("{what} is NaN; give milliseconds or a string like '10s'")));
+        return Err(invalid(format!(
+            "{what} is NaN; give milliseconds or a string like '10s'"
+        )));
     }
     if ms < 0.0 {
         return Err(invalid(format!("{what} {ms} is negative")));
@@ -240,7 +309,14 @@ pub fn millis(what: &str, ms: f64, forever: bool) -> Result<Duration> {
         };
     }
     Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
-        invalid(format!("{what} {ms}ms is too large{}", if forever { "; use Infinity to wait forever" } else { "" }))
+        invalid(format!(
+            "{what} {ms}ms is too large{}",
+            if forever {
+                "; use Infinity to wait forever"
+            } else {
+                ""
+            }
+        ))
     })
 }
 
