@@ -331,6 +331,13 @@ const scenarios = {
     const bad = new Error('bad')
     await assert.rejects(locks.lock('run').run(async () => { throw bad }), (e) => e === bad)
     assert.deepEqual(await locks.state('run'), { held: false })
+    // withLock, for older code: a promise without a callback, cb(err, result) with one.
+    assert.equal(await locks.lock('run').withLock(() => 5), 5)
+    assert.equal(await locks.lock('run').withLock(async (held) => held.name), 'run')
+    const viaCb = (fn) => new Promise((resolve) => locks.lock('run').withLock(fn, (err, v) => resolve([err, v])))
+    assert.deepEqual(await viaCb(() => 6), [null, 6])
+    assert.deepEqual(await viaCb(async () => { throw bad }), [bad, undefined])
+    assert.deepEqual(await locks.state('run'), { held: false })
     await locks.lock('run').tryAcquire()
     await assert.rejects(locks.lock('run').run(async () => 1, { timeout: 50 }), LockTimeout)
   },
