@@ -142,6 +142,16 @@ static void options_refuse_bad_input(const char *u) {
     OK(ferrolock_try_acquire_with(locks, "o", &bigger.o, &h));
     REQUIRE(h != NULL);
     RELEASE_FREE(h);
+    /* A bool byte that is neither 0 nor 1 (memset, a cast) reads as true. */
+    o = ferrolock_lock_options_init();
+    memset(&o.shared, 0x7f, 1);
+    OK(ferrolock_try_acquire_with(locks, "odd-bool", &o, &h));
+    REQUIRE(h != NULL);
+    ferrolock_lock_info *info = NULL;
+    OK(ferrolock_state(locks, "odd-bool", &info));
+    CHECK(info != NULL && info->shared);
+    ferrolock_lock_info_free(info);
+    RELEASE_FREE(h);
     o = ferrolock_lock_options_init();
     o.ttl_ms = 0;
     EXPECT_ERR(ferrolock_try_acquire_with(locks, "o", &o, &h), FERROLOCK_INVALID_ARGUMENT, "ttl");

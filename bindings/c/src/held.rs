@@ -128,11 +128,18 @@ pub extern "C" fn ferrolock_lock_options_init() -> FerrolockLockOptions {
     }
 }
 
+/// The fields of a caller's `ferrolock_lock_options`, read without trusting
+/// its `bool`s to be 0 or 1 (C code may have memset or cast them).
+struct Options {
+    ttl_ms: u64,
+    shared: bool,
+    holder: *const c_char,
+    auto_renew: bool,
+}
+
 /// Read `options`, checking its `size`: a larger struct (from a newer
 /// header) is accepted if the fields this library does not know are zero.
-fn options_arg<'a>(
-    options: *const FerrolockLockOptions,
-) -> Result<&'a FerrolockLockOptions, Error> {
+fn options_arg(options: *const FerrolockLockOptions) -> Result<Options, Error> {
     if options.is_null() {
         return Err(null("options"));
     }
@@ -155,15 +162,19 @@ fn options_arg<'a>(
             )));
         }
     }
-    // SAFETY: at least `ours` bytes, checked above.
-    Ok(unsafe { &*options })
+    // SAFETY: at least `ours` bytes, checked above; each field is read
+    // through a raw pointer, the bools as bytes.
+    unsafe {
+        Ok(Options {
+            ttl_ms: ptr::addr_of!((*options).ttl_ms).read_unaligned(),
+            shared: ptr::addr_of!((*options).shared).cast::<u8>().read() != 0,
+            holder: ptr::addr_of!((*options).holder).read_unaligned(),
+            auto_renew: ptr::addr_of!((*options).auto_renew).cast::<u8>().read() != 0,
+        })
+    }
 }
 
-fn lock_with(
-    locks: &FerrolockLocks,
-    name: &str,
-    o: &FerrolockLockOptions,
-) -> Result<blocking::Lock, Error> {
+fn lock_with(locks: &FerrolockLocks, name: &str, o: &Options) -> Result<blocking::Lock, Error> {
     let mut lock = locks
         .inner
         .lock(name)
@@ -247,7 +258,7 @@ pub unsafe extern "C" fn ferrolock_try_acquire_with(
         let locks = locks_arg(locks)?;
         let name = str_arg(name, "name")?;
         let options = options_arg(options)?;
-        if let Some(h) = lock_with(locks, name, options)?.try_acquire()? {
+        if let Some(h) = lock_with(locks, name, &options)?.try_acquire()? {
             *out = new_held(h);
         }
         Ok(())
@@ -271,7 +282,7 @@ pub unsafe extern "C" fn ferrolock_acquire_with(
         let locks = locks_arg(locks)?;
         let name = str_arg(name, "name")?;
         let options = options_arg(options)?;
-        *out = new_held(lock_with(locks, name, options)?.acquire(timeout(timeout_ms))?);
+        *out = new_held(lock_with(locks, name, &options)?.acquire(timeout(timeout_ms))?);
         Ok(())
     })
 }
@@ -498,7 +509,7 @@ pub unsafe extern "C" fn ferrolock_run_with(
         let name = str_arg(name, "name")?;
         let options = options_arg(options)?;
         let callback = callback.ok_or_else(|| null("callback"))?;
-        let lock = lock_with(locks, name, options)?;
+        let lock = lock_with(locks, name, &options)?;
         // The steps of blocking::Lock::run, with the handle boxed as C sees
         // it: acquire, body, release; Lost if it was lost meanwhile.
         let held = FerrolockHeld {
