@@ -36,6 +36,7 @@ impl NativeCancel {
 pub struct NativeLock {
     pub(crate) lock: ferrolock::Lock,
     pub(crate) bridge: Arc<Bridge>,
+    pub(crate) closed: CancellationToken,
 }
 
 #[napi]
@@ -70,6 +71,7 @@ impl NativeLock {
         let lock = self.lock.clone();
         let bridge = self.bridge.clone();
         let cancel = cancel.map(|c| c.token.clone());
+        let closed = self.closed.clone();
         self.bridge.run(async move {
             let wait = async {
                 if or_null {
@@ -78,13 +80,17 @@ impl NativeLock {
                     lock.acquire(timeout).await.map(Some)
                 }
             };
-            let held = match cancel {
-                None => wait.await.map_err(to_js)?,
-                Some(cancel) => tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => return Err(aborted()),
-                    r = wait => r.map_err(to_js)?,
-                },
+            let cancel = async {
+                match cancel {
+                    Some(c) => c.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let held = tokio::select! {
+                biased;
+                _ = cancel => return Err(aborted()),
+                _ = closed.cancelled() => return Err(to_js(ferrolock::Error::Closed)),
+                r = wait => r.map_err(to_js)?,
             };
             Ok(held.map(|h| NativeHeld::new(h, bridge)))
         })

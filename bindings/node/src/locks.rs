@@ -21,7 +21,7 @@ pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<Nati
     let b = bridge.bridge.clone();
     bridge.bridge.run(async move {
         let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
-        Ok(NativeLocks { locks, bridge: b })
+        Ok(NativeLocks { locks, bridge: b, closed: CancellationToken::new() })
     })
 }
 
@@ -30,6 +30,10 @@ pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<Nati
 pub struct NativeLocks {
     pub(crate) locks: ferrolock::Locks,
     pub(crate) bridge: Arc<Bridge>,
+    /// Cancelled by `close()`: ends this provider's pending waits with
+    /// `CLOSED` (the engine's waits would otherwise go on after a close, and
+    /// keep the process alive).
+    pub(crate) closed: CancellationToken,
 }
 
 /// Who holds a lock, as `state` and `list` report it (never an owner id).
@@ -116,10 +120,7 @@ impl NativeLocks {
         if auto_renew == Some(false) {
             lock = lock.auto_renew(false);
         }
-        Ok(NativeLock {
-            lock,
-            bridge: self.bridge.clone(),
-        })
+        Ok(NativeLock { lock, bridge: self.bridge.clone(), closed: self.closed.clone() })
     }
 
     /// Make an armed handle from a token written in any process or language.
@@ -197,6 +198,7 @@ impl NativeLocks {
     #[napi]
     pub fn close(&self) -> Result<Either<(), u32>> {
         let locks = self.locks.clone();
+        self.closed.cancel();
         self.bridge.run(async move {
             locks.close().await;
             Ok(())

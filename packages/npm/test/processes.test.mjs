@@ -92,7 +92,7 @@ for (const backend of ['memory', 'sqlite', 'redis']) {
       const r = spawnSync(process.execPath, [path.join(fixtures, 'exit.mjs'), fx.url], { timeout: 15_000, encoding: 'utf8' })
       assert.equal(r.signal, null, `killed: it did not exit by itself (${r.stderr})`)
       assert.equal(r.status, 0, r.stderr)
-      assert.equal(r.stdout, 'closed\n')
+      assert.equal(r.stdout, 'closed CLOSED\n', 'a pending wait must end with CLOSED')
       assert.ok(Date.now() - started < 10_000)
     } finally {
       await fx.cleanup()
