@@ -13,6 +13,8 @@ test('require and import give the same names', async () => {
     assert.ok(cjs[name], `require('ferrolock').${name}`)
     assert.equal(esm[name], cjs[name], `import { ${name} } from 'ferrolock'`)
   }
+  // index.mjs re-exports every name of index.js, and nothing else.
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort())
   assert.equal(typeof cjs.Locks.connect, 'function')
   assert.equal(esm.default.Locks, cjs.Locks)
 })
