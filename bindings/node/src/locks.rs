@@ -19,9 +19,13 @@ use tokio_util::sync::CancellationToken;
 pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<NativeLocks, u32>> {
     let url = url.unwrap_or_else(ferrolock::default_url);
     let b = bridge.bridge.clone();
-    bridge.bridge.run(async move {
+    bridge.bridge.run_off_thread(async move {
         let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
-        Ok(NativeLocks { locks, bridge: b, closed: CancellationToken::new() })
+        Ok(NativeLocks {
+            locks,
+            bridge: b,
+            closed: CancellationToken::new(),
+        })
     })
 }
 
@@ -120,7 +124,11 @@ impl NativeLocks {
         if auto_renew == Some(false) {
             lock = lock.auto_renew(false);
         }
-        Ok(NativeLock { lock, bridge: self.bridge.clone(), closed: self.closed.clone() })
+        Ok(NativeLock {
+            lock,
+            bridge: self.bridge.clone(),
+            closed: self.closed.clone(),
+        })
     }
 
     /// Make an armed handle from a token written in any process or language.
@@ -199,7 +207,7 @@ impl NativeLocks {
     pub fn close(&self) -> Result<Either<(), u32>> {
         let locks = self.locks.clone();
         self.closed.cancel();
-        self.bridge.run(async move {
+        self.bridge.run_off_thread(async move {
             locks.close().await;
             Ok(())
         })

@@ -122,8 +122,30 @@ impl Bridge {
         T: ToNapiValue + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
+        self.run_with(fut, true)
+    }
+
+    /// `run` without the first poll on the JS thread: for operations that
+    /// may block their thread (opening a SQLite file waits for a busy one;
+    /// closing joins the backend's threads).
+    pub fn run_off_thread<T, F>(self: &Arc<Self>, fut: F) -> Result<Either<T, u32>>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        self.run_with(fut, false)
+    }
+
+    fn run_with<T, F>(self: &Arc<Self>, fut: F, inline: bool) -> Result<Either<T, u32>>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
         let mut fut = Box::pin(fut);
         let first = catch_unwind(AssertUnwindSafe(|| {
+            if !inline {
+                return Poll::Pending;
+            }
             let _context = self.runtime.enter();
             fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         }))
