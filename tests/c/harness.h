@@ -107,8 +107,12 @@ static inline void fixture_open(fixture *fx, const char *backend, const char *sc
 
 static inline void fixture_close(fixture *fx) {
     if (fx->dir[0] == '\0') return;
-    DIR *d = opendir(fx->dir);
-    if (d != NULL) {
+    /* Retried: a provider's SQLite change watcher, started late on a slow
+       run (valgrind), may still open (and so create) the file after free. */
+    for (int attempt = 0; attempt < 40; attempt++) {
+        if (attempt > 0) sleep_ms(50);
+        DIR *d = opendir(fx->dir);
+        if (d == NULL) return;
         struct dirent *e;
         char path[600];
         while ((e = readdir(d)) != NULL) {
@@ -117,8 +121,8 @@ static inline void fixture_close(fixture *fx) {
             unlink(path);
         }
         closedir(d);
+        if (rmdir(fx->dir) == 0) return;
     }
-    rmdir(fx->dir);
 }
 
 static inline ferrolock_locks *fixture_connect(const fixture *fx) {
