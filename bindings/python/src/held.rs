@@ -2,7 +2,7 @@
 
 use crate::error::IntoPy as _;
 use crate::locks::seconds;
-use crate::runtime::{self, Completions, Owned, Task};
+use crate::runtime::{self, Completions, Driver, Owned, Task};
 use pyo3::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,17 +11,21 @@ use std::time::Duration;
 /// child: there it releases and renews nothing.
 #[pyclass(frozen, module = "ferrolock._native")]
 pub struct Held {
-    inner: Owned<Arc<ferrolock::Held>>,
+    inner: Owned<(Arc<ferrolock::Held>, Driver)>,
 }
 
 impl Held {
-    pub fn new(held: ferrolock::Held) -> Held {
-        Held { inner: Owned::new(Arc::new(held)) }
+    pub fn new(held: ferrolock::Held, driver: Driver) -> Held {
+        Held { inner: Owned::new((Arc::new(held), driver)) }
+    }
+
+    fn driver(&self) -> &Driver {
+        &self.inner.get().1
     }
 
     /// The core handle, disarmed first if this process did not make it.
     fn get(&self) -> &Arc<ferrolock::Held> {
-        let held = self.inner.get();
+        let held = &self.inner.get().0;
         if !self.inner.is_ours() {
             held.disarm();
         }
@@ -78,7 +82,7 @@ impl Held {
         if !held.is_armed() {
             return Ok(false); // nothing to do: no round trip, no runtime
         }
-        runtime::block_on(py, held.release_ref()).py()
+        runtime::block_on(py, self.driver(), held.release_ref()).py()
     }
 
     fn release_async(&self, done: &Completions, id: u64) -> Task {
@@ -91,7 +95,7 @@ impl Held {
     fn release_soon(&self) {
         let held = self.get().clone();
         if held.is_armed() {
-            runtime::runtime().spawn(async move {
+            runtime::rt(self.driver()).spawn(async move {
                 let _ = held.release_ref().await;
             });
         }
@@ -100,7 +104,7 @@ impl Held {
     fn refresh(&self, py: Python<'_>, ttl: f64) -> PyResult<()> {
         let ttl = seconds(ttl, "ttl")?;
         let held = self.get();
-        runtime::block_on(py, held.refresh(ttl)).py()
+        runtime::block_on(py, self.driver(), held.refresh(ttl)).py()
     }
 
     fn refresh_async(&self, ttl: f64, done: &Completions, id: u64) -> PyResult<Task> {
@@ -120,7 +124,7 @@ impl Held {
     fn wait_lost(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let held = self.get().clone();
         let limit = timeout.map(|t| seconds(t, "timeout")).transpose()?;
-        runtime::wait(py, wait_lost(held, limit))
+        runtime::wait(py, self.driver(), wait_lost(held, limit))
     }
 
     #[pyo3(signature = (timeout, done, id))]

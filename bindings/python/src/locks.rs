@@ -6,7 +6,7 @@ use crate::error::{invalid, to_py, IntoPy as _};
 use crate::events::Events;
 use crate::fork;
 use crate::held::Held;
-use crate::runtime::{self, Completions, Owned, Task};
+use crate::runtime::{self, Completions, Driver, Owned, Task};
 use ferrolock::{Error, LockInfo, LockState, Mode};
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -43,7 +43,8 @@ fn timeout(value: Option<f64>) -> PyResult<Duration> {
 }
 
 struct Current {
-    locks: Owned<ferrolock::Locks>,
+    /// The provider, and the runtime it runs on.
+    locks: Owned<(ferrolock::Locks, Driver)>,
     /// The SQLite file this connection keeps open, if any.
     file: Option<PathBuf>,
     closed: bool,
@@ -65,6 +66,8 @@ pub struct Provider {
     /// The URL as given (it may hold a password: it is only used to connect
     /// again in a forked child, never shown).
     url: String,
+    /// Made by the synchronous API (a runtime of its own) or by asyncio.
+    sync: bool,
     current: Mutex<Current>,
 }
 
@@ -100,6 +103,7 @@ impl Spec {
 
 /// A connection, and the SQLite file it keeps open (see fork.rs).
 async fn connect(url: String) -> Result<(ferrolock::Locks, Option<PathBuf>), Error> {
+    // (Runs inside the runtime the provider will use.)
     let url = if url.is_empty() { ferrolock::default_url() } else { url };
     let generation = runtime::generation();
     let file = fork::sqlite_path(&url);
@@ -116,19 +120,27 @@ async fn connect(url: String) -> Result<(ferrolock::Locks, Option<PathBuf>), Err
 }
 
 impl Provider {
-    fn new(url: String, (locks, file): (ferrolock::Locks, Option<PathBuf>)) -> Provider {
-        Provider { url, current: Mutex::new(Current { locks: Owned::new(locks), file, closed: false }) }
+    fn new(url: String, (locks, file): (ferrolock::Locks, Option<PathBuf>), driver: Driver) -> Provider {
+        let sync = driver.is_some();
+        Provider { url, sync, current: Mutex::new(Current { locks: Owned::new((locks, driver)), file, closed: false }) }
+    }
+
+    /// Connect on a runtime of its own (sync) or the shared one (asyncio).
+    fn connect_on(url: String, sync: bool) -> Result<(ferrolock::Locks, Option<PathBuf>, Driver), Error> {
+        let driver: Driver = if sync { Some(runtime::private()) } else { None };
+        let (locks, file) = runtime::rt(&driver).block_on(connect(url))?;
+        Ok((locks, file, driver))
     }
 
     /// The current connection as it is, for reading its fixed properties
     /// (no I/O, no reconnection in a forked child).
     fn peek(&self) -> ferrolock::Locks {
-        self.current.lock().unwrap_or_else(|e| e.into_inner()).locks.get().clone()
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).locks.get().0.clone()
     }
 
     /// The provider to use now: in a forked child, a new connection to the
     /// same URL (the inherited one belongs to the parent).
-    fn locks(&self, py: Python<'_>) -> PyResult<ferrolock::Locks> {
+    fn locks(&self, py: Python<'_>) -> PyResult<(ferrolock::Locks, Driver)> {
         let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if cur.closed {
             return Err(to_py(Error::Closed));
@@ -137,10 +149,10 @@ impl Provider {
             // Connect with the GIL held: releasing it while holding this
             // mutex could deadlock with a thread that waits for the mutex.
             let _ = py;
-            let (fresh, file) = runtime::runtime().block_on(connect(self.url.clone())).py()?;
+            let (fresh, file, driver) = Provider::connect_on(self.url.clone(), self.sync).py()?;
             // The inherited value is leaked by Owned's Drop, never dropped;
             // its file stays registered (the parent still has it open).
-            let old = std::mem::replace(&mut *cur, Current { locks: Owned::new(fresh), file, closed: false });
+            let old = std::mem::replace(&mut *cur, Current { locks: Owned::new((fresh, driver)), file, closed: false });
             std::mem::forget(old);
         }
         Ok(cur.locks.get().clone())
@@ -152,8 +164,8 @@ impl Provider {
     /// Connect (blocking, GIL released). An empty URL is the default URL.
     #[staticmethod]
     fn connect(py: Python<'_>, url: String) -> PyResult<Provider> {
-        let locks = runtime::block_on(py, connect(url.clone())).py()?;
-        Ok(Provider::new(url, locks))
+        let (locks, file, driver) = py.detach(|| Provider::connect_on(url.clone(), true)).py()?;
+        Ok(Provider::new(url, (locks, file), driver))
     }
 
     /// Connect on the runtime; `done(provider, error)` is called at the end.
@@ -162,7 +174,7 @@ impl Provider {
         runtime::spawn(
             async move {
                 let conn = connect(url.clone()).await?;
-                Ok(Provider::new(url, conn))
+                Ok(Provider::new(url, conn, None))
             },
             done,
             id,
@@ -208,9 +220,10 @@ impl Provider {
         holder: Option<String>,
         auto_renew: bool,
     ) -> PyResult<Option<Held>> {
-        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&self.locks(py)?);
-        let held = runtime::block_on(py, lock.try_acquire()).py()?;
-        Ok(held.map(Held::new))
+        let (locks, driver) = self.locks(py)?;
+        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&locks);
+        let held = runtime::block_on(py, &driver, lock.try_acquire()).py()?;
+        Ok(held.map(|h| Held::new(h, driver)))
     }
 
     /// Wait up to `timeout` seconds (`None`: forever). `or_none`: `None`
@@ -229,13 +242,14 @@ impl Provider {
         or_none: bool,
     ) -> PyResult<Option<Held>> {
         let t = self::timeout(timeout)?;
-        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&self.locks(py)?);
+        let (locks, driver) = self.locks(py)?;
+        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&locks);
         let held = if or_none {
-            runtime::wait(py, lock.acquire_or_none(t))?.py()?
+            runtime::wait(py, &driver, lock.acquire_or_none(t))?.py()?
         } else {
-            Some(runtime::wait(py, lock.acquire(t))?.py()?)
+            Some(runtime::wait(py, &driver, lock.acquire(t))?.py()?)
         };
-        Ok(held.map(Held::new))
+        Ok(held.map(|h| Held::new(h, driver)))
     }
 
     #[pyo3(signature = (name, ttl, shared, holder, auto_renew, timeout, or_none, done, id))]
@@ -253,7 +267,8 @@ impl Provider {
         done: &Completions, id: u64,
     ) -> PyResult<Task> {
         let t = self::timeout(timeout)?;
-        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&self.locks(py)?);
+        let (locks, driver) = self.locks(py)?;
+        let lock = Spec::new(name, ttl, shared, holder, auto_renew)?.lock(&locks);
         Ok(runtime::spawn(
             async move {
                 let held = if or_none {
@@ -261,7 +276,7 @@ impl Provider {
                 } else {
                     Some(lock.acquire(t).await?)
                 };
-                Ok(held.map(Held::new))
+                Ok(held.map(|h| Held::new(h, driver)))
             },
             done,
             id,
@@ -269,32 +284,33 @@ impl Provider {
     }
 
     fn resume(&self, py: Python<'_>, token: String) -> PyResult<Held> {
-        let locks = self.locks(py)?;
-        runtime::block_on(py, locks.resume(&token)).py().map(Held::new)
+        let (locks, driver) = self.locks(py)?;
+        let held = runtime::block_on(py, &driver, locks.resume(&token)).py()?;
+        Ok(Held::new(held, driver))
     }
 
     fn resume_async(&self, py: Python<'_>, token: String, done: &Completions, id: u64) -> PyResult<Task> {
-        let locks = self.locks(py)?;
-        Ok(runtime::spawn(async move { locks.resume(&token).await.map(Held::new) }, done, id))
+        let (locks, driver) = self.locks(py)?;
+        Ok(runtime::spawn(async move { locks.resume(&token).await.map(|h| Held::new(h, driver)) }, done, id))
     }
 
     fn state(&self, py: Python<'_>, name: String) -> PyResult<StateTuple> {
-        let locks = self.locks(py)?;
-        runtime::block_on(py, locks.state(&name)).py().map(state_tuple)
+        let (locks, driver) = self.locks(py)?;
+        runtime::block_on(py, &driver, locks.state(&name)).py().map(state_tuple)
     }
 
     fn state_async(&self, py: Python<'_>, name: String, done: &Completions, id: u64) -> PyResult<Task> {
-        let locks = self.locks(py)?;
+        let (locks, _) = self.locks(py)?;
         Ok(runtime::spawn(async move { locks.state(&name).await.map(state_tuple) }, done, id))
     }
 
     fn list(&self, py: Python<'_>, prefix: String) -> PyResult<Vec<InfoTuple>> {
-        let locks = self.locks(py)?;
-        runtime::block_on(py, locks.list(&prefix)).py().map(|v| v.into_iter().map(info_tuple).collect())
+        let (locks, driver) = self.locks(py)?;
+        runtime::block_on(py, &driver, locks.list(&prefix)).py().map(|v| v.into_iter().map(info_tuple).collect())
     }
 
     fn list_async(&self, py: Python<'_>, prefix: String, done: &Completions, id: u64) -> PyResult<Task> {
-        let locks = self.locks(py)?;
+        let (locks, _) = self.locks(py)?;
         Ok(runtime::spawn(
             async move { locks.list(&prefix).await.map(|v| v.into_iter().map(info_tuple).collect::<Vec<_>>()) },
             done,
@@ -303,29 +319,32 @@ impl Provider {
     }
 
     fn force_release(&self, py: Python<'_>, name: String) -> PyResult<bool> {
-        let locks = self.locks(py)?;
-        runtime::block_on(py, locks.force_release(&name)).py()
+        let (locks, driver) = self.locks(py)?;
+        runtime::block_on(py, &driver, locks.force_release(&name)).py()
     }
 
     fn force_release_async(&self, py: Python<'_>, name: String, done: &Completions, id: u64) -> PyResult<Task> {
-        let locks = self.locks(py)?;
+        let (locks, _) = self.locks(py)?;
         Ok(runtime::spawn(async move { locks.force_release(&name).await }, done, id))
     }
 
     fn ping(&self, py: Python<'_>) -> PyResult<()> {
-        let locks = self.locks(py)?;
-        runtime::block_on(py, locks.ping()).py()
+        let (locks, driver) = self.locks(py)?;
+        runtime::block_on(py, &driver, locks.ping()).py()
     }
 
     fn ping_async(&self, py: Python<'_>, done: &Completions, id: u64) -> PyResult<Task> {
-        let locks = self.locks(py)?;
+        let (locks, _) = self.locks(py)?;
         Ok(runtime::spawn(async move { locks.ping().await }, done, id))
     }
 
     /// Close: renewals stop, later calls raise `Closed`. A second close does nothing.
     fn close(&self, py: Python<'_>) {
-        if let Some(locks) = self.take_for_close() {
-            runtime::block_on(py, locks.close());
+        if let Some((locks, driver)) = self.take_for_close() {
+            runtime::block_on(py, &driver, locks.close());
+            if let Some(p) = &driver {
+                p.stop();
+            }
         }
     }
 
@@ -333,7 +352,7 @@ impl Provider {
         let locks = self.take_for_close();
         runtime::spawn(
             async move {
-                if let Some(locks) = locks {
+                if let Some((locks, _)) = locks {
                     locks.close().await;
                 }
                 Ok(())
@@ -345,14 +364,14 @@ impl Provider {
 
     /// A subscription to this provider's events.
     fn subscribe(&self, py: Python<'_>) -> PyResult<Events> {
-        Ok(Events::new(self.locks(py)?.events()))
+        Ok(Events::new(self.locks(py)?.0.events()))
     }
 }
 
 impl Provider {
     /// Mark closed; the provider to close, unless it was already closed or
     /// belongs to a parent process (a child must not close its parent's).
-    fn take_for_close(&self) -> Option<ferrolock::Locks> {
+    fn take_for_close(&self) -> Option<(ferrolock::Locks, Driver)> {
         let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if std::mem::replace(&mut cur.closed, true) || !cur.locks.is_ours() {
             return None;

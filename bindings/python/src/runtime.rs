@@ -64,6 +64,68 @@ pub fn runtime() -> &'static Runtime {
     }
 }
 
+/// A runtime of one synchronous provider: a `current_thread` runtime that
+/// the calling thread drives itself inside each call, so a Redis round trip
+/// wakes the caller straight from the socket, with no hop through a runtime
+/// thread (on a busy machine each hop costs a scheduling delay). Between
+/// calls a background thread drives it briefly every 20 ms, for renewals
+/// and clean-ups; a call that comes meanwhile is served by that thread.
+pub struct Private {
+    rt: ManuallyDrop<Runtime>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// Which runtime an object's futures run on: `None`, the shared one.
+pub type Driver = Option<Arc<Private>>;
+
+/// A private runtime and its background thread (which stops when the last
+/// provider or handle using it is gone).
+pub fn private() -> Arc<Private> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("ferrolock: cannot build a runtime");
+    let p = Arc::new(Private { rt: ManuallyDrop::new(rt), stop: std::sync::atomic::AtomicBool::new(false) });
+    let weak = Arc::downgrade(&p);
+    let spawned = std::thread::Builder::new().name("ferrolock-py-sync".into()).spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let Some(p) = weak.upgrade() else { return };
+        if p.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        p.rt.block_on(async { tokio::time::sleep(Duration::from_millis(1)).await });
+    });
+    if spawned.is_err() {
+        // No background thread: renewals then run only during calls.
+        p.stop.store(true, Ordering::Relaxed);
+    }
+    p
+}
+
+impl Private {
+    /// Stop the background thread (the provider was closed).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        // Let clean-ups just spawned (a dropped handle's release) finish,
+        // then shut the runtime down. Objects inherited through fork never
+        // get here (see Owned).
+        self.stop.store(true, Ordering::Relaxed);
+        let rt = unsafe { ManuallyDrop::take(&mut self.rt) };
+        // Not here: this may run with the GIL held, or on a runtime thread.
+        let finishing = std::thread::Builder::new().name("ferrolock-py-close".into()).spawn(move || {
+            rt.block_on(async { tokio::time::sleep(Duration::from_millis(20)).await });
+        });
+        if let Err(e) = finishing {
+            drop(e); // the runtime went with the closure: shut down as is
+        }
+    }
+}
+
 /// A value that belongs to the process image it was made in: in a forked
 /// child it is leaked instead of dropped.
 pub struct Owned<T> {
@@ -92,13 +154,21 @@ impl<T> Drop for Owned<T> {
     }
 }
 
+/// The runtime of `driver`.
+pub fn rt(driver: &Driver) -> &Runtime {
+    match driver {
+        Some(p) => &p.rt,
+        None => runtime(),
+    }
+}
+
 /// Run a short operation (one backend round trip) with the GIL released.
-pub fn block_on<F>(py: Python<'_>, fut: F) -> F::Output
+pub fn block_on<F>(py: Python<'_>, driver: &Driver, fut: F) -> F::Output
 where
     F: Future + Send,
     F::Output: Send,
 {
-    let rt = runtime();
+    let rt = rt(driver);
     py.detach(|| rt.block_on(fut))
 }
 
@@ -108,12 +178,12 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 /// Run a wait with the GIL released; every 50 ms, check for signals: a
 /// raised `KeyboardInterrupt` drops the future (which leaves the wait queue
 /// and holds nothing) and propagates.
-pub fn wait<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+pub fn wait<F>(py: Python<'_>, driver: &Driver, fut: F) -> PyResult<F::Output>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    let rt = runtime();
+    let rt = rt(driver);
     let mut fut = std::pin::pin!(fut);
     loop {
         let out = py.detach(|| rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await }));
