@@ -12,7 +12,9 @@
 //! call, which costs more than a Redis round trip here.)
 //!
 //! The threadsafe function is weak: the TypeScript layer keeps the event
-//! loop alive while operations are pending, and only then.
+//! loop alive while operations are pending, and only then. Opt-in
+//! (`FERROLOCK_NODE_SPIN_US`), the JS thread waits a bounded spin for a
+//! fast result before going asynchronous.
 
 use crate::error::{coded, invalid, Result};
 use napi::bindgen_prelude::{sys, Either, FnArgs, Function, ToNapiValue};
@@ -30,11 +32,12 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 /// napi's tokio runtime, configured before napi starts it: one worker
-/// thread (FERROLOCK_NODE_WORKERS changes it). The JS side is one thread too, and with a single worker a Redis
-/// reply, the connection task that reads it and the operation waiting for
-/// it meet on one thread instead of hopping between workers (each hop is a
-/// wake-up, which costs more than the work on a busy machine). SQLite's
-/// blocking calls run on the runtime's blocking pool as before.
+/// thread (`FERROLOCK_NODE_WORKERS` changes it). The JS side is one thread
+/// too, and with a single worker a Redis reply, the connection task that
+/// reads it and the operation waiting for it meet on one thread instead of
+/// hopping between workers (each hop is a wake-up, which costs more than
+/// the work on a busy machine). SQLite's blocking calls run on the
+/// runtime's blocking pool as before.
 #[napi_derive::module_init]
 fn init() {
     let workers = std::env::var("FERROLOCK_NODE_WORKERS")
