@@ -553,7 +553,7 @@ fn report(contenders: &[Contender], res: &Results, s: &Setup) -> String {
             let _ = writeln!(md, "| {label} | {what} | {pair_cells} | {contended_cells} |");
         }
     }
-    let _ = writeln!(md, "\n### Targets (ferrolock, Rust)\n");
+    let _ = writeln!(md, "\n### Targets (every ferrolock contender; the issue sets them for ferrolock-rust)\n");
     let _ = writeln!(md, "| target | measured | met? |");
     let _ = writeln!(md, "| --- | ---: | :---: |");
     for (t, m, ok) in &targets {
