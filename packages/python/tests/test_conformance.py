@@ -442,3 +442,25 @@ def test_foreign_and_malformed_tokens_are_invalid(connect, tmp_path):
     for bad in ["", "flk1.", "flk1.!!!!", "flk2.AAAA", token[:-4], "flk1." * 1000]:
         with pytest.raises(ferrolock.InvalidToken):
             locks.resume(bad)
+
+
+def test_connect_without_a_url_uses_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERROLOCK_URL", f"sqlite://{tmp_path / 'default.db'}")
+    assert ferrolock.default_url() == f"sqlite://{tmp_path / 'default.db'}"
+    with ferrolock.connect() as locks:
+        assert locks.backend == "sqlite" and locks.url.endswith("default.db")
+        assert locks.lock("d").try_acquire().release()
+    monkeypatch.delenv("FERROLOCK_URL")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    with ferrolock.connect() as locks:
+        assert locks.url == f"sqlite://{tmp_path / 'xdg' / 'ferrolock' / 'locks.db'}"
+        assert locks.ping() is None
+
+
+def test_urls_in_reprs_and_errors_hide_passwords(url):
+    if not url.startswith("redis://"):
+        return
+    with_password = url.replace("redis://", "redis://:hunter2@", 1).split("?")[0]
+    with pytest.raises(ferrolock.BackendUnavailable) as info:
+        ferrolock.connect(with_password).ping()
+    assert "hunter2" not in str(info.value)
