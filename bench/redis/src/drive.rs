@@ -342,7 +342,7 @@ pub fn main(opts: &Opts) -> Result<(), String> {
     let logs = PathBuf::from(opts.str("logs")?);
     std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
     let pairs = opts.num_or("pairs", 2000)?;
-    let rounds = opts.num_or("rounds", 5)? as usize;
+    let rounds = opts.num_or("rounds", 7)? as usize;
     let proc_rounds = opts.num_or("proc-rounds", 3)? as usize;
     let workers = opts.num_or("workers", 8)? as usize;
     let iterations = opts.num_or("iterations", 500)?;

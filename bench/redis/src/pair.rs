@@ -2,7 +2,8 @@
 //! and default), the floor (the same two round trips from a plain `redis`
 //! crate loop) and rslock. Every implementation named in `--impl` runs in
 //! this one process on one `current_thread` tokio runtime, warmed up, then
-//! round by round in turn, so a slow moment of the machine hits all alike.
+//! in alternating slices of each round, so a slow moment of the machine
+//! hits all alike.
 
 use crate::Opts;
 use redis::aio::MultiplexedConnection;
@@ -125,13 +126,24 @@ pub fn main(opts: &Opts) -> Result<(), String> {
         for i in impls.iter_mut() {
             i.run((pairs / 4).max(50)).await?;
         }
+        // Each round runs every implementation in SLICES alternating slices,
+        // so that a slow moment of the machine hits all of them alike.
+        const SLICES: u64 = 10;
         let mut figures = vec![Vec::new(); impls.len()];
         for _ in 0..rounds {
-            for (i, f) in impls.iter_mut().zip(figures.iter_mut()) {
-                let t = i.run(pairs).await?;
+            let mut spent = vec![Duration::ZERO; impls.len()];
+            for k in 0..SLICES {
+                let n = pairs / SLICES + u64::from(k < pairs % SLICES);
+                for (i, t) in impls.iter_mut().zip(spent.iter_mut()) {
+                    if n > 0 {
+                        *t += i.run(n).await?;
+                    }
+                    // Let background tasks (the renewal watchdog) run between slices.
+                    tokio::task::yield_now().await;
+                }
+            }
+            for (f, t) in figures.iter_mut().zip(&spent) {
                 f.push(t.as_nanos() as f64 / pairs as f64);
-                // Let background tasks (the renewal watchdog) run between rounds.
-                tokio::task::yield_now().await;
             }
         }
         for (i, f) in impls.iter().zip(&figures) {
