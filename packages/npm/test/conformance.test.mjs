@@ -1,5 +1,6 @@
 // The conformance scenarios of core/tests/conformance.rs, ported to the npm
-// package and run against memory, SQLite and Redis. A scenario that needs a
+// package and run against memory, SQLite and Redis (one server, a quorum of
+// three, a cluster). A scenario that needs a
 // capability the backend lacks asserts its UNSUPPORTED error instead.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
@@ -8,7 +9,7 @@ import vm from 'node:vm'
 import {
   Locks, LockError, LockTimeout, LockLost, NotHeld, InvalidArgument, InvalidToken, Unsupported, Closed,
 } from 'ferrolock'
-import { BACKENDS, Fixture, sleep, tempDir } from './helpers.mjs'
+import { CONFORMANCE_BACKENDS, Fixture, sleep, tempDir } from './helpers.mjs'
 import path from 'node:path'
 
 v8.setFlagsFromString('--expose-gc')
@@ -470,7 +471,7 @@ const scenarios = {
   },
 }
 
-for (const backend of BACKENDS) {
+for (const backend of CONFORMANCE_BACKENDS) {
   describe(backend, () => {
     for (const [name, scenario] of Object.entries(scenarios)) {
       test(name, { timeout: HANG }, async () => {

@@ -12,11 +12,17 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 let counter = 0
 const suffix = () => `${process.pid}-${Date.now()}-${++counter}`
 
-/** The Redis server scripts/test (or scripts/suites/node) started. */
-export function redisUrl() {
-  const url = process.env.FERROLOCK_TEST_REDIS_URL
-  if (!url) throw new Error('FERROLOCK_TEST_REDIS_URL is not set: run scripts/suites/node, which starts Redis')
+/** A Redis topology scripts/test (or scripts/suites/node) started. */
+export function redisUrl(variable = 'FERROLOCK_TEST_REDIS_URL') {
+  const url = process.env[variable]
+  if (!url) throw new Error(`${variable} is not set: run scripts/suites/node, which starts Redis`)
   return url
+}
+
+const REDIS_VARIABLES = {
+  redis: 'FERROLOCK_TEST_REDIS_URL',
+  'redis-quorum': 'FERROLOCK_TEST_REDIS_QUORUM_URL',
+  'redis-cluster': 'FERROLOCK_TEST_REDIS_CLUSTER_URL',
 }
 
 export function tempDir(prefix = 'ferrolock-node-') {
@@ -24,6 +30,8 @@ export function tempDir(prefix = 'ferrolock-node-') {
 }
 
 export const BACKENDS = ['memory', 'sqlite', 'redis']
+/** Where the conformance scenarios run: every backend and Redis topology. */
+export const CONFORMANCE_BACKENDS = [...BACKENDS, 'redis-quorum', 'redis-cluster']
 
 export class Fixture {
   constructor(backend, scenario) {
@@ -35,7 +43,7 @@ export class Fixture {
       this.url = `sqlite://${path.join(this.dir, 'locks.db')}`
     } else {
       const ns = `${scenario}-${suffix()}`.replace(/[^A-Za-z0-9_.-]/g, '-')
-      this.url = `${redisUrl()}?namespace=${ns.slice(-64)}`
+      this.url = `${redisUrl(REDIS_VARIABLES[backend])}?namespace=${ns.slice(-64)}`
     }
     this.providers = []
   }
