@@ -6,11 +6,16 @@ servers_dir=$(mktemp -d "${TMPDIR:-/tmp}/ferrolock-servers.XXXXXX")
 server_pids=()
 
 stop_servers() {
-    local pid
-    for pid in "${server_pids[@]}"; do
+    # start_redis runs in $(...), a subshell, so its pids live in pidfiles
+    # under $servers_dir rather than in server_pids.
+    local pid pidfile pids=("${server_pids[@]}")
+    for pidfile in "$servers_dir"/*/pid; do
+        [ -f "$pidfile" ] && pids+=("$(cat "$pidfile")")
+    done
+    for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in "${server_pids[@]}"; do
+    for pid in "${pids[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
     done
