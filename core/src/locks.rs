@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     /// Clean-ups left to the background (releases of dropped handles,
     /// queue exits of cancelled waits): `close` waits for them.
     pub(crate) background: tokio_util::task::TaskTracker,
+    /// Cancelled as `close` starts: pending waits end with `Closed`.
+    closing: tokio_util::sync::CancellationToken,
 }
 
 impl Inner {
@@ -205,6 +207,7 @@ impl Locks {
                 closed: AtomicBool::new(false),
                 runtime,
                 background: tokio_util::task::TaskTracker::new(),
+                closing: tokio_util::sync::CancellationToken::new(),
             }),
         })
     }
@@ -329,8 +332,12 @@ impl Locks {
     /// its clones, its locks and handles) is `Err(Closed)`. Clean-ups still
     /// running in the background (the release of a dropped handle, the
     /// queue exit of a cancelled wait) are given up to 5 s to finish first,
-    /// so a process may exit right after. Locks still held free at their ttl.
+    /// so a process may exit right after. Waits still pending end with
+    /// `Err(Closed)`, leaving nothing held. Locks still held free at their ttl.
     pub async fn close(&self) {
+        self.inner.closing.cancel();
+        // Let the waits just woken leave their queues (background clean-ups).
+        tokio::task::yield_now().await;
         self.inner.background.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.background.wait()).await;
         if !self.inner.closed.swap(true, Ordering::AcqRel) {
@@ -632,6 +639,8 @@ impl Lock {
                     tokio::select! {
                         _ = &mut notified => {}
                         _ = tokio::time::sleep_until(wake.into()) => {}
+                        // `spot` leaves the queue as it drops.
+                        _ = inner.closing.cancelled() => return Err(Error::Closed),
                     }
                 }
             }
