@@ -148,7 +148,16 @@ impl SqliteBackend {
 }
 
 fn watch(shared: &Shared, notices: &Notices) {
-    let conn = match open_connection(&shared.path) {
+    if shared.stop.load(Ordering::Relaxed) {
+        return; // closed before the thread started
+    }
+    // Never create the file: a provider closed (and its file removed) before
+    // this thread ran must not bring it back. The provider set WAL already.
+    let opened = Connection::open_with_flags(
+        &shared.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    );
+    let conn = match opened {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "ferrolock: sqlite change watcher could not open the file; waiters will poll");
