@@ -69,7 +69,9 @@ for i = 1, #fields, 2 do
     if e > latest then latest = e end
   end
 end
-local queued = redis.call('EXISTS', KEYS[3]) == 1
+-- Held against this mode: busy whatever the queue holds, so skip it.
+local free = not held_x and (mode == 's' or not held_s)
+local queued = free and redis.call('EXISTS', KEYS[3]) == 1
 if queued then
   DROP_STALE
 end
@@ -86,19 +88,23 @@ if ticket ~= '' then
   queued = true
 end
 local ahead_x, ahead_any = false, false
-if queued then
+if free and queued then
   local upto = '+inf'
   if ticket ~= '' then upto = '(' .. ticket end
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', upto)) do
-    ahead_any = true
-    if string.sub(m, -1) == 'x' then ahead_x = true end
+  if mode == 'x' then
+    ahead_any = redis.call('ZCOUNT', KEYS[3], '-inf', upto) > 0
+  else
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', upto)) do
+      ahead_any = true
+      if string.sub(m, -1) == 'x' then ahead_x = true break end
+    end
   end
 end
 local grant
 if mode == 'x' then
-  grant = not held_x and not held_s and not ahead_any
+  grant = free and not ahead_any
 else
-  grant = not held_x and not ahead_x
+  grant = free and not ahead_x
 end
 if not grant then
   if soonest == nil then soonest = now - 1 end
@@ -661,19 +667,25 @@ impl Shared {
 
     /// Leave the queue (see the LEAVE script).
     async fn leave(&self, key: &str, ticket: u64) -> Result<()> {
-        let s = self;
-        let keys = Keys::of(key);
-        let t = ticket.to_string();
         // The owner, so that a lease handed to us meanwhile is given up too.
         let owner = {
-            let mut waiters = s.waiters.lock();
+            let mut waiters = self.waiters.lock();
             let owner = waiters.iter().find(|(_, w)| w.ticket == ticket && w.key == key).map(|(o, _)| *o);
             if let Some(o) = &owner {
                 waiters.remove(o);
             }
             owner
         };
-        let owner = owner.map(|o| hex(&o).to_vec()).unwrap_or_default();
+        self.withdraw(key, ticket, owner.as_ref()).await
+    }
+
+    /// The LEAVE script for `ticket`, withdrawing a lease `owner` may have
+    /// been handed (nobody saw it: its fence is given back if it was the last).
+    async fn withdraw(&self, key: &str, ticket: u64, owner: Option<&[u8; 16]>) -> Result<()> {
+        let s = self;
+        let keys = Keys::of(key);
+        let t = ticket.to_string();
+        let owner = owner.map(|o| hex(o).to_vec()).unwrap_or_default();
         s.conns[0]
             .invoke::<i64>(
                 &scripts().leave,
@@ -716,6 +728,8 @@ struct Pending {
     shared: Arc<Shared>,
     key: String,
     owner: [u8; 16],
+    /// The waiter's ticket, if it attempted from the queue.
+    ticket: Option<u64>,
     attempt: Option<Result<Attempt>>,
 }
 
@@ -725,8 +739,15 @@ impl Drop for Pending {
             let shared = self.shared.clone();
             let key = std::mem::take(&mut self.key);
             let owner = self.owner;
+            let ticket = self.ticket;
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
+                    if let (Some(ticket), false) = (ticket, shared.topology == RedisTopology::Quorum) {
+                        // A queued waiter's grant (maybe handed to it): withdraw it.
+                        shared.waiters.lock().remove(&owner);
+                        let _ = shared.withdraw(&key, ticket, Some(&owner)).await;
+                        return;
+                    }
                     let keys = Keys::of(&key);
                     let fence = shared.quorum_fence(&lease.proof);
                     let _ = shared.on_all(|c| shared.release_on(c, &keys, &owner, &fence)).await;
@@ -1039,7 +1060,8 @@ impl Backend for RedisBackend {
         let shared = self.shared.clone();
         tokio::spawn(async move {
             let attempt = shared.try_acquire(&owned).await;
-            let pending = Pending { shared, key: owned.key, owner: owned.owner, attempt: Some(attempt) };
+            let pending =
+                Pending { shared, key: owned.key, owner: owned.owner, ticket: owned.ticket, attempt: Some(attempt) };
             // If the caller is gone, `pending` comes back and releases on drop.
             let _ = tx.send(pending);
         });
