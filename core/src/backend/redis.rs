@@ -266,8 +266,8 @@ return ticket
 
 /// KEYS: lock, fence, queue, beat, wait; ARGV: ticket, channel, grant
 /// channel prefix, owner ('' if unknown). If the entry is gone because the
-/// lock was handed to it meanwhile, the handed lease is withdrawn (its
-/// fence given back if no later one was issued) and handed on.
+/// lock was handed to it meanwhile, the handed lease is withdrawn and
+/// handed on (its fence is never reissued).
 const LEAVE: &str = r#"
 local m = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], ARGV[1])
 if #m > 0 then
@@ -280,9 +280,8 @@ end
 local v = ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4])
 if v then
   redis.call('HDEL', KEYS[1], ARGV[4])
-  -- Nobody ever saw the handed fence: give it back unless a later one was issued.
-  local f = tonumber(string.match(v, '^%a|(%d+)|'))
-  if tonumber(redis.call('GET', KEYS[2]) or '0') == f then redis.call('DECR', KEYS[2]) end
+  -- Its fence is not given back: a fence, once issued, is never issued
+  -- again (the next holder's is higher; numbers may skip).
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   HANDOFF
@@ -680,7 +679,7 @@ impl Shared {
     }
 
     /// The LEAVE script for `ticket`, withdrawing a lease `owner` may have
-    /// been handed (nobody saw it: its fence is given back if it was the last).
+    /// been handed (its fence is skipped, never reissued).
     async fn withdraw(&self, key: &str, ticket: u64, owner: Option<&[u8; 16]>) -> Result<()> {
         let s = self;
         let keys = Keys::of(key);
