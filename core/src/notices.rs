@@ -38,6 +38,7 @@ impl Notices {
         self.waiting.load(Ordering::SeqCst) > 0
     }
 
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn set_watcher(&self, thread: std::thread::Thread) {
         *self.watcher.lock() = Some(thread);
     }
@@ -53,6 +54,7 @@ impl Notices {
     }
 
     /// Something changed somewhere: wake every waiter.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn changed(&self) {
         if !self.anyone_waiting() {
             return;
