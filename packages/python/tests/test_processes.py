@@ -163,7 +163,6 @@ def _child_after_fork(locks, held, url, other_url):
     return ok
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
 def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url, tmp_path):
     locks = ferrolock.connect(shared_url)
     held = locks.lock("forked", ttl=5).try_acquire()
