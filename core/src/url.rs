@@ -33,11 +33,26 @@ pub(crate) struct RedisTarget {
     pub topology: RedisTopology,
     pub nodes: Vec<String>,
     pub password: Option<String>,
+    /// `rediss://`: TLS to every server, with these files if given.
+    pub tls: Option<RedisTls>,
+}
+
+/// The files of a `rediss://` URL's `ca`, `cert` and `key` parameters (PEM).
+/// Without `ca`, the system's trusted roots verify the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RedisTls {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for RedisTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisTarget").field("topology", &self.topology).field("nodes", &self.nodes.len()).finish()
+        f.debug_struct("RedisTarget")
+            .field("topology", &self.topology)
+            .field("nodes", &self.nodes.len())
+            .field("tls", &self.tls)
+            .finish()
     }
 }
 
@@ -104,6 +119,8 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
     let mut namespace = "default".to_owned();
     let mut bypass = false;
     let mut holder = None;
+    let mut tls_files = RedisTls::default();
+    let mut tls_params = Vec::new();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = percent_decode(v)
@@ -124,9 +141,21 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
                 validate::holder(&v)?;
                 holder = Some(v);
             }
+            "ca" | "cert" | "key" => {
+                if v.is_empty() {
+                    return Err(Error::invalid(format!("URL {redacted:?}: {k}= needs a file path")));
+                }
+                let slot = match k {
+                    "ca" => &mut tls_files.ca,
+                    "cert" => &mut tls_files.cert,
+                    _ => &mut tls_files.key,
+                };
+                *slot = Some(PathBuf::from(v));
+                tls_params.push(k);
+            }
             _ => {
                 return Err(Error::invalid(format!(
-                    "URL {redacted:?}: unknown query parameter {k:?} (known: namespace, bypass, holder)"
+                    "URL {redacted:?}: unknown query parameter {k:?} (known: namespace, bypass, holder; ca, cert, key for rediss://)"
                 )))
             }
         }
@@ -157,13 +186,23 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
                     operation: "builds without the cargo feature `redis` (rebuild with it)".into(),
                 });
             }
-            Target::Redis(parse_redis(&scheme, body, &redacted)?)
+            Target::Redis(parse_redis(&scheme, body, &redacted, None)?)
         }
         "rediss" | "rediss+cluster" => {
-            return Err(Error::Unsupported {
-                backend: "redis",
-                operation: "TLS (rediss://) in this build; connect through a local TLS tunnel or use redis://".into(),
-            })
+            if !cfg!(feature = "redis-tls") {
+                return Err(Error::Unsupported {
+                    backend: "redis",
+                    operation: "TLS (rediss://): builds without the cargo feature `redis-tls` (rebuild with it)"
+                        .into(),
+                });
+            }
+            if tls_files.cert.is_some() != tls_files.key.is_some() {
+                return Err(Error::invalid(format!(
+                    "URL {redacted:?}: a client certificate needs both cert= and key="
+                )));
+            }
+            let tls = std::mem::take(&mut tls_files);
+            Target::Redis(parse_redis(&scheme, body, &redacted, Some(tls))?)
         }
         "postgres" | "postgresql" => {
             return Err(Error::Unsupported {
@@ -183,10 +222,13 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
             )))
         }
     };
+    if let (Some(k), false) = (tls_params.first(), matches!(target, Target::Redis(RedisTarget { tls: Some(_), .. }))) {
+        return Err(Error::invalid(format!("URL {redacted:?}: {k}= is a TLS parameter; it needs rediss://")));
+    }
     Ok(ProviderUrl { target, namespace, bypass, holder, redacted })
 }
 
-fn parse_redis(scheme: &str, body: &str, redacted: &str) -> Result<RedisTarget> {
+fn parse_redis(scheme: &str, body: &str, redacted: &str, tls: Option<RedisTls>) -> Result<RedisTarget> {
     let (authority, db) = match body.find('/') {
         Some(i) => (&body[..i], &body[i + 1..]),
         None => (body, ""),
@@ -217,10 +259,11 @@ fn parse_redis(scheme: &str, body: &str, redacted: &str) -> Result<RedisTarget> 
             .parse()
             .map_err(|_| Error::invalid(format!("URL {redacted:?}: port {port:?} of host {name:?} is not a number")))?;
         let auth = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
-        nodes.push(format!("redis://{auth}{name}:{port}/{db}"));
+        let node_scheme = if tls.is_some() { "rediss" } else { "redis" };
+        nodes.push(format!("{node_scheme}://{auth}{name}:{port}/{db}"));
     }
     let topology = match (scheme, nodes.len()) {
-        ("redis+cluster", _) => {
+        ("redis+cluster" | "rediss+cluster", _) => {
             if db != 0 {
                 return Err(Error::invalid(format!("URL {redacted:?}: Redis Cluster has only database 0")));
             }
@@ -234,7 +277,7 @@ fn parse_redis(scheme: &str, body: &str, redacted: &str) -> Result<RedisTarget> 
         }
         _ => RedisTopology::Quorum,
     };
-    Ok(RedisTarget { topology, nodes, password })
+    Ok(RedisTarget { topology, nodes, password, tls })
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -294,6 +337,22 @@ mod tests {
         }
         let e = parse("redis://u:secret@h:bad").unwrap_err().to_string();
         assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    #[cfg(feature = "redis-tls")]
+    fn parses_rediss() {
+        let Target::Redis(t) = parse("rediss://:pw@h:6380/1?ca=%2Ftmp%2Fca.pem").unwrap().target else { panic!() };
+        assert_eq!(t.nodes, ["rediss://:pw@h:6380/1"]);
+        assert_eq!(t.tls, Some(RedisTls { ca: Some("/tmp/ca.pem".into()), cert: None, key: None }));
+        let Target::Redis(t) = parse("rediss+cluster://a:1,b:2?cert=c.pem&key=k.pem").unwrap().target else { panic!() };
+        assert_eq!(t.topology, RedisTopology::Cluster);
+        assert_eq!(t.nodes, ["rediss://a:1/0", "rediss://b:2/0"]);
+        let Target::Redis(t) = parse("rediss://h1,h2,h3").unwrap().target else { panic!() };
+        assert_eq!((t.topology, t.tls.is_some()), (RedisTopology::Quorum, true));
+        for bad in ["redis://h?ca=x.pem", "sqlite://x.db?ca=x.pem", "rediss://h?cert=c.pem", "rediss://h?ca="] {
+            assert_eq!(parse(bad).unwrap_err().code(), "INVALID_ARGUMENT", "{bad}");
+        }
     }
 
     #[test]

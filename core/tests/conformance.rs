@@ -33,7 +33,8 @@ impl Fixture {
             panic!("{var} is not set: run scripts/test, which starts the Redis servers these scenarios need")
         });
         let ns = format!("{}-{}", scenario.replace('_', "-"), rand_suffix());
-        Fixture { url: format!("{base}?namespace={}", &ns[ns.len().saturating_sub(64)..]), _dir: None }
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Fixture { url: format!("{base}{sep}namespace={}", &ns[ns.len().saturating_sub(64)..]), _dir: None }
     }
     async fn connect(&self) -> Locks {
         Locks::connect(&self.url).await.unwrap()
@@ -96,6 +97,26 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_CLUSTER_URL", stringify!($scenario));
+                    super::bounded(super::$scenario(fx)).await
+                }
+            )*
+        }
+        #[cfg(feature = "redis-tls")]
+        mod redis_tls {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_URL", stringify!($scenario));
+                    super::bounded(super::$scenario(fx)).await
+                }
+            )*
+        }
+        #[cfg(feature = "redis-tls")]
+        mod redis_tls_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_CLUSTER_URL", stringify!($scenario));
                     super::bounded(super::$scenario(fx)).await
                 }
             )*

@@ -65,6 +65,71 @@ start_redis() {
     echo "$port"
 }
 
+# start_redis_tls [redis-server options...]: a server answering TLS only,
+# with the certificates made by make_test_certs; prints its port.
+start_redis_tls() {
+    local port dir tls="$servers_dir/tls"
+    port=$(free_port)
+    dir="$servers_dir/redis-$port"
+    mkdir -p "$dir"
+    redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+        --tls-cert-file "$tls/server.pem" --tls-key-file "$tls/server.key" \
+        --tls-ca-cert-file "$tls/ca.pem" --tls-auth-clients optional \
+        --daemonize yes --pidfile "$dir/pid" --logfile "$dir/log" "$@" >/dev/null
+    for _ in $(seq 100); do
+        redis-cli --tls --cacert "$tls/ca.pem" -p "$port" ping >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    server_pids+=("$(cat "$dir/pid")")
+    echo "$port"
+}
+
+# make_test_certs: a throwaway CA, a server certificate for 127.0.0.1 and
+# localhost, a client certificate, and a second CA that signed neither.
+make_test_certs() {
+    ensure_packages openssl openssl
+    local tls="$servers_dir/tls" name
+    mkdir -p "$tls"
+    (
+        cd "$tls"
+        for name in ca other-ca; do
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ferrolock test $name" \
+                -keyout "$name.key" -out "$name.pem" 2>/dev/null
+        done
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        for name in server client; do
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=ferrolock test $name" \
+                -keyout "$name.key" -out "$name.csr" 2>/dev/null
+            openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile "$name.ext" -out "$name.pem" 2>/dev/null
+        done
+    )
+}
+
+# start_redis_tls_topologies: one server and a 3-master cluster over TLS;
+# exports their rediss:// URLs (with ca=) and the certificates' directory.
+start_redis_tls_topologies() {
+    make_test_certs
+    local tls="$servers_dir/tls" single c1 c2 c3 port
+    single=$(start_redis_tls)
+    c1=$(start_redis_tls --tls-cluster yes --cluster-enabled yes --cluster-config-file nodes.conf)
+    c2=$(start_redis_tls --tls-cluster yes --cluster-enabled yes --cluster-config-file nodes.conf)
+    c3=$(start_redis_tls --tls-cluster yes --cluster-enabled yes --cluster-config-file nodes.conf)
+    redis-cli --tls --cacert "$tls/ca.pem" --cluster create "127.0.0.1:$c1" "127.0.0.1:$c2" "127.0.0.1:$c3" \
+        --cluster-replicas 0 --cluster-yes >"$servers_dir/tls-cluster-create.log" 2>&1
+    for port in "$c1" "$c2" "$c3"; do
+        for _ in $(seq 200); do
+            redis-cli --tls --cacert "$tls/ca.pem" -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+            sleep 0.05
+        done
+    done
+    export FERROLOCK_TEST_TLS_DIR="$tls"
+    export FERROLOCK_TEST_REDIS_TLS_URL="rediss://127.0.0.1:$single?ca=$tls/ca.pem"
+    export FERROLOCK_TEST_REDIS_TLS_CLUSTER_URL="rediss+cluster://127.0.0.1:$c1,127.0.0.1:$c2,127.0.0.1:$c3?ca=$tls/ca.pem"
+    echo "redis over TLS: $FERROLOCK_TEST_REDIS_TLS_URL; cluster: $FERROLOCK_TEST_REDIS_TLS_CLUSTER_URL"
+}
+
 # start_redis_topologies: one server, a quorum of three, a 3-master cluster;
 # exports the URLs the test suites read.
 start_redis_topologies() {

@@ -1,5 +1,6 @@
 //! `redis://` (one server), `redis://h1,h2,h3` (a quorum of independent
-//! servers, Redlock-style) and `redis+cluster://` (Redis Cluster).
+//! servers, Redlock-style) and `redis+cluster://` (Redis Cluster); each over
+//! TLS as `rediss://` (feature `redis-tls`: rustls with the ring provider).
 //!
 //! Every operation is one Lua script, so one round trip: acquire checks the
 //! holders and the wait queue, bumps the fence and writes the lease at once;
@@ -9,7 +10,7 @@
 use super::{now_ms, AcquireRequest, Attempt, Backend, Capabilities, Lease, LeaseInfo, WAITER_STALE_AFTER};
 use crate::error::{Error, Result};
 use crate::notices::Notices;
-use crate::url::{RedisTarget, RedisTopology};
+use crate::url::{RedisTarget, RedisTls, RedisTopology};
 use crate::Mode;
 use futures_util::StreamExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -29,6 +30,50 @@ pub(crate) const CHANNEL: &str = "__ferrolock:released";
 const GRANT_PREFIX: &str = "__ferrolock:granted:";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The TLS material of a `rediss://` URL, read once when the provider opens.
+#[cfg(feature = "redis-tls")]
+type Certs = redis::TlsCertificates;
+#[cfg(not(feature = "redis-tls"))]
+#[derive(Clone)]
+enum Certs {}
+
+/// Read the `ca`, `cert` and `key` files of a `rediss://` URL (PEM).
+fn load_certs(tls: Option<&RedisTls>) -> Result<Option<Certs>> {
+    let Some(tls) = tls else { return Ok(None) };
+    #[cfg(feature = "redis-tls")]
+    {
+        // One provider for rustls whatever else the process links.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let read = |what: &str, path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| {
+                Error::invalid(format!("the {what} file {:?} of the rediss:// URL cannot be read: {e}", path.display().to_string()))
+            })
+        };
+        let root_cert = tls.ca.as_deref().map(|p| read("ca", p)).transpose()?;
+        let client_tls = match (&tls.cert, &tls.key) {
+            (Some(c), Some(k)) => Some(redis::ClientTlsConfig { client_cert: read("cert", c)?, client_key: read("key", k)? }),
+            _ => None,
+        };
+        Ok(Some(redis::TlsCertificates { client_tls, root_cert }))
+    }
+    #[cfg(not(feature = "redis-tls"))]
+    {
+        let _ = tls;
+        Err(Error::Unsupported { backend: "redis", operation: "TLS without the cargo feature `redis-tls`".into() })
+    }
+}
+
+/// A client for one server's URL, over TLS with `certs` when given.
+fn client(url: &str, certs: Option<&Certs>) -> redis::RedisResult<redis::Client> {
+    match certs {
+        #[cfg(feature = "redis-tls")]
+        Some(c) => redis::Client::build_with_tls(url, c.clone()),
+        #[cfg(not(feature = "redis-tls"))]
+        Some(c) => match *c {},
+        None => redis::Client::open(url),
+    }
+}
 
 /// KEYS: lock, fence, queue, beat, wait, seq; ARGV: owner, mode, ttl,
 /// holder, ticket ('' for none, 'new' to join the queue now), queue entry
@@ -378,6 +423,8 @@ struct Shared {
     /// Plain connection URLs of the servers (the seed nodes, for a cluster).
     urls: Vec<String>,
     password: Option<String>,
+    /// TLS material (`rediss://`), for connections made after open.
+    certs: Option<Certs>,
     stop: CancellationToken,
 }
 
@@ -790,6 +837,7 @@ fn parse_grant(msg: &str) -> Option<(&str, [u8; 16], Lease)> {
 
 async fn listen(
     url: String,
+    certs: Option<Certs>,
     shared: std::sync::Weak<Shared>,
     notices: Arc<Notices>,
     stop: CancellationToken,
@@ -800,7 +848,7 @@ async fn listen(
     let grants = shared.upgrade().map(|s| format!("{GRANT_PREFIX}{}", s.provider));
     loop {
         let subscribed = async {
-            let client = redis::Client::open(url.as_str())?;
+            let client = client(&url, certs.as_ref())?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(CHANNEL).await?;
             if let Some(g) = &grants {
@@ -867,13 +915,18 @@ impl RedisBackend {
             }
             Error::Unavailable { backend: "redis", message: m }
         };
+        let certs = load_certs(target.tls.as_ref())?;
         let conns = match target.topology {
             RedisTopology::Cluster => {
-                let client = redis::cluster::ClusterClientBuilder::new(target.nodes.iter().map(String::as_str))
+                let builder = redis::cluster::ClusterClientBuilder::new(target.nodes.iter().map(String::as_str))
                     .connection_timeout(CONNECT_TIMEOUT)
-                    .response_timeout(RESPONSE_TIMEOUT)
-                    .build()
-                    .map_err(|e| scrub(&e))?;
+                    .response_timeout(RESPONSE_TIMEOUT);
+                #[cfg(feature = "redis-tls")]
+                let builder = match &certs {
+                    Some(c) => builder.certs(c.clone()),
+                    None => builder,
+                };
+                let client = builder.build().map_err(|e| scrub(&e))?;
                 vec![Conn::Cluster(client.get_async_connection().await.map_err(|e| scrub(&e))?)]
             }
             _ => {
@@ -884,7 +937,7 @@ impl RedisBackend {
                     .set_max_delay(Duration::from_millis(200));
                 let mut conns = Vec::new();
                 for url in &target.nodes {
-                    let client = redis::Client::open(url.as_str()).map_err(|e| scrub(&e))?;
+                    let client = client(url, certs.as_ref()).map_err(|e| scrub(&e))?;
                     conns.push(Conn::Server(
                         ConnectionManager::new_lazy_with_config(client, config.clone()).map_err(|e| scrub(&e))?,
                     ));
@@ -900,6 +953,7 @@ impl RedisBackend {
             conns,
             urls: target.nodes.clone(),
             password: target.password.clone(),
+            certs,
             stop: CancellationToken::new(),
         });
         let backend = RedisBackend { shared };
@@ -914,7 +968,7 @@ impl RedisBackend {
         let mut subscribed = Vec::new();
         for url in listen_to {
             let (tx, rx) = oneshot::channel();
-            tokio::spawn(listen(url, Arc::downgrade(&backend.shared), notices.clone(), backend.shared.stop.clone(), tx));
+            tokio::spawn(listen(url, backend.shared.certs.clone(), Arc::downgrade(&backend.shared), notices.clone(), backend.shared.stop.clone(), tx));
             subscribed.push(rx);
         }
         let _ = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_millis(100), futures_util::future::join_all(subscribed)).await;
@@ -931,14 +985,15 @@ impl RedisBackend {
             .query(redis::cmd("CLUSTER").arg("NODES"))
             .await
             .map_err(|e| s.error(e))?;
-        let auth = s.urls[0].strip_prefix("redis://").and_then(|r| r.split_once('@')).map(|(a, _)| format!("{a}@"));
+        let (scheme, rest) = s.urls[0].split_once("://").unwrap_or(("redis", ""));
+        let auth = rest.split_once('@').map(|(a, _)| format!("{a}@"));
         let mut out = Vec::new();
         for line in nodes.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() > 2 && f[2].contains("master") && !f[2].contains("fail") {
                 let addr = f[1].split('@').next().unwrap_or_default();
-                let url = format!("redis://{}{addr}/0", auth.clone().unwrap_or_default());
-                let client = redis::Client::open(url).map_err(|e| s.error(e))?;
+                let url = format!("{scheme}://{}{addr}/0", auth.clone().unwrap_or_default());
+                let client = client(&url, s.certs.as_ref()).map_err(|e| s.error(e))?;
                 let conn = ConnectionManager::new_lazy_with_config(
                     client,
                     ConnectionManagerConfig::new()
