@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import timedelta
 
 import pytest
@@ -185,3 +186,25 @@ def test_unreachable_backend_is_backend_unavailable():
         locks.ping()
     assert isinstance(info.value, ConnectionError) and info.value.code == "BACKEND_UNAVAILABLE"
     assert "s3cret" not in str(info.value)
+
+
+def _tls_url() -> str:
+    url = os.environ.get("FERROLOCK_TEST_REDIS_TLS_URL")
+    if not url:
+        pytest.fail("FERROLOCK_TEST_REDIS_TLS_URL is not set: run scripts/test, which starts Redis over TLS")
+    return url
+
+
+def test_rediss_with_its_ca_locks_and_a_foreign_ca_is_unavailable() -> None:
+    url = _tls_url()
+    with ferrolock.connect(url + "&namespace=" + "py-tls-%d" % os.getpid()) as locks:
+        with locks.lock("tls-job").acquire(timeout=5) as held:
+            assert held.fence >= 1
+            assert locks.lock("tls-job").try_acquire() is None
+    tls_dir = os.environ["FERROLOCK_TEST_TLS_DIR"]
+    foreign = url.split("?")[0] + "?ca=" + os.path.join(tls_dir, "other-ca.pem")
+    with pytest.raises(ferrolock.BackendUnavailable, match="certificate") as info:
+        ferrolock.connect(foreign)
+    assert info.value.code == "BACKEND_UNAVAILABLE"
+    with pytest.raises(ferrolock.InvalidArgument, match="no-such-ca.pem"):
+        ferrolock.connect(url.split("?")[0] + "?ca=" + os.path.join(tls_dir, "no-such-ca.pem"))
