@@ -335,9 +335,10 @@ impl Locks {
     /// so a process may exit right after. Waits still pending end with
     /// `Err(Closed)`, leaving nothing held. Locks still held free at their ttl.
     pub async fn close(&self) {
+        // Pending waits end with `Closed`; each counts in `background` until
+        // it has spawned its way out of its queue, so waiting for
+        // `background` waits for them too.
         self.inner.closing.cancel();
-        // Let the waits just woken leave their queues (background clean-ups).
-        tokio::task::yield_now().await;
         self.inner.background.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.background.wait()).await;
         if !self.inner.closed.swap(true, Ordering::AcqRel) {
@@ -437,11 +438,14 @@ pub struct Lock {
 }
 
 /// Leaves the wait queue if the wait ends without the lock (timeout,
-/// error, or a dropped future).
+/// error, or a dropped future). While it lives, it counts as a background
+/// task, so `close()` waits for it: a wait that `close()` ends has spawned
+/// its way out of the queue before the backend closes.
 struct QueueSpot {
     inner: Arc<Inner>,
     key: String,
     ticket: Option<u64>,
+    _waiting: tokio_util::task::task_tracker::TaskTrackerToken,
 }
 
 impl Drop for QueueSpot {
@@ -602,7 +606,8 @@ impl Lock {
         // Register for wake-ups before queueing, so no release is missed.
         let key = &*self.key;
         let registration = inner.notices.register(key);
-        let mut spot = QueueSpot { inner: inner.clone(), key: key.to_owned(), ticket: None };
+        let mut spot =
+            QueueSpot { inner: inner.clone(), key: key.to_owned(), ticket: None, _waiting: inner.background.token() };
         if inner.caps.queue {
             spot.ticket = Some(inner.backend.enqueue(key, &owner, self.mode).await?);
             req.ticket = spot.ticket;
