@@ -13,20 +13,43 @@
 
 use crate::error::{Error, Result};
 use crate::{Capabilities, Events, LockInfo, LockState, Mode};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The background runtime every blocking provider shares.
+/// The background runtime every blocking provider shares (one worker
+/// thread). A process forked after using it gets a fresh one on first use
+/// in the child: threads do not survive fork(), so the parent's runtime is
+/// left alone there (never dropped: joining threads that are gone would
+/// hang). Providers connected before the fork stay the parent's.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("ferrolock")
-            .enable_all()
-            .build()
-            .expect("ferrolock: cannot start its runtime thread")
-    })
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    /// A runtime and the fork generation it was made in; leaked, never freed.
+    struct Slot {
+        generation: u64,
+        rt: tokio::runtime::Runtime,
+    }
+    static SLOT: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let generation = crate::locks::fork_generation();
+    let current = || {
+        // SAFETY: every pointer stored in SLOT comes from Box::leak.
+        unsafe { SLOT.load(Ordering::Acquire).as_ref() }.filter(|s| s.generation == generation).map(|s| &s.rt)
+    };
+    if let Some(rt) = current() {
+        return rt;
+    }
+    let _building = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(rt) = current() {
+        return rt;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("ferrolock")
+        .enable_all()
+        .build()
+        .expect("ferrolock: cannot start its runtime thread");
+    let slot: &'static Slot = Box::leak(Box::new(Slot { generation, rt }));
+    SLOT.store(slot as *const Slot as *mut Slot, Ordering::Release);
+    &slot.rt
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {

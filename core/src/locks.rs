@@ -398,7 +398,7 @@ fn new_owner() -> [u8; 16] {
 
 /// How many `fork()`s separate this process from the one that first asked:
 /// bumped in the child by a `pthread_atfork` handler (one atomic load per call).
-fn fork_generation() -> u64 {
+pub(crate) fn fork_generation() -> u64 {
     use std::sync::atomic::AtomicU64;
     static GENERATION: AtomicU64 = AtomicU64::new(0);
     #[cfg(unix)]

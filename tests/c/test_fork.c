@@ -1,7 +1,9 @@
 /* A handle inherited through fork() is disarmed in the child: freeing it
- * there does not release the parent's lock. */
+ * there does not release the parent's lock. A child may connect anew: the
+ * library starts a background thread of its own there. */
 #include "harness.h"
 #include <sys/wait.h>
+#include <unistd.h>
 
 static void a_forked_child_does_not_release_the_parents_lock(const char *backend) {
     fixture fx;
@@ -44,7 +46,49 @@ static void a_forked_child_does_not_release_the_parents_lock(const char *backend
     fixture_close(&fx);
 }
 
+/* The parent used the library (its background thread runs renewals and
+ * timers); the child connects anew and needs both: a wait that times out,
+ * and a lock renewed past its ttl. */
+static void a_forked_child_connects_anew(const char *backend) {
+    (void)backend;
+    ferrolock_locks *parent = NULL;
+    OK(ferrolock_connect("memory://fork-parent", &parent));
+    ferrolock_held *h = NULL;
+    OK(ferrolock_acquire(parent, "warm", 30000, 1000, &h));
+    RELEASE_FREE(h);
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        alarm(20); /* a child that hangs fails instead of blocking the suite */
+        int bad = 0;
+        ferrolock_locks *locks = NULL;
+        bad += ferrolock_connect("memory://fork-child", &locks) != FERROLOCK_OK;
+        ferrolock_held *held = NULL, *other = NULL;
+        bad += ferrolock_acquire(locks, "renewed", 300, 1000, &held) != FERROLOCK_OK;
+        /* A wait ends at its timeout: the child's timers run. */
+        bad += ferrolock_acquire(locks, "renewed", 300, 200, &other) != FERROLOCK_TIMEOUT || other != NULL;
+        /* Past three ttls the lock is still held: the child's renewals run. */
+        usleep(1000 * 1000);
+        bad += held == NULL || ferrolock_is_lost(held);
+        bool was_held = false;
+        bad += held == NULL || ferrolock_release(held, &was_held) != FERROLOCK_OK || !was_held;
+        ferrolock_held_free(held);
+        ferrolock_locks_free(locks);
+        /* exec, not exit: see above. */
+        char code[16];
+        snprintf(code, sizeof code, "exit %d", bad == 0 ? 0 : 10 + bad);
+        execl("/bin/sh", "sh", "-c", code, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ferrolock_locks_free(parent);
+}
+
 int main(void) {
     RUN(a_forked_child_does_not_release_the_parents_lock, "sqlite");
+    RUN(a_forked_child_connects_anew, "memory");
     return finish("test_fork");
 }
