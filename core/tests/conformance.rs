@@ -385,9 +385,7 @@ async fn waiting_writer_is_not_starved_by_new_readers(fx: Fixture) {
 
 async fn waiters_are_served_in_fifo_order(fx: Fixture) {
     let locks = fx.connect().await;
-    if !locks.capabilities().queue {
-        return; // FIFO is only promised where the backend keeps a queue
-    }
+    let fifo = locks.capabilities().queue;
     let holder = locks.lock("q").try_acquire().await.unwrap().unwrap();
     let order = Arc::new(parking_lot_free::Order::default());
     let mut tasks = Vec::new();
@@ -406,7 +404,16 @@ async fn waiters_are_served_in_fifo_order(fx: Fixture) {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(order.get(), vec![0, 1, 2, 3]);
+    let mut served = order.get();
+    if fifo {
+        assert_eq!(served, vec![0, 1, 2, 3]);
+    } else {
+        // Without a queue (a quorum of independent servers has no one
+        // authority on the order) waiters race on release notices: each is
+        // still served once, in some order.
+        served.sort();
+        assert_eq!(served, vec![0, 1, 2, 3]);
+    }
 }
 
 mod parking_lot_free {

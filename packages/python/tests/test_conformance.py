@@ -228,8 +228,7 @@ def test_waiting_writer_is_not_starved_by_new_readers(connect):
 
 def test_waiters_are_served_in_fifo_order(connect):
     locks = connect()
-    if not locks.capabilities.queue:
-        return  # FIFO is only promised where the backend keeps a queue
+    fifo = locks.capabilities.queue
     holder = locks.lock("q").try_acquire()
     order = []
     threads = []
@@ -248,7 +247,12 @@ def test_waiters_are_served_in_fifo_order(connect):
     holder.release()
     for t in threads:
         t.join(HANG)
-    assert order == [0, 1, 2, 3]
+    if fifo:
+        assert order == [0, 1, 2, 3]
+    else:
+        # No queue (a quorum): waiters race on release notices; each is
+        # still served once.
+        assert sorted(order) == [0, 1, 2, 3]
 
 
 def test_release_wakes_a_waiter_promptly(connect):
