@@ -53,74 +53,37 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(HANG, f).await.expect("scenario hung")
 }
 
+/// One module of tests: every scenario on the fixture `$fixture` makes
+/// from the scenario's name `$s`.
+macro_rules! backend {
+    ($(#[$attr:meta])* $module:ident, |$s:ident| $fixture:expr, [$($scenario:ident),*]) => {
+        $(#[$attr])*
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let $s = stringify!($scenario);
+                    super::bounded(super::$scenario($fixture)).await
+                }
+            )*
+        }
+    };
+}
+
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::bounded(super::$scenario(super::Fixture::memory(stringify!($scenario)))).await
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::bounded(super::$scenario(super::Fixture::sqlite(stringify!($scenario)))).await
-                }
-            )*
-        }
-        #[cfg(feature = "redis")]
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_URL", stringify!($scenario));
-                    super::bounded(super::$scenario(fx)).await
-                }
-            )*
-        }
-        #[cfg(feature = "redis")]
-        mod redis_quorum {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_QUORUM_URL", stringify!($scenario));
-                    super::bounded(super::$scenario(fx)).await
-                }
-            )*
-        }
-        #[cfg(feature = "redis")]
-        mod redis_cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_CLUSTER_URL", stringify!($scenario));
-                    super::bounded(super::$scenario(fx)).await
-                }
-            )*
-        }
-        #[cfg(feature = "redis-tls")]
-        mod redis_tls {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_URL", stringify!($scenario));
-                    super::bounded(super::$scenario(fx)).await
-                }
-            )*
-        }
-        #[cfg(feature = "redis-tls")]
-        mod redis_tls_cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    let fx = super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_CLUSTER_URL", stringify!($scenario));
-                    super::bounded(super::$scenario(fx)).await
-                }
-            )*
-        }
+        backend!(memory, |s| super::Fixture::memory(s), [$($scenario),*]);
+        backend!(sqlite, |s| super::Fixture::sqlite(s), [$($scenario),*]);
+        backend!(#[cfg(feature = "redis")] redis,
+            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_URL", s), [$($scenario),*]);
+        backend!(#[cfg(feature = "redis")] redis_quorum,
+            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_QUORUM_URL", s), [$($scenario),*]);
+        backend!(#[cfg(feature = "redis")] redis_cluster,
+            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_CLUSTER_URL", s), [$($scenario),*]);
+        backend!(#[cfg(feature = "redis-tls")] redis_tls,
+            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_URL", s), [$($scenario),*]);
+        backend!(#[cfg(feature = "redis-tls")] redis_tls_cluster,
+            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_CLUSTER_URL", s), [$($scenario),*]);
     };
 }
 
