@@ -3,7 +3,7 @@
 //! as the core's `Held` does on drop.
 
 use crate::error::{to_js, Result};
-use crate::runtime::{millis, to_millis, Bridge};
+use crate::runtime::{millis, to_millis, Ops};
 use napi::bindgen_prelude::Either;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 #[napi]
 pub struct NativeHeld {
     held: Arc<ferrolock::Held>,
-    bridge: Arc<Bridge>,
+    bridge: Ops,
     /// Stops the loss watcher once the handle is released or handed off.
     watching: Option<CancellationToken>,
 }
@@ -22,7 +22,7 @@ pub struct NativeHeld {
 type LostCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 impl NativeHeld {
-    pub(crate) fn new(held: ferrolock::Held, bridge: Arc<Bridge>) -> NativeHeld {
+    pub(crate) fn new(held: ferrolock::Held, bridge: Ops) -> NativeHeld {
         NativeHeld {
             held: Arc::new(held),
             bridge,
@@ -122,7 +122,7 @@ impl NativeHeld {
         let stop = CancellationToken::new();
         self.watching = Some(stop.clone());
         let guard = self.held.guard();
-        self.bridge.runtime.spawn(async move {
+        self.bridge.spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = guard.lost() => {

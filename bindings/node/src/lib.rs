@@ -4,6 +4,7 @@
 //! is the TypeScript layer in `packages/npm`, which loads this addon.
 #![deny(clippy::all)]
 
+mod driver;
 mod error;
 mod held;
 mod lock;

@@ -3,10 +3,9 @@
 
 use crate::error::{aborted, to_js, Result};
 use crate::held::NativeHeld;
-use crate::runtime::{millis, Bridge};
+use crate::runtime::{millis, Ops};
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Stops a wait: the TypeScript layer cancels it when the caller's
@@ -35,7 +34,7 @@ impl NativeCancel {
 #[napi]
 pub struct NativeLock {
     pub(crate) lock: ferrolock::Lock,
-    pub(crate) bridge: Arc<Bridge>,
+    pub(crate) bridge: Ops,
     pub(crate) closed: CancellationToken,
 }
 

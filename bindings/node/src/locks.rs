@@ -3,13 +3,12 @@
 use crate::error::{to_js, Result};
 use crate::held::NativeHeld;
 use crate::lock::NativeLock;
-use crate::runtime::{millis, to_millis, Bridge, NativeBridge};
+use crate::runtime::{millis, to_millis, NativeBridge, Ops};
 use ferrolock::LockState;
 use napi::bindgen_prelude::Either;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -18,22 +17,35 @@ use tokio_util::sync::CancellationToken;
 #[napi]
 pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<NativeLocks, u32>> {
     let url = url.unwrap_or_else(ferrolock::default_url);
+    let is_sqlite = url
+        .trim_start()
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("sqlite:"));
     let b = bridge.bridge.clone();
-    bridge.bridge.run_off_thread(async move {
+    let open = async move {
         let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
+        let io = locks.backend().name() == "redis";
         Ok(NativeLocks {
             locks,
-            bridge: b,
+            bridge: Ops::new(b, io),
             closed: CancellationToken::new(),
         })
-    })
+    };
+    // Opening a SQLite file may block its thread (a busy file); a Redis or
+    // memory provider connects on the runtime its operations run on, so its
+    // connection tasks and watchdog live there.
+    if is_sqlite {
+        bridge.bridge.run_off_thread(open)
+    } else {
+        bridge.bridge.run(open)
+    }
 }
 
 /// A provider: one connection to one backend.
 #[napi]
 pub struct NativeLocks {
     pub(crate) locks: ferrolock::Locks,
-    pub(crate) bridge: Arc<Bridge>,
+    pub(crate) bridge: Ops,
     /// Cancelled by `close()`: ends this provider's pending waits with
     /// `CLOSED` (the engine's waits would otherwise go on after a close, and
     /// keep the process alive).
@@ -249,7 +261,7 @@ impl NativeLocks {
         let mut events = self.locks.events();
         let stop = CancellationToken::new();
         let stopped = stop.clone();
-        self.bridge.runtime.spawn(async move {
+        self.bridge.spawn(async move {
             loop {
                 tokio::select! {
                     _ = stopped.cancelled() => break,

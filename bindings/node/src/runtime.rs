@@ -1,27 +1,40 @@
 //! The async bridge, in one place.
 //!
-//! Every operation is a future run on napi's tokio runtime. It is first
-//! polled right away on the JS thread (inside the runtime's context): an
-//! operation that needs no I/O wait (the memory backend, a refused
-//! `try_acquire`, an idle SQLite file…) returns its value at once, with no
-//! thread hop. Otherwise the future is spawned on the runtime and the call
-//! returns an operation id (a number); when the future ends, one shared
-//! threadsafe function per JS environment carries `(id, error, value)` back
-//! to the TypeScript layer, which settles the promise it made for that id.
-//! (napi's own `async fn` makes a threadsafe function and two tasks per
-//! call, which costs more than a Redis round trip here.)
+//! Every operation is a future. Each JS environment (the main thread, each
+//! worker thread) has its own current-thread tokio runtime, driven by
+//! libuv on the JS thread (`driver.rs`): a provider connects inside it, so
+//! its Redis connection tasks, pub/sub listener and renewal watchdog live
+//! there, and a Redis reply wakes the JS thread and nothing else.
 //!
-//! The threadsafe function is weak: the TypeScript layer keeps the event
-//! loop alive while operations are pending, and only then. Opt-in
-//! (`FERROLOCK_NODE_SPIN_US`), the JS thread waits a bounded spin for a
-//! fast result before going asynchronous.
+//! A memory or SQLite operation is first polled right away on the JS thread
+//! (in the runtime's context): one that needs no I/O wait (a memory
+//! acquire, a refused `try_acquire`, an idle SQLite file…) returns its
+//! value at once. A Redis operation is spawned on the runtime and a turn
+//! runs at once, so its command is on the socket when the call returns;
+//! if it finished within that turn, its value is returned too. Otherwise
+//! the call returns an operation id (a number), and when the future ends —
+//! in a later turn, on the JS thread — `complete(id, error, value)` of the
+//! TypeScript layer is called directly (`napi_make_callback`), which
+//! settles the promise it made for that id. Outcomes produced off the JS
+//! thread (opening a SQLite file and `close()` run on napi's multi-thread
+//! runtime: they may block) come back through one shared threadsafe
+//! function. (napi's own `async fn` makes a threadsafe function and two
+//! tasks per call, which costs more than a Redis round trip here.)
+//!
+//! Neither the libuv handles nor the threadsafe function keep the process
+//! alive: the TypeScript layer keeps the event loop alive while operations
+//! are pending, and only then. `FERROLOCK_NODE_DRIVER=thread` runs
+//! everything on napi's runtime instead (the design before the local
+//! runtime; there, opt-in `FERROLOCK_NODE_SPIN_US`, the JS thread waits a
+//! bounded spin for a fast result before going asynchronous).
 
+use crate::driver::Local;
 use crate::error::{coded, invalid, Result};
-use napi::bindgen_prelude::{sys, Either, FnArgs, Function, ToNapiValue};
+use napi::bindgen_prelude::{sys, Either, FnArgs, Function, JsValue, ToNapiValue};
 use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
-use napi::Status;
+use napi::{Env, Status};
 use napi_derive::napi;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,12 +45,11 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 /// napi's tokio runtime, configured before napi starts it: one worker
-/// thread (`FERROLOCK_NODE_WORKERS` changes it). The JS side is one thread
-/// too, and with a single worker a Redis reply, the connection task that
-/// reads it and the operation waiting for it meet on one thread instead of
-/// hopping between workers (each hop is a wake-up, which costs more than
-/// the work on a busy machine). SQLite's blocking calls run on the
-/// runtime's blocking pool as before.
+/// thread (`FERROLOCK_NODE_WORKERS` changes it). It runs what may block
+/// (opening a SQLite file, `close()`) and, with
+/// `FERROLOCK_NODE_DRIVER=thread`, everything: then a single worker makes
+/// a Redis reply, the connection task that reads it and the operation
+/// waiting for it meet on one thread instead of hopping between workers.
 #[napi_derive::module_init]
 fn init() {
     let workers = std::env::var("FERROLOCK_NODE_WORKERS")
@@ -74,10 +86,37 @@ impl ToNapiValue for Js {
 }
 
 type Args = FnArgs<(u32, Option<String>, Option<Js>)>;
+
+/// `(id, error, value)` for `complete`, made on the JS thread.
+pub(crate) fn complete_args(env: sys::napi_env, done: Done) -> Option<[sys::napi_value; 3]> {
+    let Done { id, outcome } = done;
+    let (error, value) = match outcome.map(|convert| convert(env)) {
+        Ok(Ok(v)) => (None, Some(v)),
+        Ok(Err(e)) => (
+            Some(format!("[INTERNAL] internal error: {}", e.reason)),
+            None,
+        ),
+        Err(message) => (Some(message), None),
+    };
+    // SAFETY: JS thread of `env`, inside a handle scope.
+    unsafe {
+        let id = u32::to_napi_value(env, id).ok()?;
+        let error = Option::<String>::to_napi_value(env, error).ok()?;
+        let value = match value {
+            Some(v) => v,
+            None => <()>::to_napi_value(env, ()).ok()?,
+        };
+        Some([id, error, value])
+    }
+}
 type Completer = ThreadsafeFunction<Done, (), Args, Status, false, true>;
 
 pub struct Bridge {
+    /// The shared multi-thread runtime: operations that may block their
+    /// thread, and everything when there is no `local` runtime.
     pub runtime: Handle,
+    /// This environment's runtime, driven by libuv on the JS thread.
+    local: Option<Arc<Local>>,
     completer: Completer,
     next_id: AtomicU32,
 }
@@ -97,13 +136,19 @@ impl Completion {
 
     fn send(&mut self, outcome: std::result::Result<Convert, String>) {
         self.sent = true;
-        self.bridge.completer.call(
-            Done {
-                id: self.id,
-                outcome,
-            },
-            ThreadsafeFunctionCallMode::NonBlocking,
-        );
+        let mut done = Done {
+            id: self.id,
+            outcome,
+        };
+        if let Some(local) = &self.bridge.local {
+            match local.deliver(done) {
+                Ok(()) => return,
+                Err(d) => done = d,
+            }
+        }
+        self.bridge
+            .completer
+            .call(done, ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
 
@@ -118,38 +163,58 @@ impl Drop for Completion {
 }
 
 impl Bridge {
-    /// Run `fut`: its value now if it is ready at the first poll, else an id
-    /// whose outcome the completer delivers later.
+    /// Run `fut`: its value now if it is ready at the first poll (or, on
+    /// the local runtime, within the turn that follows), else an id whose
+    /// outcome the completer delivers later.
     pub fn run<T, F>(self: &Arc<Self>, fut: F) -> Result<Either<T, u32>>
     where
         T: ToNapiValue + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
-        self.run_with(fut, true)
+        self.run_with(fut, Mode::Inline)
     }
 
-    /// `run` without the first poll on the JS thread: for operations that
-    /// may block their thread (opening a SQLite file waits for a busy one;
-    /// closing joins the backend's threads).
+    /// `run` on the shared runtime, without the first poll on the JS
+    /// thread: for operations that may block their thread (opening a
+    /// SQLite file waits for a busy one; closing joins the backend's
+    /// threads).
     pub fn run_off_thread<T, F>(self: &Arc<Self>, fut: F) -> Result<Either<T, u32>>
     where
         T: ToNapiValue + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
-        self.run_with(fut, false)
+        self.run_with(fut, Mode::OffThread)
     }
 
-    fn run_with<T, F>(self: &Arc<Self>, fut: F, inline: bool) -> Result<Either<T, u32>>
+    /// Spawn a background task (an event subscription, a loss watcher) on
+    /// the runtime operations run on.
+    pub fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        match &self.local {
+            Some(local) => local.spawn_now(fut),
+            None => {
+                self.runtime.spawn(fut);
+            }
+        }
+    }
+
+    fn run_with<T, F>(self: &Arc<Self>, fut: F, mode: Mode) -> Result<Either<T, u32>>
     where
         T: ToNapiValue + Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
         let mut fut = Box::pin(fut);
+        let local = self.local.as_ref().filter(|_| mode != Mode::OffThread);
         let first = catch_unwind(AssertUnwindSafe(|| {
-            if !inline {
+            if mode == Mode::OffThread || (mode == Mode::Turn && local.is_some()) {
                 return Poll::Pending;
             }
-            let _context = self.runtime.enter();
+            let _context = match local {
+                Some(l) => l.handle.enter(),
+                None => self.runtime.enter(),
+            };
             fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         }))
         .map_err(|_| {
@@ -172,7 +237,7 @@ impl Bridge {
                     value: Mutex::new(None),
                 });
                 let task_slot = slot.clone();
-                self.runtime.spawn(async move {
+                let task = async move {
                     let r = fut.await;
                     *task_slot.value.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
                     if task_slot
@@ -193,29 +258,17 @@ impl Bridge {
                             Err("[INTERNAL] internal error: the operation's result was lost".into())
                         }
                     });
-                });
-                // Opt-in (FERROLOCK_NODE_SPIN_US, default 0): wait a bounded
-                // spin for a fast round trip here, which saves two thread
-                // wake-ups when a core is free, and costs a core when none
-                // is (measured slower on a busy 2-core machine, hence off).
-                let spin = spin_budget();
-                if !spin.is_zero() {
-                    let deadline = Instant::now() + spin;
-                    let mut turns = 0u32;
-                    loop {
-                        if slot.state.load(Ordering::Acquire) == READY {
-                            return slot
-                                .take()
-                                .unwrap_or_else(|| {
-                                    Err(coded("INTERNAL", "internal error: lost result"))
-                                })
-                                .map(Either::A);
+                };
+                match local {
+                    // Spawned and run at once on the JS thread: a command
+                    // is on its socket before this call returns, and a
+                    // result that needed no I/O wait is returned here.
+                    Some(l) => l.spawn_now(task),
+                    None => {
+                        self.runtime.spawn(task);
+                        if let Some(r) = spin(&slot) {
+                            return r.map(Either::A);
                         }
-                        turns += 1;
-                        if turns % 32 == 0 && Instant::now() >= deadline {
-                            break;
-                        }
-                        std::hint::spin_loop();
                     }
                 }
                 if slot
@@ -232,6 +285,83 @@ impl Bridge {
                 Ok(Either::B(id))
             }
         }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Poll once right away, in the runtime's context, on the JS thread.
+    Inline,
+    /// On the local runtime, spawn and run a turn at once, with no poll
+    /// before (a poll outside the turn would wake the connection's task
+    /// from outside the runtime: an extra wake-up through its eventfd).
+    Turn,
+    /// Spawn on the shared runtime.
+    OffThread,
+}
+
+/// A provider's way of running its operations: a Redis provider's need
+/// I/O (`Mode::Turn`), the memory and SQLite ones often finish at their
+/// first poll (`Mode::Inline`).
+#[derive(Clone)]
+pub struct Ops {
+    bridge: Arc<Bridge>,
+    io: bool,
+}
+
+impl Ops {
+    pub fn new(bridge: Arc<Bridge>, io: bool) -> Ops {
+        Ops { bridge, io }
+    }
+
+    pub fn run<T, F>(&self, fut: F) -> Result<Either<T, u32>>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        let mode = if self.io { Mode::Turn } else { Mode::Inline };
+        self.bridge.run_with(fut, mode)
+    }
+
+    pub fn run_off_thread<T, F>(&self, fut: F) -> Result<Either<T, u32>>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        self.bridge.run_off_thread(fut)
+    }
+
+    pub fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.bridge.spawn(fut)
+    }
+}
+
+/// Opt-in (FERROLOCK_NODE_SPIN_US, default 0, shared runtime only): wait a
+/// bounded spin for a fast round trip, which saves two thread wake-ups
+/// when a core is free, and costs a core when none is (measured slower on
+/// a busy 2-core machine, hence off).
+fn spin<T>(slot: &Slot<T>) -> Option<Result<T>> {
+    let spin = spin_budget();
+    if spin.is_zero() {
+        return None;
+    }
+    let deadline = Instant::now() + spin;
+    let mut turns = 0u32;
+    loop {
+        if slot.state.load(Ordering::Acquire) == READY {
+            return Some(
+                slot.take()
+                    .unwrap_or_else(|| Err(coded("INTERNAL", "internal error: lost result"))),
+            );
+        }
+        turns += 1;
+        if turns % 32 == 0 && Instant::now() >= deadline {
+            return None;
+        }
+        std::hint::spin_loop();
     }
 }
 
@@ -276,7 +406,7 @@ impl NativeBridge {
         constructor,
         ts_args_type = "complete: (id: number, error: string | null, value: unknown) => void"
     )]
-    pub fn new(complete: Function<'_, Args, ()>) -> Result<Self> {
+    pub fn new(env: Env, complete: Function<'_, Args, ()>) -> Result<Self> {
         let runtime = catch_unwind(|| {
             napi::bindgen_prelude::within_runtime_if_available(Handle::try_current)
         })
@@ -308,6 +438,7 @@ impl NativeBridge {
         Ok(NativeBridge {
             bridge: Arc::new(Bridge {
                 runtime,
+                local: Local::start(env.raw(), complete.value().value),
                 completer,
                 next_id: AtomicU32::new(1),
             }),

@@ -39,12 +39,14 @@ for (const backend of ['memory', 'sqlite', 'redis']) {
         assert.equal(await held.release(), true)
         // Nothing stays held or queued by the aborted waiters. (Their exit
         // from a backend's queue runs in the background: a release just
-        // before it may hand them the lock, which their exit hands back.)
+        // before it may hand them the lock, which their exit hands back,
+        // skipping its fence: so the next fence is 2, or higher if that
+        // race went the other way — it does either way on a loaded machine.)
         const deadline = Date.now() + 3000
         while ((await locks.state('a')).held && Date.now() < deadline) await sleep(20)
         assert.deepEqual(await locks.state('a'), { held: false })
         const next = await locks.lock('a').acquire({ timeout: '3s' })
-        assert.equal(next.fence, 2n)
+        assert.ok(next.fence >= 2n && next.fence <= 4n, `fence ${next.fence}: 2, or up to 4 if both aborted waiters were handed the lock`)
         await next.release()
         // A signal that fires after the lock was got changes nothing.
         const c2 = new AbortController()
