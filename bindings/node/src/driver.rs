@@ -19,7 +19,10 @@
 //! the runtime's `on_thread_park` hook runs only when no task is ready; if
 //! the epoll has events waiting it wakes a do-nothing task (the park then
 //! polls them with a zero timeout), else it ends the turn, waking its
-//! future (the park is again a zero-timeout poll). An event that arrives
+//! future (the park is again a zero-timeout poll). That task also keeps a
+//! 1 ms timer armed: otherwise each timeout an operation arms (the Redis
+//! client's, the engine's) would be the earliest timer and make tokio wake
+//! its I/O driver through the eventfd, which costs a write and a round. An event that arrives
 //! between that last check and the last poll wakes its task in the next
 //! turn, so a turn arms the timer for 1 ms later; the timer's period then
 //! doubles up to 10 ms while any task lives here (tokio's timers — a
@@ -35,7 +38,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_ulong, c_void};
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -93,6 +96,8 @@ fn busy_tick_ms() -> u64 {
 }
 /// How long a runtime outlives its env, for the releases its finalizers start.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+/// The pacer's period (see the idler in `Local::start`).
+const PACE: std::time::Duration = std::time::Duration::from_millis(1);
 /// Park rounds in one turn before it yields to the loop (the epoll stays
 /// readable, so libuv comes back at once).
 const MAX_ROUNDS: u32 = 64;
@@ -190,10 +195,21 @@ impl Local {
         let epfd = find_epoll(&rt)?;
         turn.epfd.store(epfd, Ordering::Relaxed);
         let idler = turn.clone();
-        rt.spawn(poll_fn(move |cx| {
-            *lock(&idler.idler) = Some(cx.waker().clone());
-            Poll::<()>::Pending
-        }));
+        rt.spawn(async move {
+            // Also a pacer: a timer always due within PACE keeps tokio's
+            // time driver from waking the I/O driver (an eventfd write, and
+            // one more round of the turn) each time an operation arms a
+            // timeout, which it does when the new deadline is the earliest.
+            let mut pace = Box::pin(tokio::time::sleep(PACE));
+            poll_fn(move |cx| {
+                *lock(&idler.idler) = Some(cx.waker().clone());
+                while pace.as_mut().poll(cx).is_ready() {
+                    pace.as_mut().reset(tokio::time::Instant::now() + PACE);
+                }
+                Poll::<()>::Pending
+            })
+            .await
+        });
         let local = Arc::new(Local {
             handle: rt.handle().clone(),
             rt: Mutex::new(Some(rt)),
