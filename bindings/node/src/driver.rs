@@ -22,9 +22,10 @@
 //! future (the park is again a zero-timeout poll). That task also keeps a
 //! 1 ms timer armed: otherwise each timeout an operation arms (the Redis
 //! client's, the engine's) would be the earliest timer and make tokio wake
-//! its I/O driver through the eventfd, which costs a write and a round. An event that arrives
-//! between that last check and the last poll wakes its task in the next
-//! turn, so a turn arms the timer for 1 ms later; the timer's period then
+//! its I/O driver through the eventfd, which costs a write and a round.
+//! An event that arrives between the hook's last check and the last poll
+//! wakes its task in the next turn, so a turn arms the libuv timer for
+//! 1 ms later (`FERROLOCK_NODE_TICK_MS` changes it); the timer's period then
 //! doubles up to 10 ms while any task lives here (tokio's timers — a
 //! wait's deadline, a renewal — only fire in a turn), and it stops when
 //! none does. Both libuv handles are unref'd: the TypeScript layer keeps
