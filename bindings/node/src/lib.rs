@@ -4,6 +4,10 @@
 //! is the TypeScript layer in `packages/npm`, which loads this addon.
 #![deny(clippy::all)]
 
+#[cfg(target_os = "linux")]
+mod driver;
+#[cfg(not(target_os = "linux"))]
+#[path = "driver_stub.rs"]
 mod driver;
 mod error;
 mod held;

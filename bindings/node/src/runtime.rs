@@ -88,6 +88,7 @@ impl ToNapiValue for Js {
 type Args = FnArgs<(u32, Option<String>, Option<Js>)>;
 
 /// `(id, error, value)` for `complete`, made on the JS thread.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) fn complete_args(env: sys::napi_env, done: Done) -> Option<[sys::napi_value; 3]> {
     let Done { id, outcome } = done;
     let (error, value) = match outcome.map(|convert| convert(env)) {
