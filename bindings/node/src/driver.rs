@@ -26,9 +26,9 @@
 //! An event that arrives between the hook's last check and the last poll
 //! wakes its task in the next turn, so a turn arms the libuv timer for
 //! 1 ms later (`FERROLOCK_NODE_TICK_MS` changes it); the timer's period then
-//! doubles up to 10 ms while any task lives here (tokio's timers — a
-//! wait's deadline, a renewal — only fire in a turn), and it stops when
-//! none does. Both libuv handles are unref'd: the TypeScript layer keeps
+//! doubles up to 10 ms (a sixth of the shortest ttl of a held lock, if
+//! less) while any task lives here (tokio's timers — a wait's deadline, a
+//! renewal — only fire in a turn), and it stops when none does. Both libuv handles are unref'd: the TypeScript layer keeps
 //! the loop alive while operations are pending.
 //!
 //! Since the runtime runs on the JS thread, a JS thread kept busy for
@@ -157,6 +157,28 @@ pub struct Local {
     done: Mutex<VecDeque<Done>>,
     /// `flush` is calling into JS.
     flushing: AtomicBool,
+    /// The ttls (ms) of the held locks short enough to cap the timer's
+    /// period, with their counts (see `hold_ttl`).
+    short_ttls: Mutex<std::collections::BTreeMap<u64, usize>>,
+}
+
+/// Keeps the timer's period under a sixth of a held lock's ttl while it
+/// lives (`Local::hold_ttl`).
+pub struct TtlHold {
+    local: Arc<Local>,
+    ms: u64,
+}
+
+impl Drop for TtlHold {
+    fn drop(&mut self) {
+        let mut m = lock(&self.local.short_ttls);
+        if let Some(n) = m.get_mut(&self.ms) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ms);
+            }
+        }
+    }
 }
 
 /// How to call `complete` (JS thread only).
@@ -221,6 +243,7 @@ impl Local {
             js: Mutex::new(None),
             done: Mutex::new(VecDeque::new()),
             flushing: AtomicBool::new(false),
+            short_ttls: Mutex::new(std::collections::BTreeMap::new()),
         });
         // SAFETY: on the JS thread of `env`; the handles are allocated with
         // libuv's own sizes and live until their close callbacks.
@@ -383,6 +406,30 @@ impl Local {
             unsafe { call_complete(env, func, ctx, done) };
         }
         self.flushing.store(false, Ordering::Relaxed);
+    }
+
+    /// A lock with this ttl is held: the watchdog renews it at a third of
+    /// its ttl, and tokio's timers only fire in a turn, so the timer's
+    /// period stays under a sixth of the shortest such ttl. `None` for a
+    /// ttl long enough for the longest period.
+    pub fn hold_ttl(self: &Arc<Self>, ttl: std::time::Duration) -> Option<TtlHold> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        if ms / 6 >= IDLE_TICK_MS {
+            return None;
+        }
+        *lock(&self.short_ttls).entry(ms).or_insert(0) += 1;
+        Some(TtlHold {
+            local: self.clone(),
+            ms,
+        })
+    }
+
+    /// The timer's longest period now.
+    fn max_period(&self) -> u64 {
+        match lock(&self.short_ttls).keys().next() {
+            Some(ms) => (ms / 6).clamp(1, IDLE_TICK_MS),
+            None => IDLE_TICK_MS,
+        }
     }
 
     /// A turn ends: an event that came as it ended may have woken a task
@@ -581,7 +628,7 @@ unsafe extern "C" fn on_tick(h: *mut c_void) {
             // (the idler aside).
             if local.handle.metrics().num_alive_tasks() > 1 {
                 let period = local.period.load(Ordering::Relaxed).max(1);
-                local.arm((period * 2).min(IDLE_TICK_MS));
+                local.arm((period * 2).min(local.max_period()));
             } else {
                 local.stop_ticks();
             }

@@ -7,6 +7,8 @@ use napi::sys;
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
+pub struct TtlHold;
+
 pub struct Local {
     pub handle: Handle,
 }
@@ -21,6 +23,10 @@ impl Local {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         self.handle.spawn(fut);
+    }
+
+    pub fn hold_ttl(self: &Arc<Self>, _ttl: std::time::Duration) -> Option<TtlHold> {
+        None
     }
 
     pub fn deliver(&self, done: Done) -> std::result::Result<(), Done> {

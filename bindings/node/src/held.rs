@@ -2,13 +2,14 @@
 //! garbage-collected while still armed) releases the lock in the background,
 //! as the core's `Held` does on drop.
 
+use crate::driver::TtlHold;
 use crate::error::{to_js, Result};
 use crate::runtime::{millis, to_millis, Ops};
 use napi::bindgen_prelude::Either;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 #[napi]
@@ -17,17 +18,31 @@ pub struct NativeHeld {
     bridge: Ops,
     /// Stops the loss watcher once the handle is released or handed off.
     watching: Option<CancellationToken>,
+    /// Keeps the event loop's runtime ticking often enough for a short ttl.
+    ttl_hold: Mutex<Option<TtlHold>>,
 }
 
 type LostCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 impl NativeHeld {
     pub(crate) fn new(held: ferrolock::Held, bridge: Ops) -> NativeHeld {
+        let ttl_hold = Mutex::new(bridge.hold_ttl(held.ttl()));
         NativeHeld {
             held: Arc::new(held),
             bridge,
             watching: None,
+            ttl_hold,
         }
+    }
+
+    fn let_go(&self) {
+        if let Some(w) = &self.watching {
+            w.cancel();
+        }
+        self.ttl_hold
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
     }
 }
 
@@ -86,9 +101,7 @@ impl NativeHeld {
     /// Release; whether this handle still held the lock. A second call is false.
     #[napi]
     pub fn release(&self) -> Result<Either<bool, u32>> {
-        if let Some(w) = &self.watching {
-            w.cancel();
-        }
+        self.let_go();
         let held = self.held.clone();
         self.bridge
             .run(async move { held.release_ref().await.map_err(to_js) })
@@ -106,9 +119,7 @@ impl NativeHeld {
     /// Hand the lock off: its token; this handle is disarmed.
     #[napi]
     pub fn into_token(&self) -> Result<String> {
-        if let Some(w) = &self.watching {
-            w.cancel();
-        }
+        self.let_go();
         self.held.take_token().map_err(to_js)
     }
 

@@ -338,6 +338,11 @@ impl Ops {
     {
         self.bridge.spawn(fut)
     }
+
+    /// See `Local::hold_ttl`.
+    pub fn hold_ttl(&self, ttl: Duration) -> Option<crate::driver::TtlHold> {
+        self.bridge.local.as_ref().and_then(|l| l.hold_ttl(ttl))
+    }
 }
 
 /// Opt-in (FERROLOCK_NODE_SPIN_US, default 0, shared runtime only): wait a
