@@ -28,8 +28,9 @@
 //! 1 ms later (`FERROLOCK_NODE_TICK_MS` changes it); the timer's period then
 //! doubles up to 10 ms (a sixth of the shortest ttl of a held lock, if
 //! less) while any task lives here (tokio's timers — a wait's deadline, a
-//! renewal — only fire in a turn), and it stops when none does. Both libuv handles are unref'd: the TypeScript layer keeps
-//! the loop alive while operations are pending.
+//! renewal — only fire in a turn), and it stops when none does. Both libuv
+//! handles are unref'd: the TypeScript layer keeps the loop alive while
+//! operations are pending.
 //!
 //! Since the runtime runs on the JS thread, a JS thread kept busy for
 //! longer than a lock's ttl/3 delays its renewal (as a timer of any JS
@@ -95,6 +96,7 @@ fn busy_tick_ms() -> u64 {
             .unwrap_or(BUSY_TICK_MS)
     })
 }
+
 /// How long a runtime outlives its env, for the releases its finalizers start.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// The pacer's period (see the idler in `Local::start`).
@@ -113,9 +115,9 @@ struct TurnState {
     epfd: AtomicI32,
     /// The turn's `block_on` future.
     waker: Mutex<Option<Waker>>,
-    /// A task that does nothing: waking it from the hook makes the park a
-    /// zero-timeout poll without the eventfd write that waking the turn
-    /// costs (a wake from inside the scheduler goes to its local queue).
+    /// A task that does nothing (but pace, see `Local::start`): waking it
+    /// from the hook makes the park a zero-timeout poll, and the turn goes
+    /// on without polling its future.
     idler: Mutex<Option<Waker>>,
     /// The epoll is known to be readable (a libuv poll callback): the
     /// hook's first check is skipped.
@@ -439,7 +441,7 @@ impl Local {
         self.arm(busy_tick_ms());
     }
 
-    /// Start the timer for one tick in `ms`, or stop it (`None`) (JS thread).
+    /// Start the timer for one tick in `ms` (JS thread).
     fn arm(&self, ms: u64) {
         self.period.store(ms.max(1), Ordering::Relaxed);
         if let Some(uv) = lock(&self.uv).as_ref() {
