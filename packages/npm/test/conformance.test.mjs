@@ -228,7 +228,7 @@ const scenarios = {
 
   async waiters_are_served_in_fifo_order(fx) {
     const locks = await fx.connect()
-    if (!locks.capabilities.queue) return // FIFO is only promised where the backend keeps a queue
+    const fifo = locks.capabilities.queue
     const holder = await locks.lock('q').tryAcquire()
     const order = []
     const tasks = []
@@ -244,7 +244,9 @@ const scenarios = {
     }
     await holder.release()
     await Promise.all(tasks)
-    assert.deepEqual(order, [0, 1, 2, 3])
+    if (fifo) assert.deepEqual(order, [0, 1, 2, 3])
+    // No queue (a quorum): waiters race on release notices; each is still served once.
+    else assert.deepEqual([...order].sort(), [0, 1, 2, 3])
   },
 
   async release_wakes_a_waiter_promptly(fx) {
