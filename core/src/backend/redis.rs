@@ -344,22 +344,31 @@ struct Scripts {
     inspect: Script,
     enqueue: Script,
     leave: Script,
+    /// Every script's source, for `SCRIPT LOAD` at connect.
+    sources: Vec<String>,
 }
 
 fn scripts() -> &'static Scripts {
     static S: OnceLock<Scripts> = OnceLock::new();
     S.get_or_init(|| {
         let handoff = HANDOFF.replace("DROP_STALE", DROP_STALE);
-        let with_parts = |s: &str| Script::new(&s.replace("DROP_STALE", DROP_STALE).replace("HANDOFF", &handoff));
+        let mut sources = Vec::new();
+        let mut script = |s: &str| {
+            let source = s.replace("DROP_STALE", DROP_STALE).replace("HANDOFF", &handoff);
+            let script = Script::new(&source);
+            sources.push(source);
+            script
+        };
         Scripts {
-            acquire: with_parts(ACQUIRE),
-            release: with_parts(RELEASE),
-            release_quorum: Script::new(RELEASE_QUORUM),
-            refresh: Script::new(REFRESH),
-            force_release: Script::new(FORCE_RELEASE),
-            inspect: Script::new(INSPECT),
-            enqueue: Script::new(ENQUEUE),
-            leave: with_parts(LEAVE),
+            acquire: script(ACQUIRE),
+            release: script(RELEASE),
+            release_quorum: script(RELEASE_QUORUM),
+            refresh: script(REFRESH),
+            force_release: script(FORCE_RELEASE),
+            inspect: script(INSPECT),
+            enqueue: script(ENQUEUE),
+            leave: script(LEAVE),
+            sources,
         }
     })
 }
@@ -372,6 +381,33 @@ enum Conn {
 }
 
 impl Conn {
+    /// `SCRIPT LOAD` every script (one pipelined round trip to a server; to
+    /// every master of a cluster), so that no operation's first use costs
+    /// the `NOSCRIPT` detour (EVALSHA, SCRIPT LOAD, EVALSHA). Best effort:
+    /// a server that restarts later loses them, and the detour still works.
+    async fn load_scripts(&self) {
+        let sources = &scripts().sources;
+        match self {
+            Conn::Server(c) => {
+                let mut pipe = redis::pipe();
+                for source in sources {
+                    pipe.cmd("SCRIPT").arg("LOAD").arg(source).ignore();
+                }
+                let _: redis::RedisResult<()> = pipe.query_async(&mut c.clone()).await;
+            }
+            Conn::Cluster(c) => {
+                let loads = sources.iter().map(|source| {
+                    let mut c = c.clone();
+                    async move {
+                        let _: redis::RedisResult<redis::Value> =
+                            redis::cmd("SCRIPT").arg("LOAD").arg(source).query_async(&mut c).await;
+                    }
+                });
+                futures_util::future::join_all(loads).await;
+            }
+        }
+    }
+
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         script: &Script,
@@ -958,6 +994,8 @@ impl RedisBackend {
         });
         let backend = RedisBackend { shared };
         backend.ping().await?;
+        let loads = futures_util::future::join_all(backend.shared.conns.iter().map(Conn::load_scripts));
+        let _ = tokio::time::timeout(Duration::from_millis(500), loads).await;
         let listen_to = match target.topology {
             RedisTopology::Quorum => target.nodes.clone(),
             // PUBLISH reaches every node of a cluster: one subscription will do.
