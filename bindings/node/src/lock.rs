@@ -35,7 +35,6 @@ impl NativeCancel {
 pub struct NativeLock {
     pub(crate) lock: ferrolock::Lock,
     pub(crate) bridge: Ops,
-    pub(crate) closed: CancellationToken,
 }
 
 #[napi]
@@ -70,7 +69,6 @@ impl NativeLock {
         let lock = self.lock.clone();
         let bridge = self.bridge.clone();
         let cancel = cancel.map(|c| c.token.clone());
-        let closed = self.closed.clone();
         self.bridge.run(async move {
             let wait = async {
                 if or_null {
@@ -88,7 +86,6 @@ impl NativeLock {
             let held = tokio::select! {
                 biased;
                 _ = cancel => return Err(aborted()),
-                _ = closed.cancelled() => return Err(to_js(ferrolock::Error::Closed)),
                 r = wait => r.map_err(to_js)?,
             };
             Ok(held.map(|h| NativeHeld::new(h, bridge)))

@@ -28,7 +28,6 @@ pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<Nati
         Ok(NativeLocks {
             locks,
             bridge: Ops::new(b, io),
-            closed: CancellationToken::new(),
         })
     };
     // Opening a SQLite file may block its thread (a busy file); a Redis or
@@ -46,10 +45,6 @@ pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<Nati
 pub struct NativeLocks {
     pub(crate) locks: ferrolock::Locks,
     pub(crate) bridge: Ops,
-    /// Cancelled by `close()`: ends this provider's pending waits with
-    /// `CLOSED` (the engine's waits would otherwise go on after a close, and
-    /// keep the process alive).
-    pub(crate) closed: CancellationToken,
 }
 
 /// Who holds a lock, as `state` and `list` report it (never an owner id).
@@ -139,7 +134,6 @@ impl NativeLocks {
         Ok(NativeLock {
             lock,
             bridge: self.bridge.clone(),
-            closed: self.closed.clone(),
         })
     }
 
@@ -214,11 +208,11 @@ impl NativeLocks {
             .run(async move { locks.ping().await.map_err(to_js) })
     }
 
-    /// Close the provider (waits up to 5 s for background clean-ups).
+    /// Close the provider: pending waits end with `CLOSED` (the engine
+    /// ends them); waits up to 5 s for background clean-ups.
     #[napi]
     pub fn close(&self) -> Result<Either<(), u32>> {
         let locks = self.locks.clone();
-        self.closed.cancel();
         self.bridge.run_off_thread(async move {
             locks.close().await;
             Ok(())
