@@ -74,7 +74,10 @@ export declare class NativeLocks {
   forceRelease(name: string): boolean | number
   /** A health check. */
   ping(): undefined | number
-  /** Close the provider (waits up to 5 s for background clean-ups). */
+  /**
+   * Close the provider: pending waits end with `CLOSED` (the engine
+   * ends them); waits up to 5 s for background clean-ups.
+   */
   close(): undefined | number
   /** The URL, password replaced by `***`. */
   get url(): string
