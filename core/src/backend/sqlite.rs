@@ -300,35 +300,17 @@ impl Backend for SqliteBackend {
             if let Some(t) = ticket {
                 // The attempt is the waiter's heartbeat; written only when
                 // due, since every write wakes the other waiting processes.
-                let expires: Option<i64> = tx
-                    .prepare_cached("SELECT expires_ms FROM ferrolock_waiters WHERE ticket = ?1")?
-                    .query_row(params![t as i64], |r| r.get(0))
-                    .optional()?;
-                let stale = ttl_ms(WAITER_STALE_AFTER) as i64;
-                if expires.is_none_or(|e| e < now + stale / 2) {
+                if heartbeat_due(&tx, t, now)? {
                     tx.prepare_cached(
                         "INSERT INTO ferrolock_waiters(ticket, key, mode, expires_ms) VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT(ticket) DO UPDATE SET expires_ms = excluded.expires_ms",
                     )?
-                    .execute(params![t as i64, key, mode_code(mode), now + stale])?;
+                    .execute(params![t as i64, key, mode_code(mode), now + ttl_ms(WAITER_STALE_AFTER) as i64])?;
                 }
             }
-            let holders: Vec<(Mode, i64)> = tx
-                .prepare_cached("SELECT mode, expires_ms FROM ferrolock_leases WHERE key = ?1")?
-                .query_map(params![key], |r| Ok((mode_of(r.get(0)?), r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let ahead: Vec<Mode> = tx
-                .prepare_cached(
-                    "SELECT mode FROM ferrolock_waiters WHERE key = ?1 AND expires_ms > ?2 AND ticket < ?3",
-                )?
-                .query_map(params![key, now, ticket.map_or(i64::MAX, |t| t as i64)], |r| Ok(mode_of(r.get(0)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            if !may_grant(mode, holders.iter().map(|h| h.0), ahead.into_iter()) {
+            if let Some(busy) = busy(&tx, &key, mode, ticket, now)? {
                 tx.commit()?;
-                let soonest = holders.iter().map(|h| h.1).min();
-                return Ok(Attempt::Busy {
-                    retry_in: soonest.map(|e| Duration::from_millis(e.saturating_sub(now).max(0) as u64)),
-                });
+                return Ok(busy);
             }
             let fence: i64 = tx
                 .prepare_cached(
@@ -462,21 +444,32 @@ impl Drop for SqliteBackend {
 fn queued_and_busy(conn: &mut Connection, key: &str, mode: Mode, ticket: u64) -> rusqlite::Result<Option<Attempt>> {
     let tx = conn.transaction()?;
     let now = now_ms() as i64;
-    let beat: Option<i64> = tx
+    if heartbeat_due(&tx, ticket, now)? {
+        return Ok(None);
+    }
+    busy(&tx, key, mode, Some(ticket), now)
+}
+
+/// Whether waiter `ticket`'s heartbeat is due: its row is gone, or past
+/// half its life.
+fn heartbeat_due(conn: &Connection, ticket: u64, now: i64) -> rusqlite::Result<bool> {
+    let expires: Option<i64> = conn
         .prepare_cached("SELECT expires_ms FROM ferrolock_waiters WHERE ticket = ?1")?
         .query_row(params![ticket as i64], |r| r.get(0))
         .optional()?;
-    let stale = ttl_ms(WAITER_STALE_AFTER) as i64;
-    if beat.is_none_or(|e| e < now + stale / 2) {
-        return Ok(None);
-    }
-    let holders: Vec<(Mode, i64)> = tx
+    Ok(expires.is_none_or(|e| e < now + ttl_ms(WAITER_STALE_AFTER) as i64 / 2))
+}
+
+/// `Some(Busy)` if `mode` cannot be granted now (live leases, or live
+/// waiters ahead of `ticket`), with the time until the soonest lease ends.
+fn busy(conn: &Connection, key: &str, mode: Mode, ticket: Option<u64>, now: i64) -> rusqlite::Result<Option<Attempt>> {
+    let holders: Vec<(Mode, i64)> = conn
         .prepare_cached("SELECT mode, expires_ms FROM ferrolock_leases WHERE key = ?1 AND expires_ms > ?2")?
         .query_map(params![key, now], |r| Ok((mode_of(r.get(0)?), r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let ahead: Vec<Mode> = tx
+    let ahead: Vec<Mode> = conn
         .prepare_cached("SELECT mode FROM ferrolock_waiters WHERE key = ?1 AND expires_ms > ?2 AND ticket < ?3")?
-        .query_map(params![key, now, ticket as i64], |r| Ok(mode_of(r.get(0)?)))?
+        .query_map(params![key, now, ticket.map_or(i64::MAX, |t| t as i64)], |r| Ok(mode_of(r.get(0)?)))?
         .collect::<rusqlite::Result<_>>()?;
     if may_grant(mode, holders.iter().map(|h| h.0), ahead.into_iter()) {
         return Ok(None);
