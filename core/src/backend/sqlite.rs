@@ -172,22 +172,27 @@ fn watch(shared: &Shared, notices: &Notices) {
     };
     let version = |c: &Connection| c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok();
     #[cfg(target_os = "linux")]
-    let writes = inotify::Writes::watch(&shared.path);
+    let mut writes = inotify::Writes::new(&shared.path);
     let mut last = version(&conn);
     while !shared.stop.load(Ordering::Relaxed) {
         if !notices.anyone_waiting() {
-            std::thread::park_timeout(Duration::from_millis(200));
+            // Unwatched while nobody waits: a watch costs every write to
+            // the directory (this process's own included) a notification.
             #[cfg(target_os = "linux")]
-            if let Some(w) = &writes {
-                w.wait(Duration::ZERO); // forget writes nobody waited for
+            if let Some(w) = &mut writes {
+                w.unwatch();
             }
+            std::thread::park_timeout(Duration::from_millis(200));
             last = version(&conn);
             continue;
         }
         #[cfg(target_os = "linux")]
-        match &writes {
+        match &mut writes {
             Some(w) => {
-                w.wait(WATCH_FALLBACK);
+                // Just watched: check at once for a write made before the watch.
+                if w.watch() {
+                    w.wait(WATCH_FALLBACK);
+                }
             }
             None => std::thread::sleep(WATCH_INTERVAL),
         }
@@ -202,8 +207,8 @@ fn watch(shared: &Shared, notices: &Notices) {
 }
 
 /// Writes to a database file (and its `-wal`/`-journal`), reported by an
-/// inotify watch on its directory: a commit by any process on this machine
-/// wakes the watcher at once.
+/// inotify watch on its directory while someone waits: a commit by any
+/// process on this machine wakes the watcher at once.
 #[cfg(target_os = "linux")]
 mod inotify {
     use std::ffi::{CString, OsString};
@@ -214,31 +219,54 @@ mod inotify {
 
     pub(super) struct Writes {
         fd: OwnedFd,
+        dir: CString,
         /// The database's file name: events for names starting with it count.
         name: OsString,
+        /// The watch descriptor while watching.
+        watching: Option<i32>,
     }
 
     impl Writes {
-        /// `None` where inotify cannot watch the directory (the watcher polls).
-        pub(super) fn watch(path: &Path) -> Option<Writes> {
+        /// `None` where inotify is not available (the watcher polls).
+        pub(super) fn new(path: &Path) -> Option<Writes> {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let name = path.file_name()?.to_owned();
             let dir = CString::new(dir.as_os_str().as_bytes()).ok()?;
-            // SAFETY: plain syscalls; the fd is owned from here on.
+            // SAFETY: a plain syscall; the fd is owned from here on.
             let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
             if fd < 0 {
                 return None;
             }
-            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-            let mask = libc::IN_MODIFY | libc::IN_CREATE | libc::IN_MOVED_TO;
-            if unsafe { libc::inotify_add_watch(fd.as_raw_fd(), dir.as_ptr(), mask) } < 0 {
-                return None;
+            Some(Writes { fd: unsafe { OwnedFd::from_raw_fd(fd) }, dir, name, watching: None })
+        }
+
+        /// Start watching; true if it was watching already. If the
+        /// directory cannot be watched it stays unwatched, and `wait` sleeps.
+        pub(super) fn watch(&mut self) -> bool {
+            if self.watching.is_some() {
+                return true;
             }
-            Some(Writes { fd, name })
+            let mask = libc::IN_MODIFY | libc::IN_CREATE | libc::IN_MOVED_TO;
+            // SAFETY: a valid fd and a NUL-terminated path.
+            let wd = unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), self.dir.as_ptr(), mask) };
+            self.watching = (wd >= 0).then_some(wd);
+            false
+        }
+
+        pub(super) fn unwatch(&mut self) {
+            if let Some(wd) = self.watching.take() {
+                // SAFETY: a valid fd and the watch it returned.
+                unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), wd) };
+                self.drain();
+            }
         }
 
         /// Wait up to `timeout` for events; true if one named the database.
         pub(super) fn wait(&self, timeout: Duration) -> bool {
+            if self.watching.is_none() {
+                std::thread::sleep(timeout.min(super::WATCH_INTERVAL));
+                return false;
+            }
             let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
             // SAFETY: one valid pollfd.
@@ -263,8 +291,7 @@ mod inotify {
                     // SAFETY: the kernel wrote a whole event header here.
                     let event: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[at..].as_ptr().cast()) };
                     let end = (at + HEADER + event.len as usize).min(n as usize);
-                    let name = &buf[at + HEADER..end];
-                    hit |= name.starts_with(self.name.as_bytes());
+                    hit |= buf[at + HEADER..end].starts_with(self.name.as_bytes());
                     at = end;
                 }
             }
