@@ -372,7 +372,15 @@ fn now_ms() -> u64 {
 }
 
 async fn acquire(locks: &Locks, name: &str, timeout: Duration, ttl: Duration, as_json: bool) -> Result<i32, Exit> {
-    let held = match locks.lock(name).ttl(ttl).acquire(timeout).await {
+    let mut lock = locks.lock(name).ttl(ttl);
+    if !locks.url().contains("holder=") {
+        // This process exits once the token is printed: name the caller.
+        #[cfg(unix)]
+        {
+            lock = lock.holder(ferrolock::holder_of(std::os::unix::process::parent_id()));
+        }
+    }
+    let held = match lock.acquire(timeout).await {
         Ok(held) => held,
         Err(Error::Timeout { .. }) => return Err(conflict(locks, name, timeout, 75).await),
         Err(e) => return Err(e.into()),

@@ -165,7 +165,9 @@ fn acquire_state_conflict_release() {
     assert_eq!(state["held"], true);
     assert_eq!(state["fence"].as_u64(), Some(1), "{state}");
     assert_eq!(state["mode"], "exclusive");
-    assert!(!state["holder"].as_str().unwrap().is_empty());
+    // Labelled with the caller's pid (this test), not the exited CLI's.
+    let holder = state["holder"].as_str().unwrap();
+    assert!(holder.ends_with(&format!(":{}", std::process::id())), "{state}");
     let expires_in = state["expires_in_ms"].as_u64().unwrap();
     assert!(expires_in > 0 && expires_in <= 30_000, "{state}");
     assert_eq!(state["readers"], 0);

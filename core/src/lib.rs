@@ -56,7 +56,7 @@ pub use backend::Capabilities;
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind, Events};
 pub use held::{Guard, Held};
-pub use locks::{LockInfo, LockState, Locks, Lock, DEFAULT_TIMEOUT, DEFAULT_TTL};
+pub use locks::{holder_of, LockInfo, LockState, Locks, Lock, DEFAULT_TIMEOUT, DEFAULT_TTL};
 pub use url::{default_url, redact};
 pub use validate::{MAX_HOLDER_BYTES, MAX_NAMESPACE_BYTES, MAX_NAME_BYTES};
 

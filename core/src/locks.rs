@@ -415,6 +415,13 @@ pub(crate) fn fork_generation() -> u64 {
 }
 
 fn default_holder() -> String {
+    holder_of(std::process::id())
+}
+
+/// The default holder label of process `pid` on this machine: `host:pid`.
+/// (`ferrolock acquire` labels its locks with its caller's pid, since it
+/// exits once it has printed the token.)
+pub fn holder_of(pid: u32) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_owned())
@@ -422,7 +429,7 @@ fn default_holder() -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".to_owned());
-    format!("{host}:{}", std::process::id())
+    format!("{host}:{pid}")
 }
 
 /// A named lock: key, ttl, mode and options. Cheap, no I/O; clone freely.
