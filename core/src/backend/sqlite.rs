@@ -103,8 +103,20 @@ impl SqliteBackend {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| unavailable(path, e))?;
         }
-        let conn = open_connection(path).map_err(|e| unavailable(path, e))?;
-        conn.execute_batch(SCHEMA).map_err(|e| unavailable(path, e))?;
+        // Processes opening a fresh file at once race to switch it to WAL
+        // and create the tables; SQLite may answer busy there without
+        // waiting (a lock upgrade it will not wait for), so retry a while.
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        let conn = loop {
+            match open_connection(path).and_then(|c| c.execute_batch(SCHEMA).map(|()| c)) {
+                Err(e) if is_busy(&e) && start.elapsed() < BUSY_LIMIT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                other => break other.map_err(|e| unavailable(path, e))?,
+            }
+        };
         // Operations run on the caller's thread and must not block it: a
         // busy file sends them to the blocking pool (see `run`).
         conn.busy_timeout(Duration::ZERO).map_err(|e| unavailable(path, e))?;
