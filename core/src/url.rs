@@ -120,7 +120,6 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
     let mut bypass = false;
     let mut holder = None;
     let mut tls_files = RedisTls::default();
-    let mut tls_params = Vec::new();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = percent_decode(v)
@@ -151,7 +150,6 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
                     _ => &mut tls_files.key,
                 };
                 *slot = Some(PathBuf::from(v));
-                tls_params.push(k);
             }
             _ => {
                 return Err(Error::invalid(format!(
@@ -222,8 +220,9 @@ pub(crate) fn parse(url: &str) -> Result<ProviderUrl> {
             )))
         }
     };
-    if let (Some(k), false) = (tls_params.first(), matches!(target, Target::Redis(RedisTarget { tls: Some(_), .. }))) {
-        return Err(Error::invalid(format!("URL {redacted:?}: {k}= is a TLS parameter; it needs rediss://")));
+    // A rediss:// URL took its files; any left belong to another scheme.
+    if tls_files != RedisTls::default() {
+        return Err(Error::invalid(format!("URL {redacted:?}: ca=, cert= and key= are TLS parameters; they need rediss://")));
     }
     Ok(ProviderUrl { target, namespace, bypass, holder, redacted })
 }
