@@ -33,8 +33,8 @@ impl Fixture {
             panic!("{var} is not set: run scripts/test, which starts the Redis servers these scenarios need")
         });
         let ns = format!("{}-{}", scenario.replace('_', "-"), rand_suffix());
-        let sep = if base.contains('?') { '&' } else { '?' };
-        Fixture { url: format!("{base}{sep}namespace={}", &ns[ns.len().saturating_sub(64)..]), _dir: None }
+        let url = Fixture { url: base, _dir: None }.url_with(&format!("namespace={}", &ns[ns.len().saturating_sub(64)..]));
+        Fixture { url, _dir: None }
     }
     async fn connect(&self) -> Locks {
         Locks::connect(&self.url).await.unwrap()
