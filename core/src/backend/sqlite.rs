@@ -106,17 +106,10 @@ impl SqliteBackend {
         // Processes opening a fresh file at once race to switch it to WAL
         // and create the tables; SQLite may answer busy there without
         // waiting (a lock upgrade it will not wait for), so retry a while.
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(1);
-        let conn = loop {
-            match open_connection(path).and_then(|c| c.execute_batch(SCHEMA).map(|()| c)) {
-                Err(e) if is_busy(&e) && start.elapsed() < BUSY_LIMIT => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(50));
-                }
-                other => break other.map_err(|e| unavailable(path, e))?,
-            }
-        };
+        let conn = retry_busy(Duration::from_millis(1), Duration::from_millis(50), || {
+            open_connection(path).and_then(|c| c.execute_batch(SCHEMA).map(|()| c))
+        })
+        .map_err(|e| unavailable(path, e))?;
         // Operations run on the caller's thread and must not block it: a
         // busy file sends them to the blocking pool (see `run`).
         conn.busy_timeout(Duration::ZERO).map_err(|e| unavailable(path, e))?;
@@ -147,21 +140,27 @@ impl SqliteBackend {
         }
         let shared = self.shared.clone();
         tokio::task::spawn_blocking(move || {
-            let start = Instant::now();
-            let mut pause = Duration::from_micros(20);
-            loop {
-                let result = op(&mut shared.conn.lock());
-                match result {
-                    Err(e) if is_busy(&e) && start.elapsed() < BUSY_LIMIT => {
-                        std::thread::sleep(pause);
-                        pause = (pause * 2).min(Duration::from_millis(2));
-                    }
-                    other => return other.map_err(|e| unavailable(&shared.path, e)),
-                }
-            }
+            retry_busy(Duration::from_micros(20), Duration::from_millis(2), || op(&mut shared.conn.lock()))
+                .map_err(|e| unavailable(&shared.path, e))
         })
         .await
         .map_err(|e| Error::Internal(format!("sqlite task failed: {e}")))?
+    }
+}
+
+/// Run `op` until it is not busy or `BUSY_LIMIT` has passed, sleeping
+/// between tries from `first`, doubling up to `most`.
+fn retry_busy<T>(first: Duration, most: Duration, mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let start = Instant::now();
+    let mut pause = first;
+    loop {
+        match op() {
+            Err(e) if is_busy(&e) && start.elapsed() < BUSY_LIMIT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(most);
+            }
+            other => return other,
+        }
     }
 }
 
@@ -218,12 +217,12 @@ fn watch(shared: &Shared, notices: &Notices) {
     }
 }
 
-/// Writes to a database file (and its `-wal`/`-journal`), reported by an
-/// inotify watch on its directory while someone waits: a commit by any
-/// process on this machine wakes the watcher at once.
+/// Writes in a database file's directory (its `-wal`/`-journal` among them),
+/// reported by an inotify watch while someone waits: a commit by any process
+/// on this machine wakes the watcher at once.
 #[cfg(target_os = "linux")]
 mod inotify {
-    use std::ffi::{CString, OsString};
+    use std::ffi::CString;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
     use std::path::Path;
@@ -232,8 +231,6 @@ mod inotify {
     pub(super) struct Writes {
         fd: OwnedFd,
         dir: CString,
-        /// The database's file name: events for names starting with it count.
-        name: OsString,
         /// The watch descriptor while watching.
         watching: Option<i32>,
     }
@@ -242,14 +239,13 @@ mod inotify {
         /// `None` where inotify is not available (the watcher polls).
         pub(super) fn new(path: &Path) -> Option<Writes> {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = path.file_name()?.to_owned();
             let dir = CString::new(dir.as_os_str().as_bytes()).ok()?;
             // SAFETY: a plain syscall; the fd is owned from here on.
             let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
             if fd < 0 {
                 return None;
             }
-            Some(Writes { fd: unsafe { OwnedFd::from_raw_fd(fd) }, dir, name, watching: None })
+            Some(Writes { fd: unsafe { OwnedFd::from_raw_fd(fd) }, dir, watching: None })
         }
 
         /// Start watching; true if it was watching already. If the
@@ -273,40 +269,26 @@ mod inotify {
             }
         }
 
-        /// Wait up to `timeout` for events; true if one named the database.
-        pub(super) fn wait(&self, timeout: Duration) -> bool {
+        /// Wait up to `timeout` for a write in the directory (the caller
+        /// then checks the database's own `data_version`).
+        pub(super) fn wait(&self, timeout: Duration) {
             if self.watching.is_none() {
                 std::thread::sleep(timeout.min(super::WATCH_INTERVAL));
-                return false;
+                return;
             }
             let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
             // SAFETY: one valid pollfd.
-            if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
-                return false;
+            if unsafe { libc::poll(&mut pfd, 1, ms) } > 0 {
+                self.drain();
             }
-            self.drain()
         }
 
-        fn drain(&self) -> bool {
-            const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
+        /// Read and forget the queued events.
+        fn drain(&self) {
             let mut buf = [0u8; 4096];
-            let mut hit = false;
-            loop {
-                // SAFETY: reads into a buffer we own, at most its length.
-                let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                if n <= 0 {
-                    return hit;
-                }
-                let mut at = 0usize;
-                while at + HEADER <= n as usize {
-                    // SAFETY: the kernel wrote a whole event header here.
-                    let event: libc::inotify_event = unsafe { std::ptr::read_unaligned(buf[at..].as_ptr().cast()) };
-                    let end = (at + HEADER + event.len as usize).min(n as usize);
-                    hit |= buf[at + HEADER..end].starts_with(self.name.as_bytes());
-                    at = end;
-                }
-            }
+            // SAFETY: reads into a buffer we own, at most its length.
+            while unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
         }
     }
 }
