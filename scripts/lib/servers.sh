@@ -49,39 +49,55 @@ for _ in range(200):
 PY
 }
 
-# start_redis [redis-server options...]: prints the port once it answers.
+# The redis-cli command that reaches a server of start_redis ($1: --tls or
+# nothing), as the array `cli`.
+redis_cli_for() {
+    cli=(redis-cli)
+    if [ "${1-}" = --tls ]; then cli+=(--tls --cacert "$servers_dir/tls/ca.pem"); fi
+}
+
+# start_redis [--tls] [redis-server options...]: prints the port once it
+# answers. --tls: TLS only, with the certificates made by make_test_certs.
 start_redis() {
-    local port dir
+    local port dir tls="$servers_dir/tls" listen cli
     port=$(free_port)
+    listen=(--port "$port")
+    if [ "${1-}" = --tls ]; then
+        listen=(--port 0 --tls-port "$port" --tls-cert-file "$tls/server.pem" --tls-key-file "$tls/server.key"
+            --tls-ca-cert-file "$tls/ca.pem" --tls-auth-clients optional)
+    fi
+    redis_cli_for "${1-}"
+    [ "${1-}" != --tls ] || shift
     dir="$servers_dir/redis-$port"
     mkdir -p "$dir"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+    redis-server "${listen[@]}" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
         --daemonize yes --pidfile "$dir/pid" --logfile "$dir/log" "$@" >/dev/null
     for _ in $(seq 100); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        "${cli[@]}" -p "$port" ping >/dev/null 2>&1 && break
         sleep 0.05
     done
     server_pids+=("$(cat "$dir/pid")")
     echo "$port"
 }
 
-# start_redis_tls [redis-server options...]: a server answering TLS only,
-# with the certificates made by make_test_certs; prints its port.
-start_redis_tls() {
-    local port dir tls="$servers_dir/tls"
-    port=$(free_port)
-    dir="$servers_dir/redis-$port"
-    mkdir -p "$dir"
-    redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-        --tls-cert-file "$tls/server.pem" --tls-key-file "$tls/server.key" \
-        --tls-ca-cert-file "$tls/ca.pem" --tls-auth-clients optional \
-        --daemonize yes --pidfile "$dir/pid" --logfile "$dir/log" "$@" >/dev/null
-    for _ in $(seq 100); do
-        redis-cli --tls --cacert "$tls/ca.pem" -p "$port" ping >/dev/null 2>&1 && break
-        sleep 0.05
+# start_cluster [--tls]: three masters joined into one Redis Cluster; prints
+# their ports once the cluster is ok.
+start_cluster() {
+    local mode=() extra=() ports=() port cli
+    if [ "${1-}" = --tls ]; then mode=(--tls); extra=(--tls-cluster yes); fi
+    redis_cli_for "${1-}"
+    for _ in 1 2 3; do
+        ports+=("$(start_redis "${mode[@]}" "${extra[@]}" --cluster-enabled yes --cluster-config-file nodes.conf)")
     done
-    server_pids+=("$(cat "$dir/pid")")
-    echo "$port"
+    "${cli[@]}" --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes \
+        >"$servers_dir/cluster-create-${ports[0]}.log" 2>&1
+    for port in "${ports[@]}"; do
+        for _ in $(seq 200); do
+            "${cli[@]}" -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+            sleep 0.05
+        done
+    done
+    echo "${ports[*]}"
 }
 
 # make_test_certs: a throwaway CA, a server certificate for 127.0.0.1 and
@@ -111,19 +127,9 @@ make_test_certs() {
 # exports their rediss:// URLs (with ca=) and the certificates' directory.
 start_redis_tls_topologies() {
     make_test_certs
-    local tls="$servers_dir/tls" single c1 c2 c3 port
-    single=$(start_redis_tls)
-    c1=$(start_redis_tls --tls-cluster yes --cluster-enabled yes --cluster-config-file nodes.conf)
-    c2=$(start_redis_tls --tls-cluster yes --cluster-enabled yes --cluster-config-file nodes.conf)
-    c3=$(start_redis_tls --tls-cluster yes --cluster-enabled yes --cluster-config-file nodes.conf)
-    redis-cli --tls --cacert "$tls/ca.pem" --cluster create "127.0.0.1:$c1" "127.0.0.1:$c2" "127.0.0.1:$c3" \
-        --cluster-replicas 0 --cluster-yes >"$servers_dir/tls-cluster-create.log" 2>&1
-    for port in "$c1" "$c2" "$c3"; do
-        for _ in $(seq 200); do
-            redis-cli --tls --cacert "$tls/ca.pem" -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
-            sleep 0.05
-        done
-    done
+    local tls="$servers_dir/tls" single c1 c2 c3
+    single=$(start_redis --tls)
+    read -r c1 c2 c3 <<<"$(start_cluster --tls)"
     export FERROLOCK_TEST_TLS_DIR="$tls"
     export FERROLOCK_TEST_REDIS_TLS_URL="rediss://127.0.0.1:$single?ca=$tls/ca.pem"
     export FERROLOCK_TEST_REDIS_TLS_CLUSTER_URL="rediss+cluster://127.0.0.1:$c1,127.0.0.1:$c2,127.0.0.1:$c3?ca=$tls/ca.pem"
@@ -134,20 +140,10 @@ start_redis_tls_topologies() {
 # exports the URLs the test suites read.
 start_redis_topologies() {
     ensure_packages redis-server redis-server redis-tools
-    local single q1 q2 q3 c1 c2 c3 port
+    local single q1 q2 q3 c1 c2 c3
     single=$(start_redis)
     q1=$(start_redis); q2=$(start_redis); q3=$(start_redis)
-    c1=$(start_redis --cluster-enabled yes --cluster-config-file nodes.conf)
-    c2=$(start_redis --cluster-enabled yes --cluster-config-file nodes.conf)
-    c3=$(start_redis --cluster-enabled yes --cluster-config-file nodes.conf)
-    redis-cli --cluster create "127.0.0.1:$c1" "127.0.0.1:$c2" "127.0.0.1:$c3" \
-        --cluster-replicas 0 --cluster-yes >"$servers_dir/cluster-create.log" 2>&1
-    for port in "$c1" "$c2" "$c3"; do
-        for _ in $(seq 200); do
-            redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
-            sleep 0.05
-        done
-    done
+    read -r c1 c2 c3 <<<"$(start_cluster)"
     export FERROLOCK_TEST_REDIS_URL="redis://127.0.0.1:$single"
     export FERROLOCK_TEST_REDIS_QUORUM_URL="redis://127.0.0.1:$q1,127.0.0.1:$q2,127.0.0.1:$q3"
     export FERROLOCK_TEST_REDIS_CLUSTER_URL="redis+cluster://127.0.0.1:$c1,127.0.0.1:$c2,127.0.0.1:$c3"
