@@ -87,18 +87,25 @@ impl ToNapiValue for Js {
 
 type Args = FnArgs<(u32, Option<String>, Option<Js>)>;
 
-/// `(id, error, value)` for `complete`, made on the JS thread.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-pub(crate) fn complete_args(env: sys::napi_env, done: Done) -> Option<[sys::napi_value; 3]> {
+/// A finished operation's `(id, error, value)`, its value made into a JS
+/// value on the JS thread of `env`.
+fn settle(env: sys::napi_env, done: Done) -> (u32, Option<String>, Option<sys::napi_value>) {
     let Done { id, outcome } = done;
-    let (error, value) = match outcome.map(|convert| convert(env)) {
-        Ok(Ok(v)) => (None, Some(v)),
+    match outcome.map(|convert| convert(env)) {
+        Ok(Ok(v)) => (id, None, Some(v)),
         Ok(Err(e)) => (
+            id,
             Some(format!("[INTERNAL] internal error: {}", e.reason)),
             None,
         ),
-        Err(message) => (Some(message), None),
-    };
+        Err(message) => (id, Some(message), None),
+    }
+}
+
+/// `(id, error, value)` for `complete`, made on the JS thread.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) fn complete_args(env: sys::napi_env, done: Done) -> Option<[sys::napi_value; 3]> {
+    let (id, error, value) = settle(env, done);
     // SAFETY: JS thread of `env`, inside a handle scope.
     unsafe {
         let id = u32::to_napi_value(env, id).ok()?;
@@ -429,17 +436,8 @@ impl NativeBridge {
             .weak::<true>()
             .callee_handled::<false>()
             .build_callback(|ctx: ThreadsafeCallContext<Done>| {
-                let env = ctx.env.raw();
-                let Done { id, outcome } = ctx.value;
-                Ok(FnArgs::from(match outcome.map(|convert| convert(env)) {
-                    Ok(Ok(v)) => (id, None, Some(Js(v))),
-                    Ok(Err(e)) => (
-                        id,
-                        Some(format!("[INTERNAL] internal error: {}", e.reason)),
-                        None,
-                    ),
-                    Err(message) => (id, Some(message), None),
-                }))
+                let (id, error, value) = settle(ctx.env.raw(), ctx.value);
+                Ok(FnArgs::from((id, error, value.map(Js))))
             })?;
         Ok(NativeBridge {
             bridge: Arc::new(Bridge {
