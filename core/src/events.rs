@@ -12,6 +12,10 @@ pub enum EventKind {
     Acquired,
     /// A lock was released by its handle.
     Released,
+    /// A waiter found the lock busy and now waits for it: registered for
+    /// wake-ups, and in the backend's queue where there is one. Tests order
+    /// waiters by this event rather than by sleeping.
+    Queued,
     /// A wait ended without the lock.
     TimedOut,
     /// The watchdog extended a lock.
@@ -28,6 +32,7 @@ impl EventKind {
         match self {
             EventKind::Acquired => "acquired",
             EventKind::Released => "released",
+            EventKind::Queued => "queued",
             EventKind::TimedOut => "timed_out",
             EventKind::Renewed => "renewed",
             EventKind::Lost => "lost",

@@ -73,6 +73,7 @@ impl Inner {
         match kind {
             EventKind::Acquired => &m.acquired,
             EventKind::Released => &m.released,
+            EventKind::Queued => &m.queued,
             EventKind::TimedOut => &m.timeouts,
             EventKind::Renewed => &m.renewed,
             EventKind::Lost => &m.lost,
@@ -97,6 +98,7 @@ impl Inner {
 pub(crate) struct Metrics {
     acquired: metrics::Counter,
     released: metrics::Counter,
+    queued: metrics::Counter,
     timeouts: metrics::Counter,
     renewed: metrics::Counter,
     lost: metrics::Counter,
@@ -110,6 +112,7 @@ impl Metrics {
         Metrics {
             acquired: metrics::counter!("ferrolock_acquired_total", "backend" => backend),
             released: metrics::counter!("ferrolock_released_total", "backend" => backend),
+            queued: metrics::counter!("ferrolock_queued_total", "backend" => backend),
             timeouts: metrics::counter!("ferrolock_timeouts_total", "backend" => backend),
             renewed: metrics::counter!("ferrolock_renewed_total", "backend" => backend),
             lost: metrics::counter!("ferrolock_lost_total", "backend" => backend),
@@ -619,6 +622,7 @@ impl Lock {
             spot.ticket = Some(inner.backend.enqueue(key, &owner, self.mode).await?);
             req.ticket = spot.ticket;
         }
+        inner.emit_parts(EventKind::Queued, &self.name, 0, self.mode, holder);
         let mut backoff = Backoff::new(inner.caps.notices);
         loop {
             let notified = registration.notify.notified();

@@ -64,7 +64,7 @@ pub struct LockInfo {
 /// One event of the provider (never an owner id).
 #[napi(object, object_from_js = false)]
 pub struct LockEvent {
-    /// `acquired`, `released`, `timed_out`, `renewed`, `lost` or `force_released`.
+    /// `acquired`, `released`, `queued`, `timed_out`, `renewed`, `lost` or `force_released`.
     pub kind: String,
     pub namespace: String,
     pub name: String,

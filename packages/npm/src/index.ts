@@ -320,7 +320,7 @@ export interface TokenInfo {
 }
 
 /** The kinds of event a provider emits. */
-export type EventKind = 'acquired' | 'released' | 'timed_out' | 'renewed' | 'lost' | 'force_released'
+export type EventKind = 'acquired' | 'released' | 'queued' | 'timed_out' | 'renewed' | 'lost' | 'force_released'
 
 /** One event (never an owner id). */
 export interface LockEvent {
@@ -346,7 +346,7 @@ export interface Capabilities {
   notices: boolean
 }
 
-const EVENT_KINDS: readonly string[] = ['acquired', 'released', 'timed_out', 'renewed', 'lost', 'force_released']
+const EVENT_KINDS: readonly string[] = ['acquired', 'released', 'queued', 'timed_out', 'renewed', 'lost', 'force_released']
 
 /** How long a wait lasts when no timeout is given. */
 export const DEFAULT_TIMEOUT = 10_000
@@ -360,7 +360,7 @@ const token = Symbol('ferrolock.internal')
  * `sqlite://PATH`, `redis://host:port` (a quorum: `redis://h1,h2,h3`;
  * Redis Cluster: `redis+cluster://…`).
  *
- * Events (`acquired`, `released`, `timed_out`, `renewed`, `lost`,
+ * Events (`acquired`, `released`, `queued`, `timed_out`, `renewed`, `lost`,
  * `force_released`, and `event` for all of them) are emitted while someone
  * listens; listening does not keep the process alive.
  */

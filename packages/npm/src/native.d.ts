@@ -118,7 +118,7 @@ export declare function decodeToken(token: string): TokenInfo
 
 /** One event of the provider (never an owner id). */
 export interface LockEvent {
-  /** `acquired`, `released`, `timed_out`, `renewed`, `lost` or `force_released`. */
+  /** `acquired`, `released`, `queued`, `timed_out`, `renewed`, `lost` or `force_released`. */
   kind: string
   namespace: string
   name: string

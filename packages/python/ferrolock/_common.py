@@ -22,7 +22,7 @@ DEFAULT_TTL: float = _native.DEFAULT_TTL
 DEFAULT_TIMEOUT: float = _native.DEFAULT_TIMEOUT
 
 #: The kinds of event ``locks.on(kind, fn)`` accepts (``"*"``: all of them).
-EVENT_KINDS = ("acquired", "released", "timed_out", "renewed", "lost", "force_released")
+EVENT_KINDS = ("acquired", "released", "queued", "timed_out", "renewed", "lost", "force_released")
 
 
 class _Unset:
