@@ -45,6 +45,7 @@ mod clock;
 mod error;
 mod events;
 mod held;
+mod inflight;
 mod locks;
 mod notices;
 pub mod token;
@@ -52,7 +53,7 @@ mod url;
 mod validate;
 mod watchdog;
 
-pub use backend::Capabilities;
+pub use backend::{Capabilities, Drive};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind, Events};
 pub use held::{Guard, Held};

@@ -2,13 +2,13 @@
 //! description). Waiting, fairness, timeouts, cancellation and events are
 //! written here once, for every backend.
 
-use crate::backend::{now_ms, AcquireRequest, AnyBackend, Attempt, Capabilities, LeaseInfo};
+use crate::backend::{now_ms, AcquireRequest, AnyBackend, Attempt, Capabilities, Drive, LeaseInfo};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind, Events};
 use crate::held::{Guard, Held, HeldShared, NewHeld};
 use crate::notices::Notices;
 use crate::watchdog::Watchdog;
-use crate::{token, url, validate, BackendKind, Mode};
+use crate::{inflight, token, url, validate, BackendKind, Mode};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ pub(crate) struct Inner {
     pub(crate) backend: AnyBackend,
     pub(crate) kind: BackendKind,
     pub(crate) caps: Capabilities,
+    pub(crate) drive: Drive,
     pub(crate) namespace: Arc<str>,
     default_holder: Arc<str>,
     redacted_url: String,
@@ -192,6 +193,7 @@ impl Locks {
         let notices = Arc::new(Notices::default());
         let (backend, kind) = AnyBackend::open(&url, &notices).await?;
         let caps = backend.capabilities();
+        let drive = backend.drive();
         tracing::info!(backend = kind.name(), url = %url.redacted, namespace = %url.namespace, bypass = url.bypass, "ferrolock: connected");
         let default_holder: Arc<str> = url.holder.clone().unwrap_or_else(default_holder).into();
         Ok(Locks {
@@ -199,6 +201,7 @@ impl Locks {
                 backend,
                 kind,
                 caps,
+                drive,
                 namespace: url.namespace.into(),
                 default_holder,
                 redacted_url: url.redacted,
@@ -453,7 +456,9 @@ pub struct Lock {
 /// its way out of the queue before the backend closes.
 struct QueueSpot {
     inner: Arc<Inner>,
-    key: String,
+    key: Arc<str>,
+    /// None while an attempt is in flight: its guard leaves the queue after
+    /// it, should the wait end then.
     ticket: Option<u64>,
     _waiting: tokio_util::task::task_tracker::TaskTrackerToken,
 }
@@ -461,13 +466,7 @@ struct QueueSpot {
 impl Drop for QueueSpot {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
-            let inner = self.inner.clone();
-            let key = std::mem::take(&mut self.key);
-            self.inner.background.spawn_on(async move {
-                let _ = inner.backend.leave(&key, ticket).await;
-                // Our place may have held up others.
-                inner.notices.freed(&key);
-            }, &self.inner.runtime);
+            inflight::leave_later(&self.inner, self.key.clone(), ticket);
         }
     }
 }
@@ -591,22 +590,43 @@ impl Lock {
         self.check()?;
         let owner = new_owner();
         let holder = self.holder.as_ref().unwrap_or(&inner.default_holder);
-        let req =
-            AcquireRequest { key: &self.key, owner: &owner, mode: self.mode, ttl: self.ttl, holder, ticket: None };
-
-        if let Attempt::Granted(lease) = inner.backend.try_acquire(&req).await? {
+        if let Attempt::Granted(lease) = self.attempt(&owner, holder, None).await? {
             return Ok(Some(self.held(owner, holder, lease)));
         }
         let Some(start) = start else { return Ok(None) };
         use tracing::Instrument as _;
         let span = tracing::debug_span!("ferrolock.wait", name = %self.name, backend = inner.kind.name());
-        self.wait(req, owner, holder, start, deadline).instrument(span).await
+        self.wait(owner, holder, start, deadline).instrument(span).await
+    }
+
+    /// One attempt. If the caller goes while it is in flight, a lease it got
+    /// is released (see `inflight`).
+    async fn attempt(&self, owner: &[u8; 16], holder: &Arc<str>, ticket: Option<u64>) -> Result<Attempt> {
+        let inner = &self.locks.inner;
+        let (mode, ttl) = (self.mode, self.ttl);
+        if inner.drive == Drive::Inline {
+            let req = AcquireRequest { key: &self.key, owner, mode, ttl, holder, ticket };
+            return inner.backend.try_acquire(&req).await;
+        }
+        let (i, key, o, h) = (inner.clone(), self.key.clone(), *owner, holder.clone());
+        let op = async move {
+            let req = AcquireRequest { key: &key, owner: &o, mode, ttl, holder: &h, ticket };
+            i.backend.try_acquire(&req).await
+        };
+        inflight::guarded(inner, &self.key, owner, ticket, op).await
+    }
+
+    /// Join the wait queue. If the caller goes while it is in flight, the
+    /// place it got is left (see `inflight`).
+    async fn enqueue(&self, owner: &[u8; 16]) -> Result<u64> {
+        let inner = &self.locks.inner;
+        let (i, key, o, mode) = (inner.clone(), self.key.clone(), *owner, self.mode);
+        inflight::guarded(inner, &self.key, owner, None, async move { i.backend.enqueue(&key, &o, mode).await }).await
     }
 
     /// The waiting part of an acquire: the first attempt found the lock busy.
     async fn wait(
         &self,
-        mut req: AcquireRequest<'_>,
         owner: [u8; 16],
         holder: &Arc<str>,
         start: Instant,
@@ -617,10 +637,9 @@ impl Lock {
         let key = &*self.key;
         let registration = inner.notices.register(key);
         let mut spot =
-            QueueSpot { inner: inner.clone(), key: key.to_owned(), ticket: None, _waiting: inner.background.token() };
+            QueueSpot { inner: inner.clone(), key: self.key.clone(), ticket: None, _waiting: inner.background.token() };
         if inner.caps.queue {
-            spot.ticket = Some(inner.backend.enqueue(key, &owner, self.mode).await?);
-            req.ticket = spot.ticket;
+            spot.ticket = Some(self.enqueue(&owner).await?);
         }
         inner.emit_parts(EventKind::Queued, &self.name, 0, self.mode, holder);
         let mut backoff = Backoff::new(inner.caps.notices);
@@ -628,7 +647,10 @@ impl Lock {
             let notified = registration.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match inner.backend.try_acquire(&req).await? {
+            let ticket = spot.ticket.take();
+            let attempt = self.attempt(&owner, holder, ticket).await;
+            spot.ticket = ticket;
+            match attempt? {
                 Attempt::Granted(lease) => {
                     spot.ticket = None;
                     inner.metrics.wait_seconds.record(start.elapsed().as_secs_f64());

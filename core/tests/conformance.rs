@@ -115,6 +115,7 @@ conformance!(
     bad_input_gives_typed_errors,
     foreign_and_malformed_tokens_are_invalid,
     dropped_handle_releases_its_lock,
+    cancelled_acquires_leave_the_lock_free,
 );
 
 async fn mutual_exclusion_of_8_tasks(fx: Fixture) {
@@ -525,7 +526,14 @@ async fn events_report_what_happened(fx: Fixture) {
     }
     assert_eq!(
         kinds,
-        [EventKind::Acquired, EventKind::TimedOut, EventKind::Released, EventKind::Acquired, EventKind::ForceReleased]
+        [
+            EventKind::Acquired,
+            EventKind::Queued,
+            EventKind::TimedOut,
+            EventKind::Released,
+            EventKind::Acquired,
+            EventKind::ForceReleased
+        ]
     );
 }
 
@@ -645,6 +653,50 @@ async fn dropped_handle_releases_its_lock(fx: Fixture) {
     let next = locks.lock("d").acquire(Duration::from_secs(5)).await.unwrap();
     assert_eq!(next.fence(), 2);
     next.release().await.unwrap();
+}
+
+/// Acquires cancelled at random moments (their futures dropped while the
+/// backend's operation is in flight: a grant, a queue entry) leave neither
+/// the lock nor the queue blocked. Found as a new user would: one task takes
+/// and releases a lock 60 times (ttl 60 s) while six tasks wait for it under
+/// `tokio::time::timeout` of 0–4 ms; a grant nobody took held the lock for
+/// its whole ttl, so the first task's wait timed out.
+async fn cancelled_acquires_leave_the_lock_free(fx: Fixture) {
+    let locks = fx.connect().await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut impatient = Vec::new();
+    for i in 0..6u64 {
+        let lock = fx.connect().await.lock("r").ttl(Duration::from_secs(60));
+        let stop = stop.clone();
+        impatient.push(tokio::spawn(async move {
+            let mut n = i;
+            while !stop.load(Ordering::Relaxed) {
+                n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let patience = Duration::from_micros((n >> 33) % 4000);
+                if let Ok(got) = tokio::time::timeout(patience, lock.acquire(Duration::from_secs(30))).await {
+                    got.unwrap().release().await.unwrap();
+                }
+            }
+        }));
+    }
+    let lock = locks.lock("r").ttl(Duration::from_secs(60));
+    for round in 0..60 {
+        let held = lock
+            .acquire(Duration::from_secs(8))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e} (a cancelled acquire left the lock or the queue held)"));
+        held.release().await.unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in impatient {
+        t.await.unwrap();
+    }
+    // Nothing left behind: a newcomer gets it at once, and then it is free.
+    let start = Instant::now();
+    let next = locks.lock("r").acquire(Duration::from_secs(8)).await.unwrap();
+    assert!(start.elapsed() < Duration::from_secs(3), "a cancelled acquire held up a newcomer {:?}", start.elapsed());
+    assert!(next.release().await.unwrap());
+    assert_eq!(locks.state("r").await.unwrap(), LockState::Free);
 }
 
 /// Synchronous callers get the same semantics through `ferrolock::blocking`.

@@ -10,6 +10,9 @@ use std::time::Duration;
 pub(crate) struct BypassBackend;
 
 impl Backend for BypassBackend {
+    fn drive(&self) -> super::Drive {
+        super::Drive::Inline
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities { max_ttl: super::memory::MAX_TTL, shared: true, handoff: true, queue: false, notices: false }
     }

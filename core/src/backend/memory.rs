@@ -80,6 +80,9 @@ impl MemoryBackend {
 }
 
 impl Backend for MemoryBackend {
+    fn drive(&self) -> super::Drive {
+        super::Drive::Inline
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities { max_ttl: MAX_TTL, shared: true, handoff: true, queue: true, notices: true }
     }

@@ -38,6 +38,20 @@ pub struct Capabilities {
     pub notices: bool,
 }
 
+/// How a backend's operations complete: what the engine (guards for
+/// operations whose caller goes) and a binding (which thread to run a
+/// provider on) need to know, without knowing the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Drive {
+    /// Every operation completes when first polled (memory, bypass).
+    Inline,
+    /// Operations wait on the network; they never block a thread.
+    Io,
+    /// Operations may block their thread (a busy SQLite file), opening the
+    /// provider included: run them where blocking is allowed.
+    Blocking,
+}
+
 /// One acquisition attempt.
 #[derive(Debug)]
 pub(crate) struct AcquireRequest<'a> {
@@ -79,6 +93,7 @@ pub(crate) struct LeaseInfo {
 /// The primitive operations every backend implements.
 pub(crate) trait Backend: Send + Sync + 'static {
     fn capabilities(&self) -> Capabilities;
+    fn drive(&self) -> Drive;
     fn try_acquire(&self, req: &AcquireRequest<'_>) -> impl std::future::Future<Output = Result<Attempt>> + Send;
     fn release(&self, key: &str, owner: &[u8; 16], proof: &[u8]) -> impl std::future::Future<Output = Result<bool>> + Send;
     fn refresh(
@@ -154,6 +169,9 @@ impl AnyBackend {
 
     pub(crate) fn capabilities(&self) -> Capabilities {
         dispatch!(self, b => b.capabilities())
+    }
+    pub(crate) fn drive(&self) -> Drive {
+        dispatch!(self, b => b.drive())
     }
     pub(crate) async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
         dispatch!(self, b => b.try_acquire(req).await)

@@ -804,41 +804,6 @@ struct OwnedRequest {
     ticket: Option<u64>,
 }
 
-/// A grant in flight. If nobody takes it (the waiting future was dropped),
-/// it releases itself, so a cancelled acquire leaves nothing held.
-struct Pending {
-    shared: Arc<Shared>,
-    key: String,
-    owner: [u8; 16],
-    /// The waiter's ticket, if it attempted from the queue.
-    ticket: Option<u64>,
-    attempt: Option<Result<Attempt>>,
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Some(Ok(Attempt::Granted(lease))) = self.attempt.take() {
-            let shared = self.shared.clone();
-            let key = std::mem::take(&mut self.key);
-            let owner = self.owner;
-            let ticket = self.ticket;
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    if let (Some(ticket), false) = (ticket, shared.topology == RedisTopology::Quorum) {
-                        // A queued waiter's grant (maybe handed to it): withdraw it.
-                        shared.waiters.lock().remove(&owner);
-                        let _ = shared.withdraw(&key, ticket, Some(&owner)).await;
-                        return;
-                    }
-                    let keys = Keys::of(&key);
-                    let fence = shared.quorum_fence(&lease.proof);
-                    let _ = shared.on_all(|c| shared.release_on(c, &keys, &owner, &fence)).await;
-                });
-            }
-        }
-    }
-}
-
 /// Parse the acquire script's reply: the attempt, and the ticket if it joined the queue.
 fn parse_attempt(r: &[i64]) -> Result<(Attempt, Option<u64>)> {
     Ok(match r {
@@ -1047,8 +1012,8 @@ impl RedisBackend {
 
     /// Join the queue with a full attempt in one round trip (the acquire
     /// script with ticket `new`): the result waits in `waiters` for the
-    /// engine's next attempt. In its own task, like `try_acquire`: if the
-    /// caller is gone by the reply, what it got is given back.
+    /// engine's next attempt. A caller gone by the reply: the engine leaves
+    /// the queue with the ticket, which gives back a grant too.
     async fn join(&self, key: &str, owner: &[u8; 16], mode: Mode, b: BusyRequest) -> Result<u64> {
         let shared = self.shared.clone();
         // Registered before the attempt, so that a grant that arrives
@@ -1062,11 +1027,9 @@ impl RedisBackend {
             holder: b.holder,
             ticket: Some(u64::MAX),
         };
-        let (tx, rx) = oneshot::channel::<Result<u64>>();
-        tokio::spawn(async move {
-            let keys = Keys::of(&req.key);
-            let reply = shared.acquire_on(&shared.conns[0], &keys, &req, "").await.map_err(|e| shared.error(e));
-            let joined = reply.and_then(|r| parse_attempt(&r)).and_then(|(attempt, ticket)| {
+        let keys = Keys::of(&req.key);
+        let reply = shared.acquire_on(&shared.conns[0], &keys, &req, "").await.map_err(|e| shared.error(e));
+        let joined = reply.and_then(|r| parse_attempt(&r)).and_then(|(attempt, ticket)| {
                 let ticket = ticket.ok_or_else(|| Error::Internal("acquire joined no queue".into()))?;
                 let mut waiters = shared.waiters.lock();
                 let w = waiters.entry(req.owner).or_insert(Waiter {
@@ -1081,21 +1044,11 @@ impl RedisBackend {
                     Attempt::Busy { retry_in } => w.fresh = Some(retry_in),
                 }
                 Ok(ticket)
-            });
-            if let Err(Ok(ticket)) = tx.send(joined) {
-                // The caller is gone: leave the queue, giving back a grant.
-                let _ = shared.leave(&req.key, ticket).await;
-            }
         });
-        match rx.await {
-            Ok(r) => {
-                if r.is_err() {
-                    self.shared.waiters.lock().remove(owner);
-                }
-                r
-            }
-            Err(_) => Err(Error::Internal("redis enqueue task ended".into())),
+        if joined.is_err() {
+            shared.waiters.lock().remove(owner);
         }
+        joined
     }
 
     async fn inspect_on(&self, conn: &Conn, key: &str) -> Result<Option<LeaseInfo>> {
@@ -1114,6 +1067,9 @@ impl RedisBackend {
 }
 
 impl Backend for RedisBackend {
+    fn drive(&self) -> super::Drive {
+        super::Drive::Io
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             max_ttl: MAX_TTL,
@@ -1148,18 +1104,8 @@ impl Backend for RedisBackend {
             holder: req.holder.to_string(),
             ticket: req.ticket,
         };
-        let (tx, rx) = oneshot::channel::<Pending>();
-        let shared = self.shared.clone();
-        tokio::spawn(async move {
-            let attempt = shared.try_acquire(&owned).await;
-            let pending =
-                Pending { shared, key: owned.key, owner: owned.owner, ticket: owned.ticket, attempt: Some(attempt) };
-            // If the caller is gone, `pending` comes back and releases on drop.
-            let _ = tx.send(pending);
-        });
-        let mut pending = rx.await.map_err(|_| Error::Internal("redis acquire task ended".into()))?;
-        let attempt =
-            pending.attempt.take().unwrap_or_else(|| Err(Error::Internal("redis acquire gave nothing".into())));
+        // A caller gone while this is in flight: the engine gives back what it got.
+        let attempt = self.shared.try_acquire(&owned).await;
         match (&attempt, req.ticket) {
             (Ok(Attempt::Granted(_)), Some(_)) => {
                 self.shared.waiters.lock().remove(req.owner);

@@ -294,6 +294,9 @@ mod inotify {
 }
 
 impl Backend for SqliteBackend {
+    fn drive(&self) -> super::Drive {
+        super::Drive::Blocking
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities { max_ttl: MAX_TTL, shared: true, handoff: true, queue: true, notices: true }
     }
