@@ -97,7 +97,7 @@ async fn show(url: &str) -> Result<i32, Exit> {
     let locks = Locks::connect(url).await?;
     let held = locks.lock(LOCK).acquire(Duration::from_secs(10)).await?;
     let fence = held.fence();
-    let token = held.into_token();
+    let token = held.into_token()?;
     out(&format!("   pid {me} acquired {LOCK}  fence {fence}, and hands it off as a token ({} characters)", token.len()))?;
     if let LockState::Held { holder, fence, mode, expires_in, readers } = locks.state(LOCK).await? {
         out(&format!(

@@ -208,7 +208,7 @@ impl Held {
         block_on(self.inner.release_ref())
     }
     /// See [`crate::Held::into_token`].
-    pub fn into_token(self) -> String {
+    pub fn into_token(self) -> Result<String> {
         self.inner.into_token()
     }
     /// See [`crate::Held::take_token`].

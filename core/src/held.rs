@@ -278,9 +278,11 @@ impl Held {
 
     /// Hand the lock off: returns its token and disarms this handle, so that
     /// nothing in this process releases or renews it any more.
-    pub fn into_token(self) -> String {
-        self.shared.state.store(HANDED_OFF, Ordering::Release);
-        self.shared.token()
+    /// `Err(Unsupported)` on a backend whose locks die with their connection
+    /// (`capabilities().handoff` is false); the handle is then dropped, which
+    /// releases the lock.
+    pub fn into_token(self) -> Result<String> {
+        self.take_token()
     }
 
     /// [`release`](Held::release) for callers that cannot give the handle up
@@ -297,7 +299,11 @@ impl Held {
     /// handle up (bindings): afterwards every operation but `release_ref`
     /// (which returns `false`) is `NotHeld`.
     pub fn take_token(&self) -> Result<String> {
-        self.shared.locks.check_open()?;
+        let locks = &self.shared.locks;
+        locks.check_open()?;
+        if !locks.caps.handoff {
+            return Err(Error::Unsupported { backend: locks.kind.name(), operation: "into_token (handoff)".into() });
+        }
         self.shared
             .state
             .compare_exchange(ARMED, HANDED_OFF, Ordering::AcqRel, Ordering::Acquire)

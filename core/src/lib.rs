@@ -19,7 +19,7 @@
 //! assert!(lock.try_acquire().await?.is_none()); // not reentrant: held is held
 //!
 //! // Hand it to another process (or language) as a token…
-//! let token = held.into_token();
+//! let token = held.into_token()?;
 //! // …which resumes and releases it there.
 //! let held = locks.resume(&token).await?;
 //! assert!(held.release().await?);

@@ -188,7 +188,7 @@ async fn expiry_lets_another_owner_in_with_higher_fence(fx: Fixture) {
     let second = fx.connect().await.lock("e").acquire(Duration::from_secs(10)).await.unwrap();
     assert!(start.elapsed() >= Duration::from_millis(150), "got in before expiry");
     assert!(second.fence() > first.fence());
-    drop(first.into_token());
+    drop(first.into_token().unwrap());
 }
 
 async fn stale_release_is_false_and_leaves_new_holder(fx: Fixture) {
@@ -245,7 +245,7 @@ async fn token_resumes_in_another_provider(fx: Fixture) {
     let a = fx.connect().await;
     let held = a.lock("job").holder("worker-a").try_acquire().await.unwrap().unwrap();
     let fence = held.fence();
-    let token = held.into_token();
+    let token = held.into_token().unwrap();
     assert!(token.starts_with("flk1."));
     let info = ferrolock::token::decode(&token).unwrap();
     assert_eq!((info.name.as_str(), info.fence, info.holder.as_str()), ("job", fence, "worker-a"));
@@ -545,7 +545,7 @@ async fn closed_provider_refuses_operations(fx: Fixture) {
     assert!(matches!(locks.state("x").await, Err(Error::Closed)));
     assert!(matches!(held.refresh(Duration::from_secs(1)).await, Err(Error::Closed)));
     assert!(matches!(locks.ping().await, Err(Error::Closed)));
-    drop(held.into_token());
+    drop(held.into_token().unwrap());
     assert_eq!(Error::Closed.code(), "CLOSED");
 }
 
@@ -637,7 +637,7 @@ async fn foreign_and_malformed_tokens_are_invalid(fx: Fixture) {
         format!("memory://foreign-{}", rand_suffix())
     };
     let foreign = Locks::connect(&other_url).await.unwrap();
-    let token = foreign.lock("f").try_acquire().await.unwrap().unwrap().into_token();
+    let token = foreign.lock("f").try_acquire().await.unwrap().unwrap().into_token().unwrap();
     let err = locks.resume(&token).await.unwrap_err();
     assert!(matches!(&err, Error::InvalidToken(m) if m.contains("backend")), "{err:?}");
     assert_eq!(err.code(), "INVALID_TOKEN");
@@ -709,7 +709,7 @@ fn blocking_api_mirrors_the_async_one() {
     assert!(locks.lock("job").try_acquire().unwrap().is_none());
     let err = locks.lock("job").acquire(Duration::from_millis(100)).unwrap_err();
     assert_eq!(err.code(), "TIMEOUT");
-    let token = held.into_token();
+    let token = held.into_token().unwrap();
     let held = locks.resume(&token).unwrap();
     assert!(held.release().unwrap());
     let v = locks.lock("job").run(Duration::from_secs(1), |h| Ok::<_, Error>(h.fence())).unwrap();

@@ -56,7 +56,7 @@ fn tokens_written_by_rust_follow_the_documented_layout() {
     let locks = ferrolock::blocking::Locks::connect("memory://vectors-layout?namespace=ns1").unwrap();
     let held = locks.lock("layout").holder("h").shared().acquire(std::time::Duration::from_secs(1)).unwrap();
     let fence = held.fence();
-    let token = held.into_token();
+    let token = held.into_token().unwrap();
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token["flk1.".len()..]).unwrap();
     assert_eq!(&raw[..4], &[1, 1, 1, 0]); // version, backend memory, mode shared, flags
     assert_eq!(u64::from_be_bytes(raw[20..28].try_into().unwrap()), fence);
