@@ -29,7 +29,7 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     }
     static SLOT: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
     static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let generation = crate::locks::fork_generation();
+    let generation = crate::fork::fork_generation();
     let current = || {
         // SAFETY: every pointer stored in SLOT comes from Box::leak.
         unsafe { SLOT.load(Ordering::Acquire).as_ref() }.filter(|s| s.generation == generation).map(|s| &s.rt)
@@ -168,12 +168,9 @@ impl Lock {
     ) -> std::result::Result<T, E> {
         let held = self.acquire(timeout)?;
         let out = body(&held);
-        let lost = held.is_lost();
-        let released = held.release();
+        let ended = block_on(held.inner.finish(out.is_err()));
         let value = out?;
-        if lost || !released? {
-            return Err(Error::Lost { name: self.inner.name().to_owned() }.into());
-        }
+        ended?;
         Ok(value)
     }
 }

@@ -3,6 +3,19 @@
 //! clocks cost a fraction of that, at a resolution of a few milliseconds,
 //! which is plenty for ttls, renewal schedules and hold-time histograms.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the unix epoch, by the wall clock (leases are shared
+/// between processes, so they cannot use a monotonic clock).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub(crate) fn ttl_ms(ttl: Duration) -> u64 {
+    ttl.as_millis().min(u64::MAX as u128) as u64
+}
+
+
 /// Milliseconds since the unix epoch, at coarse resolution.
 pub(crate) fn coarse_wall_ms() -> u64 {
     #[cfg(target_os = "linux")]
@@ -11,7 +24,7 @@ pub(crate) fn coarse_wall_ms() -> u64 {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        crate::backend::now_ms()
+        now_ms()
     }
 }
 

@@ -1,14 +1,15 @@
 //! [`Held`]: proof of an acquired lock, and [`Guard`], the view `run` lends
 //! its body.
 
-use crate::backend::now_ms;
+use crate::clock::{coarse_monotonic_ms, now_ms, ttl_ms};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::locks::Inner;
+use crate::kinds::Mode;
+use crate::provider::Inner;
 use crate::token::{self, TokenData, TokenInfo};
-use crate::watchdog::NOT_SCHEDULED;
-use crate::Mode;
+use crate::watchdog::{Renewable, NOT_SCHEDULED};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -107,10 +108,14 @@ impl HeldShared {
         }
     }
 
+    fn emit(&self, kind: EventKind) {
+        self.locks.emit_parts(kind, &self.name, self.fence, self.mode, &self.holder);
+    }
+
     pub(crate) fn mark_lost(&self) {
         if self.is_armed() && self.lost.set() {
             tracing::warn!(name = %self.name, fence = self.fence, "ferrolock: lock lost (expired or taken over)");
-            self.locks.emit(EventKind::Lost, self);
+            self.emit(EventKind::Lost);
         }
     }
 
@@ -124,7 +129,7 @@ impl HeldShared {
             Ok(Some(expires)) => {
                 self.expires_at_ms.store(expires, Ordering::Relaxed);
                 self.schedule(ttl / 3);
-                self.locks.emit(EventKind::Renewed, self);
+                self.emit(EventKind::Renewed);
             }
             Ok(None) => self.mark_lost(),
             Err(e) => {
@@ -141,8 +146,8 @@ impl HeldShared {
     async fn release_backend(&self) -> Result<bool> {
         let held = self.locks.backend.release(&self.key, &self.owner, &self.proof).await?;
         self.locks.notices.freed(&self.key);
-        self.locks.emit(EventKind::Released, self);
-        let held_ms = crate::clock::coarse_monotonic_ms().saturating_sub(self.acquired_ms);
+        self.emit(EventKind::Released);
+        let held_ms = coarse_monotonic_ms().saturating_sub(self.acquired_ms);
         self.locks.metrics.hold_seconds.record(held_ms as f64 / 1000.0);
         Ok(held && !self.lost.is_set())
     }
@@ -162,6 +167,18 @@ impl HeldShared {
             owner: self.owner,
             proof: self.proof.clone(),
         })
+    }
+}
+
+impl Renewable for HeldShared {
+    fn renew_at(&self) -> &AtomicU64 {
+        &self.renew_at
+    }
+    fn renewing(&self) -> bool {
+        self.auto_renew && self.is_armed()
+    }
+    fn renew(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move { HeldShared::renew(&self).await })
     }
 }
 
@@ -185,10 +202,10 @@ pub struct Guard {
 
 impl Held {
     pub(crate) fn new(locks: Arc<Inner>, n: NewHeld) -> Held {
-        let acquired_ms = crate::clock::coarse_monotonic_ms();
+        let acquired_ms = coarse_monotonic_ms();
         let shared = Arc::new(HeldShared {
             renew_at: AtomicU64::new(if n.auto_renew {
-                acquired_ms + crate::backend::ttl_ms(n.ttl / 3)
+                acquired_ms + ttl_ms(n.ttl / 3)
             } else {
                 NOT_SCHEDULED
             }),
@@ -203,15 +220,15 @@ impl Held {
             proof: n.proof,
             auto_renew: n.auto_renew,
             acquired_ms,
-            ttl_ms: AtomicU64::new(crate::backend::ttl_ms(n.ttl)),
+            ttl_ms: AtomicU64::new(ttl_ms(n.ttl)),
             expires_at_ms: AtomicU64::new(n.expires_at_ms),
             state: AtomicU8::new(ARMED),
             lost: Lost::default(),
         });
         if shared.auto_renew {
-            shared.locks.watchdog.register(&shared);
+            shared.locks.watchdog.register(shared.clone());
         }
-        shared.locks.emit(EventKind::Acquired, &shared);
+        shared.emit(EventKind::Acquired);
         Held { shared }
     }
 
@@ -295,6 +312,23 @@ impl Held {
         self.shared.release_backend().await
     }
 
+    /// The end of a scoped use (Rust's `run`, Python's `with`, JavaScript's
+    /// `run`, C's `ferrolock_run`): release the lock, then say how the scope
+    /// ends. If the body failed, its own error wins and this is `Ok`;
+    /// otherwise a failed release is that error, and a lock lost meanwhile
+    /// (or no longer held at release) is `Err(Lost)`.
+    pub async fn finish(&self, body_failed: bool) -> Result<()> {
+        let lost = self.is_lost();
+        let released = self.release_ref().await;
+        if body_failed {
+            return Ok(());
+        }
+        if lost || !released? {
+            return Err(Error::Lost { name: self.shared.name.to_string() });
+        }
+        Ok(())
+    }
+
     /// [`into_token`](Held::into_token) for callers that cannot give the
     /// handle up (bindings): afterwards every operation but `release_ref`
     /// (which returns `false`) is `NotHeld`.
@@ -323,7 +357,7 @@ async fn refresh(shared: &HeldShared, ttl: Duration) -> Result<()> {
     crate::validate::ttl(ttl, shared.locks.caps.max_ttl)?;
     match shared.locks.backend.refresh(&shared.key, &shared.owner, &shared.proof, ttl).await? {
         Some(expires) => {
-            shared.ttl_ms.store(crate::backend::ttl_ms(ttl), Ordering::Relaxed);
+            shared.ttl_ms.store(ttl_ms(ttl), Ordering::Relaxed);
             shared.expires_at_ms.store(expires, Ordering::Relaxed);
             if shared.auto_renew {
                 shared.schedule(ttl / 3);

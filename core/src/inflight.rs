@@ -11,7 +11,7 @@
 
 use crate::backend::{Attempt, Drive};
 use crate::error::Result;
-use crate::locks::Inner;
+use crate::provider::Inner;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

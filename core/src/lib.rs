@@ -44,10 +44,15 @@ pub mod blocking;
 mod clock;
 mod error;
 mod events;
+mod fork;
 mod held;
 mod inflight;
+mod kinds;
+mod lock;
 mod locks;
 mod notices;
+mod provider;
+mod records;
 pub mod token;
 mod url;
 mod validate;
@@ -57,76 +62,11 @@ pub use backend::{Capabilities, Drive};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind, Events};
 pub use held::{Guard, Held};
-pub use locks::{holder_of, LockInfo, LockState, Locks, Lock, DEFAULT_TIMEOUT, DEFAULT_TTL};
+pub use kinds::{BackendKind, Mode};
+pub use lock::{Lock, LockOptions, DEFAULT_TIMEOUT, DEFAULT_TTL};
+pub use locks::Locks;
+pub use provider::holder_of;
+pub use records::{LockInfo, LockState};
 pub use url::{default_url, redact};
 pub use validate::{MAX_HOLDER_BYTES, MAX_NAMESPACE_BYTES, MAX_NAME_BYTES};
 
-/// Exclusive or shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Mode {
-    /// One holder at a time.
-    #[default]
-    Exclusive,
-    /// Many shared holders, and no exclusive one meanwhile.
-    Shared,
-}
-
-impl Mode {
-    /// `exclusive` or `shared`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Exclusive => "exclusive",
-            Mode::Shared => "shared",
-        }
-    }
-}
-
-/// The kinds of backend, as tokens record them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum BackendKind {
-    /// `memory://`
-    Memory,
-    /// `sqlite://`
-    Sqlite,
-    /// `redis://`, `rediss://`, `redis+cluster://`
-    Redis,
-    /// `postgres://`
-    Postgres,
-    /// `couchbase://`
-    Couchbase,
-}
-
-impl BackendKind {
-    /// The backend's name: `memory`, `sqlite`, `redis`…
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Memory => "memory",
-            BackendKind::Sqlite => "sqlite",
-            BackendKind::Redis => "redis",
-            BackendKind::Postgres => "postgres",
-            BackendKind::Couchbase => "couchbase",
-        }
-    }
-
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            BackendKind::Memory => 1,
-            BackendKind::Sqlite => 2,
-            BackendKind::Redis => 3,
-            BackendKind::Postgres => 4,
-            BackendKind::Couchbase => 5,
-        }
-    }
-
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            1 => BackendKind::Memory,
-            2 => BackendKind::Sqlite,
-            3 => BackendKind::Redis,
-            4 => BackendKind::Postgres,
-            5 => BackendKind::Couchbase,
-            _ => return None,
-        })
-    }
-}

@@ -4,19 +4,30 @@
 //! Its clock is the coarse monotonic one (a few ms of resolution): renewals
 //! are due at a third of the ttl, so a few ms either way do not matter.
 
-use crate::held::HeldShared;
+use crate::clock::coarse_monotonic_ms;
 use parking_lot::Mutex;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use crate::clock::coarse_monotonic_ms;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) const NOT_SCHEDULED: u64 = u64::MAX;
 
+/// What the watchdog renews (a held lock), without knowing what it is.
+pub(crate) trait Renewable: Send + Sync + 'static {
+    /// When it is due, on the watchdog's clock (`NOT_SCHEDULED`: not now).
+    fn renew_at(&self) -> &AtomicU64;
+    /// Whether it still wants renewals (held, and renewing).
+    fn renewing(&self) -> bool;
+    /// One renewal; it schedules the next through `renew_at`.
+    fn renew(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
 pub(crate) struct Watchdog {
-    entries: Mutex<Vec<Weak<HeldShared>>>,
+    entries: Mutex<Vec<Weak<dyn Renewable>>>,
     wake: Notify,
     /// When the task next wakes, in ms since `epoch`.
     next_ms: AtomicU64,
@@ -43,18 +54,18 @@ impl Watchdog {
         coarse_monotonic_ms() + after.as_millis() as u64
     }
 
-    pub(crate) fn register(&self, held: &Arc<HeldShared>) {
+    pub(crate) fn register(&self, held: Arc<dyn Renewable>) {
         {
             let mut entries = self.entries.lock();
             // Drop released handles here too, not only in the task: a caller
             // that never yields must not grow the list without bound.
             if entries.len() >= self.compact_at.load(Ordering::Relaxed) {
-                entries.retain(|w| w.upgrade().is_some_and(|h| h.is_armed()));
+                entries.retain(|w| w.upgrade().is_some_and(|h| h.renewing()));
                 self.compact_at.store((entries.len() * 2).max(256), Ordering::Relaxed);
             }
-            entries.push(Arc::downgrade(held));
+            entries.push(Arc::downgrade(&held));
         }
-        self.poke(held.renew_at.load(Ordering::Relaxed));
+        self.poke(held.renew_at().load(Ordering::Relaxed));
     }
 
     /// Wake the task if `renew_at` is sooner than its next wake-up.
@@ -75,12 +86,12 @@ async fn run(wd: Arc<Watchdog>) {
             let mut entries = wd.entries.lock();
             entries.retain(|w| {
                 let Some(h) = w.upgrade() else { return false };
-                if !h.is_armed() || !h.auto_renew {
+                if !h.renewing() {
                     return false;
                 }
-                let at = h.renew_at.load(Ordering::Relaxed);
+                let at = h.renew_at().load(Ordering::Relaxed);
                 if at <= now {
-                    h.renew_at.store(NOT_SCHEDULED, Ordering::Relaxed);
+                    h.renew_at().store(NOT_SCHEDULED, Ordering::Relaxed);
                     due.push(h);
                 } else {
                     next = next.min(at);
@@ -93,8 +104,8 @@ async fn run(wd: Arc<Watchdog>) {
         for h in due {
             let wd = wd.clone();
             tokio::spawn(async move {
-                h.renew().await;
-                wd.poke(h.renew_at.load(Ordering::Relaxed));
+                h.clone().renew().await;
+                wd.poke(h.renew_at().load(Ordering::Relaxed));
             });
         }
         let sleep = async {

@@ -545,7 +545,7 @@ async fn closed_provider_refuses_operations(fx: Fixture) {
     assert!(matches!(locks.state("x").await, Err(Error::Closed)));
     assert!(matches!(held.refresh(Duration::from_secs(1)).await, Err(Error::Closed)));
     assert!(matches!(locks.ping().await, Err(Error::Closed)));
-    drop(held.into_token().unwrap());
+    assert!(matches!(held.into_token(), Err(Error::Closed)));
     assert_eq!(Error::Closed.code(), "CLOSED");
 }
 

@@ -1,20 +1,20 @@
 //! `bypass=true`: every lock is granted without touching the backend (for
 //! tests, as BoxLang's CouchbaseLock offers). Fences are 0 ("none").
 
-use super::{now_ms, ttl_ms, AcquireRequest, Attempt, Backend, Capabilities, Lease, LeaseInfo};
+use crate::backend::contract::{AcquireRequest, Attempt, Backend, Capabilities, Drive, Lease, LeaseInfo, LONGEST_TTL};
+use crate::clock::{now_ms, ttl_ms};
 use crate::error::Result;
-use crate::Mode;
+use crate::kinds::Mode;
 use std::time::Duration;
 
 #[derive(Default)]
 pub(crate) struct BypassBackend;
 
 impl Backend for BypassBackend {
-    fn drive(&self) -> super::Drive {
-        super::Drive::Inline
-    }
+    const DRIVE: Drive = Drive::Inline;
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities { max_ttl: super::memory::MAX_TTL, shared: true, handoff: true, queue: false, notices: false }
+        Capabilities { max_ttl: LONGEST_TTL, shared: true, handoff: true, queue: false, notices: false }
     }
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
         Ok(Attempt::Granted(Lease { fence: 0, expires_at_ms: now_ms() + ttl_ms(req.ttl), proof: Vec::new() }))
@@ -35,7 +35,7 @@ impl Backend for BypassBackend {
         Ok(Vec::new())
     }
     async fn enqueue(&self, _key: &str, _owner: &[u8; 16], _mode: Mode) -> Result<u64> {
-        Err(super::unsupported("bypass", "wait queues"))
+        Err(crate::backend::contract::unsupported("bypass", "wait queues"))
     }
     async fn leave(&self, _key: &str, _ticket: u64) -> Result<()> {
         Ok(())

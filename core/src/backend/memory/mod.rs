@@ -2,18 +2,20 @@
 //! holds every other backend to. Providers of one process that name the same
 //! store (the empty name by default) share its locks.
 
-use super::{may_grant, WAITER_STALE_AFTER, summarize, ttl_ms, AcquireRequest, Attempt, Backend, Capabilities, Lease, LeaseInfo};
+use crate::backend::contract::{
+    may_grant, summarize, AcquireRequest, Attempt, Backend, Capabilities, Drive, Lease, LeaseInfo, LONGEST_TTL,
+    WAITER_STALE_AFTER,
+};
+use crate::clock::ttl_ms;
 use crate::error::Result;
-use crate::Mode;
+use crate::kinds::Mode;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use crate::clock::coarse_wall_ms;
 use crate::notices::Notices;
+use crate::url::{percent_decode, UrlParts};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
-
-/// The memory backend's longest ttl.
-pub(crate) const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 struct Holder {
     owner: [u8; 16],
@@ -69,22 +71,33 @@ pub(crate) struct MemoryBackend {
     store: Arc<Store>,
 }
 
+/// `memory://STORE`: the store's name (empty by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    store: String,
+}
+
+pub(crate) fn parse(url: &mut UrlParts) -> Result<Target> {
+    let store = percent_decode(&url.body).ok_or_else(|| url.invalid("the store name is not valid percent-encoded UTF-8"))?;
+    url.finish(&[])?;
+    Ok(Target { store })
+}
+
 impl MemoryBackend {
-    pub(crate) fn open(name: &str, notices: &Arc<Notices>) -> Self {
+    pub(crate) async fn open(target: &Target, notices: &Arc<Notices>) -> Result<Self> {
         static STORES: OnceLock<Mutex<HashMap<String, Arc<Store>>>> = OnceLock::new();
         let mut stores = STORES.get_or_init(Default::default).lock();
-        let store = stores.entry(name.to_owned()).or_default().clone();
+        let store = stores.entry(target.store.clone()).or_default().clone();
         store.subscribers.lock().push(Arc::downgrade(notices));
-        MemoryBackend { store }
+        Ok(MemoryBackend { store })
     }
 }
 
 impl Backend for MemoryBackend {
-    fn drive(&self) -> super::Drive {
-        super::Drive::Inline
-    }
+    const DRIVE: Drive = Drive::Inline;
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities { max_ttl: MAX_TTL, shared: true, handoff: true, queue: true, notices: true }
+        Capabilities { max_ttl: LONGEST_TTL, shared: true, handoff: true, queue: true, notices: true }
     }
 
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {

@@ -8,11 +8,15 @@
 //! it writes, so waiters behind the head do not take the write lock.
 //! Tables are described in `docs/backends/sqlite.md`.
 
-use super::{may_grant, now_ms, summarize, ttl_ms, AcquireRequest, Attempt, Backend, Capabilities, Lease, LeaseInfo};
-use super::WAITER_STALE_AFTER;
+use crate::backend::contract::{
+    may_grant, summarize, AcquireRequest, Attempt, Backend, Capabilities, Drive, Lease, LeaseInfo, LONGEST_TTL,
+    WAITER_STALE_AFTER,
+};
+use crate::clock::{now_ms, ttl_ms};
 use crate::error::{Error, Result};
 use crate::notices::Notices;
-use crate::Mode;
+use crate::url::{percent_decode, UrlParts};
+use crate::kinds::Mode;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -20,8 +24,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The SQLite backend's longest ttl.
-const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 /// How long an operation waits for another process's write transaction.
 const BUSY_LIMIT: Duration = Duration::from_secs(5);
 /// How often a waiting process checks the file for changes without inotify.
@@ -98,8 +100,24 @@ pub(crate) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// `sqlite://PATH`: the database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    path: PathBuf,
+}
+
+pub(crate) fn parse(url: &mut UrlParts) -> Result<Target> {
+    let path = percent_decode(&url.body).ok_or_else(|| url.invalid("the path is not valid percent-encoded UTF-8"))?;
+    if path.is_empty() {
+        return Err(url.invalid("no file path; use sqlite://locks.db or sqlite:///abs/path/locks.db"));
+    }
+    url.finish(&[])?;
+    Ok(Target { path: PathBuf::from(path) })
+}
+
 impl SqliteBackend {
-    pub(crate) fn open(path: &Path, notices: Arc<Notices>) -> Result<Self> {
+    pub(crate) async fn open(target: &Target, notices: &Arc<Notices>) -> Result<Self> {
+        let path = target.path.as_path();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| unavailable(path, e))?;
         }
@@ -294,11 +312,10 @@ mod inotify {
 }
 
 impl Backend for SqliteBackend {
-    fn drive(&self) -> super::Drive {
-        super::Drive::Blocking
-    }
+    const DRIVE: Drive = Drive::Blocking;
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities { max_ttl: MAX_TTL, shared: true, handoff: true, queue: true, notices: true }
+        Capabilities { max_ttl: LONGEST_TTL, shared: true, handoff: true, queue: true, notices: true }
     }
 
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
@@ -510,4 +527,22 @@ fn leases(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> rusql
             Ok((r.get(0)?, mode_of(r.get(1)?), r.get::<_, i64>(2)? as u64, r.get(3)?, r.get::<_, i64>(4)? as u64))
         })?
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str) -> Result<Target> {
+        parse(&mut crate::url::parse(url)?)
+    }
+
+    #[test]
+    fn parses_paths() {
+        assert_eq!(target("sqlite://locks.db?namespace=app").unwrap().path, PathBuf::from("locks.db"));
+        assert_eq!(target("sqlite:///var/lib/x/locks.db").unwrap().path, PathBuf::from("/var/lib/x/locks.db"));
+        for bad in ["sqlite://", "sqlite://x.db?ca=x.pem", "sqlite://%ff"] {
+            assert_eq!(target(bad).unwrap_err().code(), "INVALID_ARGUMENT", "{bad}");
+        }
+    }
 }

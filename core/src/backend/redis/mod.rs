@@ -7,11 +7,17 @@
 //! release deletes the lease and publishes a release notice that wakes the
 //! waiters of every provider. Key names and scripts: `docs/backends/redis.md`.
 
-use super::{now_ms, AcquireRequest, Attempt, Backend, Capabilities, Lease, LeaseInfo, WAITER_STALE_AFTER};
+use crate::backend::contract::{
+    summarize, unsupported, AcquireRequest, Attempt, Backend, Capabilities, Drive, Lease, LeaseInfo, LONGEST_TTL,
+    WAITER_STALE_AFTER,
+};
+use crate::clock::{now_ms, ttl_ms};
 use crate::error::{Error, Result};
 use crate::notices::Notices;
-use crate::url::{RedisTarget, RedisTls, RedisTopology};
-use crate::Mode;
+mod url;
+pub(crate) use url::{parse, RedisTarget as Target};
+use url::{RedisTarget, RedisTls, RedisTopology};
+use crate::kinds::Mode;
 use futures_util::StreamExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
@@ -21,7 +27,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The channel every release notice is published on; the message is the key.
 pub(crate) const CHANNEL: &str = "__ferrolock:released";
 /// A lock handed to a queued waiter is announced on the channel of the
@@ -625,7 +630,7 @@ impl Shared {
             Some(t) => t.to_string(),
             None => String::new(),
         };
-        let life = super::ttl_ms(WAITER_STALE_AFTER).to_string();
+        let life = ttl_ms(WAITER_STALE_AFTER).to_string();
         conn.invoke(
             &scripts().acquire,
             &[&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait, &keys.seq],
@@ -673,7 +678,7 @@ impl Shared {
             let fence = granted.iter().map(|g| g.1).max().unwrap_or(0);
             return Ok(Attempt::Granted(Lease {
                 fence,
-                expires_at_ms: now_ms() + super::ttl_ms(validity.unwrap_or_default()),
+                expires_at_ms: now_ms() + ttl_ms(validity.unwrap_or_default()),
                 proof: fence.to_be_bytes().to_vec(),
             }));
         }
@@ -908,7 +913,7 @@ async fn listen(
 }
 
 impl RedisBackend {
-    pub(crate) async fn open(target: &RedisTarget, notices: Arc<Notices>) -> Result<Self> {
+    pub(crate) async fn open(target: &RedisTarget, notices: &Arc<Notices>) -> Result<Self> {
         let scrub = |e: &dyn std::fmt::Display| {
             let mut m = e.to_string();
             if let Some(p) = &target.password {
@@ -1062,17 +1067,16 @@ impl RedisBackend {
             .collect();
         // Expiry as this machine's clock sees it: the server's remaining time from now.
         let local = now_ms();
-        Ok(super::summarize(leases.iter().map(|(m, f, e, h)| (*m, *f, *h, local + (e - now)))))
+        Ok(summarize(leases.iter().map(|(m, f, e, h)| (*m, *f, *h, local + (e - now)))))
     }
 }
 
 impl Backend for RedisBackend {
-    fn drive(&self) -> super::Drive {
-        super::Drive::Io
-    }
+    const DRIVE: Drive = Drive::Io;
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            max_ttl: MAX_TTL,
+            max_ttl: LONGEST_TTL,
             shared: true,
             handoff: true,
             // A queue needs one authority on the order of waiters: a quorum
@@ -1100,7 +1104,7 @@ impl Backend for RedisBackend {
             key: req.key.to_owned(),
             owner: *req.owner,
             mode: req.mode,
-            ttl_ms: super::ttl_ms(req.ttl),
+            ttl_ms: ttl_ms(req.ttl),
             holder: req.holder.to_string(),
             ticket: req.ticket,
         };
@@ -1118,7 +1122,7 @@ impl Backend for RedisBackend {
                 }
                 busy.insert(
                     *req.owner,
-                    BusyRequest { key: req.key.to_owned(), ttl_ms: super::ttl_ms(req.ttl), holder: req.holder.to_string() },
+                    BusyRequest { key: req.key.to_owned(), ttl_ms: ttl_ms(req.ttl), holder: req.holder.to_string() },
                 );
             }
             _ => {}
@@ -1139,7 +1143,7 @@ impl Backend for RedisBackend {
         let s = &self.shared;
         let keys = Keys::of(key);
         let fence = s.quorum_fence(proof);
-        let ttl_arg = super::ttl_ms(ttl).to_string();
+        let ttl_arg = ttl_ms(ttl).to_string();
         let start = Instant::now();
         let replies = s
             .on_all(|c| async {
@@ -1156,7 +1160,7 @@ impl Backend for RedisBackend {
             return Ok(None);
         }
         let drift = if s.topology == RedisTopology::Quorum { ttl / 100 + Duration::from_millis(2) } else { Duration::ZERO };
-        Ok(ttl.checked_sub(start.elapsed() + drift).map(|v| now_ms() + super::ttl_ms(v)))
+        Ok(ttl.checked_sub(start.elapsed() + drift).map(|v| now_ms() + ttl_ms(v)))
     }
 
     async fn force_release(&self, key: &str) -> Result<bool> {
@@ -1222,14 +1226,14 @@ impl Backend for RedisBackend {
     async fn enqueue(&self, key: &str, owner: &[u8; 16], mode: Mode) -> Result<u64> {
         let s = &self.shared;
         if s.topology == RedisTopology::Quorum {
-            return Err(super::unsupported("redis", "wait queues on a quorum of servers"));
+            return Err(unsupported("redis", "wait queues on a quorum of servers"));
         }
         let busy = s.busy.lock().remove(owner).filter(|b| b.key == key);
         if let Some(b) = busy {
             return self.join(key, owner, mode, b).await;
         }
         let keys = Keys::of(key);
-        let life = super::ttl_ms(WAITER_STALE_AFTER).to_string();
+        let life = ttl_ms(WAITER_STALE_AFTER).to_string();
         let ticket = s.conns[0]
             .invoke::<i64>(&scripts().enqueue, &[&keys.queue, &keys.beat, &keys.seq], &[mode_arg(mode), life.as_bytes()])
             .await

@@ -1,0 +1,329 @@
+//! [`Lock`]: a named lock description, and the engine's acquire: waiting,
+//! fairness, timeouts and cancellation, written once for every backend.
+
+use crate::backend::{AcquireRequest, Attempt, Drive, Lease};
+use crate::error::{Error, Result};
+use crate::events::EventKind;
+use crate::held::{Guard, Held, NewHeld};
+use crate::kinds::Mode;
+use crate::provider::Inner;
+use crate::{fork, inflight, validate};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The ttl of a lock that sets none.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+/// How long forms that take no timeout wait (the CLI's `--timeout` default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A lock's options as one plain struct: what a binding fills from its own
+/// arguments and hands to [`Locks::lock_with`](crate::Locks::lock_with).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockOptions {
+    /// The lease's time to live (default 30 s).
+    pub ttl: Duration,
+    /// Exclusive (default) or shared.
+    pub mode: Mode,
+    /// The public holder label (default: the provider's, `host:pid`).
+    pub holder: Option<String>,
+    /// Whether handles renew the lease at ttl/3 (default true).
+    pub auto_renew: bool,
+}
+
+impl Default for LockOptions {
+    fn default() -> Self {
+        LockOptions { ttl: DEFAULT_TTL, mode: Mode::Exclusive, holder: None, auto_renew: true }
+    }
+}
+
+/// A named lock: key, ttl, mode and options. Cheap, no I/O; clone freely.
+#[derive(Clone)]
+pub struct Lock {
+    inner: Arc<Inner>,
+    name: Arc<str>,
+    key: Arc<str>,
+    ttl: Duration,
+    mode: Mode,
+    holder: Option<Arc<str>>,
+    auto_renew: bool,
+}
+
+impl std::fmt::Debug for Lock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lock")
+            .field("name", &self.name)
+            .field("namespace", &self.inner.namespace)
+            .field("ttl", &self.ttl)
+            .field("mode", &self.mode)
+            .field("holder", &self.holder)
+            .field("auto_renew", &self.auto_renew)
+            .finish()
+    }
+}
+
+/// Leaves the wait queue if the wait ends without the lock (timeout,
+/// error, or a dropped future). While it lives, it counts as a background
+/// task, so `close()` waits for it: a wait that `close()` ends has spawned
+/// its way out of the queue before the backend closes.
+struct QueueSpot {
+    inner: Arc<Inner>,
+    key: Arc<str>,
+    /// None while an attempt is in flight: its guard leaves the queue after
+    /// it, should the wait end then.
+    ticket: Option<u64>,
+    _waiting: tokio_util::task::task_tracker::TaskTrackerToken,
+}
+
+impl Drop for QueueSpot {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            inflight::leave_later(&self.inner, self.key.clone(), ticket);
+        }
+    }
+}
+
+/// The fallback poll: exponential backoff with ±25% jitter, capped.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(notices: bool) -> Self {
+        if notices {
+            Backoff { next: Duration::from_millis(50), max: Duration::from_secs(1) }
+        } else {
+            Backoff { next: Duration::from_millis(2), max: Duration::from_millis(250) }
+        }
+    }
+    fn step(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        base.mul_f64(rand::random_range(0.75..1.25))
+    }
+}
+
+impl Lock {
+    pub(crate) fn new(inner: Arc<Inner>, name: String, options: LockOptions) -> Lock {
+        Lock {
+            key: Inner::key(&inner.namespace, &name).into(),
+            name: name.into(),
+            inner,
+            ttl: options.ttl,
+            mode: options.mode,
+            holder: options.holder.map(Into::into),
+            auto_renew: options.auto_renew,
+        }
+    }
+
+    /// The lease's time to live (default 30 s). With renewal on, it is how
+    /// fast the lock of a crashed holder frees.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+    /// Take the lock shared: many shared holders, no exclusive one.
+    pub fn shared(mut self) -> Self {
+        self.mode = Mode::Shared;
+        self
+    }
+    /// Set the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// The public label shown by `state` and `list` (default `host:pid`).
+    pub fn holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = Some(holder.into().into());
+        self
+    }
+    /// Whether handles renew the lease at ttl/3 (default true).
+    pub fn auto_renew(mut self, on: bool) -> Self {
+        self.auto_renew = on;
+        self
+    }
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Take the lock if it is free now; `Ok(None)` if someone holds it.
+    pub async fn try_acquire(&self) -> Result<Option<Held>> {
+        self.acquire_until(Duration::ZERO).await
+    }
+
+    /// Wait up to `timeout` for the lock (`Duration::MAX`: forever);
+    /// `Err(Timeout)` after it. Dropping the future stops the wait and
+    /// leaves nothing held.
+    pub async fn acquire(&self, timeout: Duration) -> Result<Held> {
+        let start = Instant::now();
+        match self.acquire_until(timeout).await? {
+            Some(held) => Ok(held),
+            None => Err(Error::Timeout { name: self.name.to_string(), waited: start.elapsed() }),
+        }
+    }
+
+    /// Like [`acquire`](Lock::acquire), but `Ok(None)` on timeout.
+    pub async fn acquire_or_none(&self, timeout: Duration) -> Result<Option<Held>> {
+        self.acquire_until(timeout).await
+    }
+
+    /// Acquire (waiting up to `timeout`), run `body` with a [`Guard`] while
+    /// the lock is renewed, then release it. If the lock was lost meanwhile,
+    /// the result is `Err(Lost)` once the body returns (unless the body
+    /// failed first).
+    pub async fn run<T, E, F, Fut>(&self, timeout: Duration, body: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(Guard) -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        E: From<Error>,
+    {
+        let held = self.acquire(timeout).await?;
+        let out = body(held.guard()).await;
+        let ended = held.finish(out.is_err()).await;
+        let value = out?;
+        ended?;
+        Ok(value)
+    }
+
+    fn check(&self) -> Result<()> {
+        validate::name(&self.name)?;
+        validate::ttl(self.ttl, self.inner.caps.max_ttl)?;
+        if let Some(h) = &self.holder {
+            validate::holder(h)?;
+        }
+        if self.mode == Mode::Shared && !self.inner.caps.shared {
+            return Err(Error::Unsupported { backend: self.inner.kind.name(), operation: "shared locks".into() });
+        }
+        Ok(())
+    }
+
+    async fn acquire_until(&self, timeout: Duration) -> Result<Option<Held>> {
+        let inner = &self.inner;
+        inner.check_open()?;
+        // A zero timeout (try_acquire) reads no clock: one attempt, no wait.
+        let start = if timeout.is_zero() { None } else { Some(Instant::now()) };
+        let deadline = match start {
+            Some(start) => validate::deadline(timeout, start)?,
+            None => None,
+        };
+        self.check()?;
+        let owner = fork::new_owner();
+        let holder = self.holder.as_ref().unwrap_or(&inner.default_holder);
+        if let Attempt::Granted(lease) = self.attempt(&owner, holder, None).await? {
+            return Ok(Some(self.held(owner, holder, lease)));
+        }
+        let Some(start) = start else { return Ok(None) };
+        use tracing::Instrument as _;
+        let span = tracing::debug_span!("ferrolock.wait", name = %self.name, backend = inner.kind.name());
+        self.wait(owner, holder, start, deadline).instrument(span).await
+    }
+
+    /// One attempt. If the caller goes while it is in flight, a lease it got
+    /// is released (see `inflight`).
+    async fn attempt(&self, owner: &[u8; 16], holder: &Arc<str>, ticket: Option<u64>) -> Result<Attempt> {
+        let inner = &self.inner;
+        let (mode, ttl) = (self.mode, self.ttl);
+        if inner.drive == Drive::Inline {
+            let req = AcquireRequest { key: &self.key, owner, mode, ttl, holder, ticket };
+            return inner.backend.try_acquire(&req).await;
+        }
+        let (i, key, o, h) = (inner.clone(), self.key.clone(), *owner, holder.clone());
+        let op = async move {
+            let req = AcquireRequest { key: &key, owner: &o, mode, ttl, holder: &h, ticket };
+            i.backend.try_acquire(&req).await
+        };
+        inflight::guarded(inner, &self.key, owner, ticket, op).await
+    }
+
+    /// Join the wait queue. If the caller goes while it is in flight, the
+    /// place it got is left (see `inflight`).
+    async fn enqueue(&self, owner: &[u8; 16]) -> Result<u64> {
+        let inner = &self.inner;
+        let (i, key, o, mode) = (inner.clone(), self.key.clone(), *owner, self.mode);
+        inflight::guarded(inner, &self.key, owner, None, async move { i.backend.enqueue(&key, &o, mode).await }).await
+    }
+
+    /// The waiting part of an acquire: the first attempt found the lock busy.
+    async fn wait(
+        &self,
+        owner: [u8; 16],
+        holder: &Arc<str>,
+        start: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Held>> {
+        let inner = &self.inner;
+        // Register for wake-ups before queueing, so no release is missed.
+        let key = &*self.key;
+        let registration = inner.notices.register(key);
+        let mut spot =
+            QueueSpot { inner: inner.clone(), key: self.key.clone(), ticket: None, _waiting: inner.background.token() };
+        if inner.caps.queue {
+            spot.ticket = Some(self.enqueue(&owner).await?);
+        }
+        inner.emit_parts(EventKind::Queued, &self.name, 0, self.mode, holder);
+        let mut backoff = Backoff::new(inner.caps.notices);
+        loop {
+            let notified = registration.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let ticket = spot.ticket.take();
+            let attempt = self.attempt(&owner, holder, ticket).await;
+            spot.ticket = ticket;
+            match attempt? {
+                Attempt::Granted(lease) => {
+                    spot.ticket = None;
+                    inner.metrics.wait_seconds.record(start.elapsed().as_secs_f64());
+                    return Ok(Some(self.held(owner, holder, lease)));
+                }
+                Attempt::Busy { retry_in } => {
+                    let now = Instant::now();
+                    if deadline.is_some_and(|d| now >= d) {
+                        if let Some(ticket) = spot.ticket.take() {
+                            let _ = inner.backend.leave(key, ticket).await;
+                            inner.notices.freed(key);
+                        }
+                        inner.emit_parts(EventKind::TimedOut, &self.name, 0, self.mode, holder);
+                        return Ok(None);
+                    }
+                    let mut pause = backoff.step();
+                    if let Some(r) = retry_in {
+                        pause = pause.min(r + Duration::from_millis(1));
+                    }
+                    let mut wake = now + pause;
+                    if let Some(d) = deadline {
+                        wake = wake.min(d);
+                    }
+                    tokio::select! {
+                        _ = &mut notified => {}
+                        _ = tokio::time::sleep_until(wake.into()) => {}
+                        // `spot` leaves the queue as it drops.
+                        _ = inner.closing.cancelled() => return Err(Error::Closed),
+                    }
+                }
+            }
+        }
+    }
+
+    fn held(&self, owner: [u8; 16], holder: &Arc<str>, lease: Lease) -> Held {
+        let inner = &self.inner;
+        Held::new(
+            inner.clone(),
+            NewHeld {
+                key: self.key.clone(),
+                namespace: inner.namespace.clone(),
+                name: self.name.clone(),
+                owner,
+                fence: lease.fence,
+                mode: self.mode,
+                holder: holder.clone(),
+                proof: lease.proof,
+                auto_renew: self.auto_renew,
+                ttl: self.ttl,
+                expires_at_ms: lease.expires_at_ms,
+            },
+        )
+    }
+}
+
