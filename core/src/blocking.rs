@@ -77,7 +77,7 @@ pub struct Held {
 impl Locks {
     /// Connect to the backend `url` names.
     pub fn connect(url: &str) -> Result<Locks> {
-        block_on(crate::Locks::connect_on(url, runtime().handle().clone())).map(|inner| Locks { inner })
+        block_on(crate::Locks::connect_on(url, crate::rt::Runtime(runtime().handle().clone()))).map(|inner| Locks { inner })
     }
     /// Connect to [`crate::default_url`].
     pub fn connect_default() -> Result<Locks> {

@@ -3,12 +3,12 @@
 //! clocks cost a fraction of that, at a resolution of a few milliseconds,
 //! which is plenty for ttls, renewal schedules and hold-time histograms.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Milliseconds since the unix epoch, by the wall clock (leases are shared
 /// between processes, so they cannot use a monotonic clock).
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    crate::rt::wall_ms()
 }
 
 pub(crate) fn ttl_ms(ttl: Duration) -> u64 {
@@ -36,8 +36,8 @@ pub(crate) fn coarse_monotonic_ms() -> u64 {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        EPOCH.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+        static EPOCH: std::sync::OnceLock<crate::rt::Instant> = std::sync::OnceLock::new();
+        EPOCH.get_or_init(crate::rt::Instant::now).elapsed().as_millis() as u64
     }
 }
 

@@ -413,7 +413,7 @@ impl Drop for Held {
         let locks = &self.shared.locks;
         let _context = locks.runtime.enter();
         if release.as_mut().poll(&mut Context::from_waker(Waker::noop())) == Poll::Pending {
-            locks.background.spawn_on(release, &locks.runtime);
+            locks.runtime.spawn(locks.background.track_future(release));
         }
     }
 }

@@ -86,7 +86,7 @@ where
 /// Leave the queue in the background (a wait that ended without the lock).
 pub(crate) fn leave_later(inner: &Arc<Inner>, key: Arc<str>, ticket: u64) {
     let i = inner.clone();
-    inner.background.spawn_on(async move { leave(&i, &key, ticket).await }, &inner.runtime);
+    inner.runtime.spawn(inner.background.track_future(async move { leave(&i, &key, ticket).await }));
 }
 
 impl<T: GiveBack> Future for InFlight<T> {
@@ -105,17 +105,14 @@ impl<T: GiveBack> Drop for InFlight<T> {
     fn drop(&mut self) {
         let Some(op) = self.op.take() else { return };
         let (inner, key, owner, mut ticket) = (self.inner.clone(), self.key.clone(), self.owner, self.ticket);
-        self.inner.background.spawn_on(
-            async move {
-                if let Ok(got) = op.await {
-                    ticket = ticket.or(got.ticket());
-                    got.release(&inner, &key, &owner).await;
-                }
-                if let Some(t) = ticket {
-                    leave(&inner, &key, t).await;
-                }
-            },
-            &self.inner.runtime,
-        );
+        self.inner.runtime.spawn(self.inner.background.track_future(async move {
+            if let Ok(got) = op.await {
+                ticket = ticket.or(got.ticket());
+                got.release(&inner, &key, &owner).await;
+            }
+            if let Some(t) = ticket {
+                leave(&inner, &key, t).await;
+            }
+        }));
     }
 }

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod blocking;
 mod clock;
 mod error;
@@ -53,6 +54,7 @@ mod locks;
 mod notices;
 mod provider;
 mod records;
+mod rt;
 pub mod token;
 mod url;
 mod validate;
@@ -67,6 +69,9 @@ pub use lock::{Lock, LockOptions, DEFAULT_TIMEOUT, DEFAULT_TTL};
 pub use locks::Locks;
 pub use provider::holder_of;
 pub use records::{LockInfo, LockState};
+/// The host of a WebAssembly build: its timers, clocks and event loop.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub use rt::{set_host, Host};
 pub use url::{default_url, redact};
 pub use validate::{MAX_HOLDER_BYTES, MAX_NAMESPACE_BYTES, MAX_NAME_BYTES};
 

@@ -10,7 +10,8 @@ use crate::provider::Inner;
 use crate::{fork, inflight, validate};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use crate::rt::{self, Instant};
+use std::time::Duration;
 
 /// The ttl of a lock that sets none.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
@@ -293,11 +294,13 @@ impl Lock {
                     }
                     let mut wake = now + pause;
                     if let Some(d) = deadline {
-                        wake = wake.min(d);
+                        if d < wake {
+                            wake = d;
+                        }
                     }
                     tokio::select! {
                         _ = &mut notified => {}
-                        _ = tokio::time::sleep_until(wake.into()) => {}
+                        _ = rt::sleep_until(wake) => {}
                         // `spot` leaves the queue as it drops.
                         _ = inner.closing.cancelled() => return Err(Error::Closed),
                     }

@@ -10,6 +10,7 @@ use crate::lock::{Lock, LockOptions};
 use crate::notices::Notices;
 use crate::provider::{default_holder, Inner, Metrics};
 use crate::records::{LockInfo, LockState};
+use crate::rt::{self, Runtime};
 use crate::watchdog::Watchdog;
 use crate::{token, url, validate};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,8 +30,8 @@ impl Locks {
     /// `redis://…`. Must be called inside a tokio runtime (the renewal
     /// watchdog runs on it).
     pub async fn connect(url: &str) -> Result<Locks> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::Internal("Locks::connect must run inside a tokio runtime".into()))?;
+        let runtime = Runtime::current()
+            .ok_or_else(|| Error::Internal("Locks::connect must run inside a tokio runtime".into()))?;
         Self::connect_on(url, runtime).await
     }
 
@@ -40,7 +41,7 @@ impl Locks {
         Self::connect(&url::default_url()).await
     }
 
-    pub(crate) async fn connect_on(url_str: &str, runtime: tokio::runtime::Handle) -> Result<Locks> {
+    pub(crate) async fn connect_on(url_str: &str, runtime: Runtime) -> Result<Locks> {
         let mut url = url::parse(url_str)?;
         let target = Target::parse(&mut url)?;
         let kind = target.kind();
@@ -184,7 +185,7 @@ impl Locks {
         // `background` waits for them too.
         self.inner.closing.cancel();
         self.inner.background.close();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.background.wait()).await;
+        let _ = rt::timeout(Duration::from_secs(5), self.inner.background.wait()).await;
         if !self.inner.closed.swap(true, Ordering::AcqRel) {
             self.inner.watchdog.stop.cancel();
             self.inner.backend.close();

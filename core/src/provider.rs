@@ -27,7 +27,7 @@ pub(crate) struct Inner {
     pub(crate) subscribers: Arc<AtomicUsize>,
     pub(crate) metrics: Metrics,
     pub(crate) closed: AtomicBool,
-    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) runtime: crate::rt::Runtime,
     /// Clean-ups left to the background (releases of dropped handles,
     /// queue exits of cancelled waits): `close` waits for them.
     pub(crate) background: tokio_util::task::TaskTracker,
@@ -122,7 +122,11 @@ impl Metrics {
 }
 
 pub(crate) fn default_holder() -> String {
-    holder_of(std::process::id())
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    return holder_of(std::process::id());
+    // No processes there: the label says where it runs.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    return "wasm".to_owned();
 }
 
 /// The default holder label of process `pid` on this machine: `host:pid`.

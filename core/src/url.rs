@@ -30,6 +30,7 @@ const COMMON: &str = "namespace, bypass, holder";
 
 impl UrlParts {
     /// Take the parameter `name`, if given.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub fn take(&mut self, name: &str) -> Option<String> {
         let i = self.params.iter().position(|(k, _)| k == name)?;
         Some(self.params.remove(i).1)

@@ -1,7 +1,8 @@
 //! Input rules, checked once, with errors that name the problem.
 
 use crate::error::{Error, Result};
-use std::time::{Duration, Instant};
+use crate::rt::Instant;
+use std::time::Duration;
 
 /// Longest lock name, in bytes of UTF-8.
 pub const MAX_NAME_BYTES: usize = 512;

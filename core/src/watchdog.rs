@@ -37,7 +37,7 @@ pub(crate) struct Watchdog {
 }
 
 impl Watchdog {
-    pub(crate) fn start(runtime: &tokio::runtime::Handle) -> Arc<Watchdog> {
+    pub(crate) fn start(runtime: &crate::rt::Runtime) -> Arc<Watchdog> {
         let wd = Arc::new(Watchdog {
             entries: Mutex::new(Vec::new()),
             wake: Notify::new(),
@@ -103,7 +103,7 @@ async fn run(wd: Arc<Watchdog>) {
         wd.next_ms.store(next, Ordering::Relaxed);
         for h in due {
             let wd = wd.clone();
-            tokio::spawn(async move {
+            crate::rt::spawn(async move {
                 h.clone().renew().await;
                 wd.poke(h.renew_at().load(Ordering::Relaxed));
             });
@@ -112,7 +112,7 @@ async fn run(wd: Arc<Watchdog>) {
             if next == NOT_SCHEDULED {
                 std::future::pending::<()>().await
             } else {
-                tokio::time::sleep(Duration::from_millis(next.saturating_sub(now))).await
+                crate::rt::sleep(Duration::from_millis(next.saturating_sub(now))).await
             }
         };
         tokio::select! {
