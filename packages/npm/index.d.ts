@@ -114,7 +114,7 @@ export interface TokenInfo {
     holder: string;
 }
 /** The kinds of event a provider emits. */
-export type EventKind = 'acquired' | 'released' | 'timed_out' | 'renewed' | 'lost' | 'force_released';
+export type EventKind = 'acquired' | 'released' | 'queued' | 'timed_out' | 'renewed' | 'lost' | 'force_released';
 /** One event (never an owner id). */
 export interface LockEvent {
     kind: EventKind;
@@ -144,7 +144,7 @@ export declare const DEFAULT_TIMEOUT = 10000;
  * `sqlite://PATH`, `redis://host:port` (a quorum: `redis://h1,h2,h3`;
  * Redis Cluster: `redis+cluster://…`).
  *
- * Events (`acquired`, `released`, `timed_out`, `renewed`, `lost`,
+ * Events (`acquired`, `released`, `queued`, `timed_out`, `renewed`, `lost`,
  * `force_released`, and `event` for all of them) are emitted while someone
  * listens; listening does not keep the process alive.
  */

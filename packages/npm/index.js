@@ -263,7 +263,7 @@ function checkSignal(v) {
         throw new TypeError(`signal must be an AbortSignal, not ${describe(v)}`);
     return v;
 }
-const EVENT_KINDS = ['acquired', 'released', 'timed_out', 'renewed', 'lost', 'force_released'];
+const EVENT_KINDS = ['acquired', 'released', 'queued', 'timed_out', 'renewed', 'lost', 'force_released'];
 /** How long a wait lasts when no timeout is given. */
 exports.DEFAULT_TIMEOUT = 10_000;
 // ------------------------------------------------------------------ Locks
@@ -273,7 +273,7 @@ const token = Symbol('ferrolock.internal');
  * `sqlite://PATH`, `redis://host:port` (a quorum: `redis://h1,h2,h3`;
  * Redis Cluster: `redis+cluster://…`).
  *
- * Events (`acquired`, `released`, `timed_out`, `renewed`, `lost`,
+ * Events (`acquired`, `released`, `queued`, `timed_out`, `renewed`, `lost`,
  * `force_released`, and `event` for all of them) are emitted while someone
  * listens; listening does not keep the process alive.
  */
