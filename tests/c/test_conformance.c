@@ -587,6 +587,7 @@ static void waiters_are_served_in_fifo_order(const char *backend) {
         for (int i = 0; i < 4; i++) seen |= 1 << order[i];
         CHECK(seen == 0xf);
     }
+    ferrolock_locks_free(locks);
     fixture_close(&fx);
 }
 
