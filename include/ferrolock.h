@@ -20,7 +20,8 @@
  *   handle cannot be detected: that is undefined behaviour, as with free().)
  * - Every allocation has its matching free: ferrolock_locks_free,
  *   ferrolock_held_free, ferrolock_string_free, ferrolock_lock_info_free,
- *   ferrolock_lock_list_free, ferrolock_token_info_free. Each accepts NULL.
+ *   ferrolock_lock_list_free, ferrolock_token_info_free, ferrolock_events_free,
+ *   ferrolock_event_free. Each accepts NULL.
  *   Strings passed in are copied; none need outlive the call.
  * - Durations are uint64_t milliseconds. A timeout of UINT64_MAX
  *   (`FERROLOCK_WAIT_FOREVER`) waits forever.
@@ -119,6 +120,15 @@ typedef enum {
    */
   FERROLOCK_INTERNAL,
 } ferrolock_status;
+
+/**
+ * A subscription to a provider's events, made by
+ * `ferrolock_events_subscribe` and freed by `ferrolock_events_free`.
+ * Opaque. It receives the events that happen after it was made; one that
+ * is not read fast enough skips events rather than slow the locks down.
+ * Thread-safe: threads reading one subscription take turns.
+ */
+typedef struct ferrolock_events ferrolock_events;
 
 /**
  * Proof of an acquired lock, made by the acquire calls and
@@ -269,6 +279,69 @@ typedef struct {
    */
   char *holder;
 } ferrolock_token_info;
+
+/**
+ * One event, as `ferrolock_events_next` returns it; freed with
+ * `ferrolock_event_free`. It never carries an owner id.
+ */
+typedef struct {
+  /**
+   * What happened: "acquired", "released", "queued" (a waiter found the
+   * lock busy and now waits in its queue), "timed_out", "renewed",
+   * "lost" or "force_released" (a static string).
+   */
+  const char *kind;
+  /**
+   * The provider's namespace (`namespace_` in C: `namespace` is a C++
+   * keyword).
+   */
+  char *namespace_;
+  /**
+   * The lock's name.
+   */
+  char *name;
+  /**
+   * The fence of the acquisition concerned (0 where there is none).
+   */
+  uint64_t fence;
+  /**
+   * Whether it concerns a shared rather than an exclusive lock.
+   */
+  bool shared;
+  /**
+   * The public holder label.
+   */
+  char *holder;
+} ferrolock_event;
+
+/**
+ * What a backend can do, as `ferrolock_capabilities` reports it.
+ */
+typedef struct {
+  /**
+   * The longest ttl the backend accepts, in milliseconds.
+   */
+  uint64_t max_ttl_ms;
+  /**
+   * Shared (reader) locks; without them a shared acquire is
+   * `FERROLOCK_UNSUPPORTED`.
+   */
+  bool shared;
+  /**
+   * A held lock can be handed off as a token.
+   */
+  bool handoff;
+  /**
+   * A FIFO wait queue in the backend, fair across processes; without it
+   * waiters are served in no promised order.
+   */
+  bool queue;
+  /**
+   * The backend tells waiters when a lock may be free; without it they
+   * poll.
+   */
+  bool notices;
+} ferrolock_backend_capabilities;
 
 #ifdef __cplusplus
 extern "C" {
@@ -614,6 +687,56 @@ void ferrolock_token_info_free(ferrolock_token_info *info);
  * `s` is NULL or a string from this library, not yet freed.
  */
 void ferrolock_string_free(char *s);
+
+/**
+ * Subscribe to the events of `locks` from now on: `*events` is a
+ * subscription to read with `ferrolock_events_next` and free with
+ * `ferrolock_events_free`.
+ *
+ * # Safety
+ * `locks` is NULL or a live provider; `events` NULL or writable.
+ */
+ferrolock_status ferrolock_events_subscribe(const ferrolock_locks *locks,
+                                            ferrolock_events **events);
+
+/**
+ * Wait up to `timeout_ms` milliseconds (0: do not wait; `UINT64_MAX`:
+ * forever) for the next event: `FERROLOCK_OK` with `*event` set to a record
+ * to free with `ferrolock_event_free`, `FERROLOCK_TIMEOUT` (and `*event`
+ * NULL) when none came in time, `FERROLOCK_CLOSED` once the provider is
+ * freed (or when the subscription belongs to the parent of a fork()).
+ *
+ * # Safety
+ * `events` is NULL or a live subscription; `event` NULL or writable.
+ */
+ferrolock_status ferrolock_events_next(const ferrolock_events *events,
+                                       uint64_t timeout_ms,
+                                       ferrolock_event **event);
+
+/**
+ * Free an event made by `ferrolock_events_next`. NULL is a no-op.
+ *
+ * # Safety
+ * `event` is NULL or from `ferrolock_events_next`, not yet freed.
+ */
+void ferrolock_event_free(ferrolock_event *event);
+
+/**
+ * Free a subscription: no more events are kept for it. NULL is a no-op.
+ *
+ * # Safety
+ * `events` is NULL or a subscription not yet freed; no other thread uses it.
+ */
+void ferrolock_events_free(ferrolock_events *events);
+
+/**
+ * The capabilities of the backend behind `locks` (no I/O).
+ *
+ * # Safety
+ * `locks` is NULL or a live provider; `capabilities` NULL or writable.
+ */
+ferrolock_status ferrolock_capabilities(const ferrolock_locks *locks,
+                                        ferrolock_backend_capabilities *capabilities);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -4,9 +4,10 @@
 //! backend's `Unsupported` error instead of being skipped. Time bounds are
 //! generous: a timeout is checked to be not early, a wait not to hang.
 
-use ferrolock::{Error, EventKind, LockState, Locks, Mode};
+use ferrolock::{Error, EventKind, Events, LockState, Locks, Mode};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const HANG: Duration = Duration::from_secs(20);
@@ -15,26 +16,32 @@ const HANG: Duration = Duration::from_secs(20);
 struct Fixture {
     url: String,
     _dir: Option<tempfile::TempDir>,
+    /// The scenario's name, and the capabilities it consulted (`has`).
+    scenario: &'static str,
+    asked: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Fixture {
-    fn memory(scenario: &str) -> Fixture {
-        Fixture { url: format!("memory://{scenario}-{}", rand_suffix()), _dir: None }
+    fn new(scenario: &'static str, url: String, dir: Option<tempfile::TempDir>) -> Fixture {
+        Fixture { url, _dir: dir, scenario, asked: Default::default() }
     }
-    fn sqlite(_scenario: &str) -> Fixture {
+    fn memory(scenario: &'static str) -> Fixture {
+        Fixture::new(scenario, format!("memory://{scenario}-{}", rand_suffix()), None)
+    }
+    fn sqlite(scenario: &'static str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        Fixture { url: format!("sqlite://{}", dir.path().join("locks.db").display()), _dir: Some(dir) }
+        Fixture::new(scenario, format!("sqlite://{}", dir.path().join("locks.db").display()), Some(dir))
     }
     /// A Redis topology started by scripts/test, named by an environment
     /// variable; each scenario gets a namespace of its own on it.
     #[cfg(feature = "redis")]
-    fn redis(var: &str, scenario: &str) -> Fixture {
+    fn redis(var: &str, scenario: &'static str) -> Fixture {
         let base = std::env::var(var).unwrap_or_else(|_| {
             panic!("{var} is not set: run scripts/test, which starts the Redis servers these scenarios need")
         });
         let ns = format!("{}-{}", scenario.replace('_', "-"), rand_suffix());
-        let url = Fixture { url: base, _dir: None }.url_with(&format!("namespace={}", &ns[ns.len().saturating_sub(64)..]));
-        Fixture { url, _dir: None }
+        let base = Fixture::new(scenario, base, None);
+        Fixture::new(scenario, base.url_with(&format!("namespace={}", &ns[ns.len().saturating_sub(64)..])), None)
     }
     async fn connect(&self) -> Locks {
         Locks::connect(&self.url).await.unwrap()
@@ -42,6 +49,74 @@ impl Fixture {
     fn url_with(&self, query: &str) -> String {
         let sep = if self.url.contains('?') { '&' } else { '?' };
         format!("{}{sep}{query}", self.url)
+    }
+
+    /// Whether the backend has capability `cap`, which the scenario must
+    /// declare in its `needs` (tests/vectors/scenarios.json). Where a
+    /// missing capability makes operations unsupported, this asserts that
+    /// error first; the scenario then ends there.
+    async fn has(&self, locks: &Locks, cap: &str) -> bool {
+        let needs = scenario_needs(self.scenario);
+        assert!(needs.contains(cap), "{} consults {cap:?}, which scenarios.json does not list in its needs", self.scenario);
+        self.asked.lock().unwrap().insert(cap.to_owned());
+        let caps = locks.capabilities();
+        let (has, unsupported) = match cap {
+            "shared" => (caps.shared, true),
+            "handoff" => (caps.handoff, true),
+            "queue" => (caps.queue, false),
+            "notices" => (caps.notices, false),
+            other => panic!("{other:?} is not a field of ferrolock::Capabilities"),
+        };
+        assert_eq!(capability_without(cap) == "unsupported", unsupported, "scenarios.json: what {cap} is without");
+        if !has && unsupported {
+            let probe = locks.lock("unsupported-probe");
+            let err = if cap == "shared" {
+                probe.shared().try_acquire().await.map(drop).unwrap_err()
+            } else {
+                let held = probe.try_acquire().await.unwrap().expect("a free lock");
+                let err = held.take_token().unwrap_err();
+                held.release().await.unwrap();
+                err
+            };
+            assert!(matches!(err, Error::Unsupported { .. }) && err.code() == "UNSUPPORTED", "{cap}: {err:?}");
+        }
+        has
+    }
+}
+
+/// tests/vectors/scenarios.json, read once.
+fn scenario_list() -> &'static serde_json::Value {
+    static LIST: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/scenarios.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    })
+}
+
+fn scenario_needs(name: &str) -> BTreeSet<String> {
+    let row = scenario_list()["scenarios"].as_array().unwrap().iter().find(|s| s["name"] == name);
+    let row = row.unwrap_or_else(|| panic!("scenarios.json does not name {name}"));
+    row["needs"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect()
+}
+
+fn capability_without(cap: &str) -> &'static str {
+    scenario_list()["capabilities"][cap]["without"].as_str().unwrap_or_else(|| panic!("scenarios.json: capability {cap}"))
+}
+
+/// After a scenario: it consulted exactly the capabilities it declares.
+fn check_needs(scenario: &str, asked: &Mutex<BTreeSet<String>>) {
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked, scenario_needs(scenario), "{scenario}: capabilities consulted vs its needs in scenarios.json");
+}
+
+/// Wait for the `queued` event of the waiter labelled `holder`: it has
+/// found the lock busy, registered for wake-ups and joined the queue.
+async fn queued(events: &mut Events, holder: &str) {
+    loop {
+        let e = events.recv().await.expect("the provider closed");
+        if e.kind == EventKind::Queued && e.holder == holder {
+            return;
+        }
     }
 }
 
@@ -63,7 +138,10 @@ macro_rules! backend {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let $s = stringify!($scenario);
-                    super::bounded(super::$scenario($fixture)).await
+                    let fx = $fixture;
+                    let asked = fx.asked.clone();
+                    super::bounded(super::$scenario(fx)).await;
+                    super::check_needs($s, &asked);
                 }
             )*
         }
@@ -72,6 +150,7 @@ macro_rules! backend {
 
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
+        const SCENARIOS: &[&str] = &[$(stringify!($scenario)),*];
         backend!(memory, |s| super::Fixture::memory(s), [$($scenario),*]);
         backend!(sqlite, |s| super::Fixture::sqlite(s), [$($scenario),*]);
         backend!(#[cfg(feature = "redis")] redis,
@@ -117,6 +196,29 @@ conformance!(
     dropped_handle_releases_its_lock,
     cancelled_acquires_leave_the_lock_free,
 );
+
+/// The list above is tests/vectors/scenarios.json's, which every suite runs.
+#[test]
+fn scenarios_are_those_of_scenarios_json() {
+    let rows = scenario_list()["scenarios"].as_array().unwrap();
+    let listed: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let listed_set: BTreeSet<&str> = listed.iter().copied().collect();
+    assert_eq!(listed.len(), listed_set.len(), "scenarios.json names a scenario twice");
+    let here: BTreeSet<&str> = SCENARIOS.iter().copied().collect();
+    let missing: Vec<_> = listed_set.difference(&here).collect();
+    let unlisted: Vec<_> = here.difference(&listed_set).collect();
+    assert!(
+        missing.is_empty() && unlisted.is_empty(),
+        "scenarios.json names {missing:?}, which this suite does not have; this suite has {unlisted:?}, which scenarios.json does not name"
+    );
+    for row in rows {
+        assert!(!row["description"].as_str().unwrap().is_empty());
+        for cap in row["needs"].as_array().unwrap() {
+            let without = capability_without(cap.as_str().unwrap());
+            assert!(["unsupported", "weaker"].contains(&without), "{cap}: {without}");
+        }
+    }
+}
 
 async fn mutual_exclusion_of_8_tasks(fx: Fixture) {
     let locks = fx.connect().await;
@@ -188,7 +290,7 @@ async fn expiry_lets_another_owner_in_with_higher_fence(fx: Fixture) {
     let second = fx.connect().await.lock("e").acquire(Duration::from_secs(10)).await.unwrap();
     assert!(start.elapsed() >= Duration::from_millis(150), "got in before expiry");
     assert!(second.fence() > first.fence());
-    drop(first.into_token().unwrap());
+    assert!(!first.release().await.unwrap(), "an expired lease released another owner's lock");
 }
 
 async fn stale_release_is_false_and_leaves_new_holder(fx: Fixture) {
@@ -225,6 +327,9 @@ async fn release_is_idempotent(fx: Fixture) {
 
 async fn operations_after_release_or_handoff_are_not_held(fx: Fixture) {
     let locks = fx.connect().await;
+    if !fx.has(&locks, "handoff").await {
+        return;
+    }
     let held = locks.lock("n").try_acquire().await.unwrap().unwrap();
     held.release_ref().await.unwrap();
     let err = held.refresh(Duration::from_secs(1)).await.unwrap_err();
@@ -243,6 +348,9 @@ async fn operations_after_release_or_handoff_are_not_held(fx: Fixture) {
 
 async fn token_resumes_in_another_provider(fx: Fixture) {
     let a = fx.connect().await;
+    if !fx.has(&a, "handoff").await {
+        return;
+    }
     let held = a.lock("job").holder("worker-a").try_acquire().await.unwrap().unwrap();
     let fence = held.fence();
     let token = held.into_token().unwrap();
@@ -263,6 +371,9 @@ async fn token_resumes_in_another_provider(fx: Fixture) {
 
 async fn force_release_state_and_list_show_no_owner_id(fx: Fixture) {
     let locks = fx.connect().await;
+    if !fx.has(&locks, "handoff").await {
+        return;
+    }
     assert_eq!(locks.state("inv:1").await.unwrap(), LockState::Free);
     let h1 = locks.lock("inv:1").holder("billing").try_acquire().await.unwrap().unwrap();
     let _h2 = locks.lock("inv:2").try_acquire().await.unwrap().unwrap();
@@ -294,9 +405,7 @@ async fn force_release_state_and_list_show_no_owner_id(fx: Fixture) {
 
 async fn shared_locks_admit_readers_and_exclude_writers(fx: Fixture) {
     let locks = fx.connect().await;
-    if !locks.capabilities().shared {
-        let err = locks.lock("rw").shared().try_acquire().await.unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    if !fx.has(&locks, "shared").await {
         return;
     }
     let mut readers = Vec::new();
@@ -318,17 +427,18 @@ async fn shared_locks_admit_readers_and_exclude_writers(fx: Fixture) {
 
 async fn waiting_writer_is_not_starved_by_new_readers(fx: Fixture) {
     let locks = fx.connect().await;
-    if !locks.capabilities().shared {
-        assert!(matches!(locks.lock("ws").shared().try_acquire().await, Err(Error::Unsupported { .. })));
+    if !fx.has(&locks, "shared").await {
         return;
     }
     let first_reader = locks.lock("ws").shared().try_acquire().await.unwrap().unwrap();
+    let other = fx.connect().await;
+    let mut events = other.events();
     let writer = {
-        let lock = fx.connect().await.lock("ws");
+        let lock = other.lock("ws").holder("writer");
         tokio::spawn(async move { lock.acquire(Duration::from_secs(15)).await })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await; // the writer is queued
-    if !locks.capabilities().queue {
+    queued(&mut events, "writer").await;
+    if !fx.has(&locks, "queue").await {
         // Without a queue there is no order to keep: the writer is served
         // once the readers are gone, and that is all that is promised.
         first_reader.release().await.unwrap();
@@ -349,12 +459,16 @@ async fn waiting_writer_is_not_starved_by_new_readers(fx: Fixture) {
 
 async fn waiters_are_served_in_fifo_order(fx: Fixture) {
     let locks = fx.connect().await;
-    let fifo = locks.capabilities().queue;
+    let fifo = fx.has(&locks, "queue").await;
     let holder = locks.lock("q").try_acquire().await.unwrap().unwrap();
     let order = Arc::new(parking_lot_free::Order::default());
     let mut tasks = Vec::new();
     for i in 0..4 {
-        let lock = fx.connect().await.lock("q");
+        // Each waiter on a provider of its own, queued before the next starts.
+        let waiter = fx.connect().await;
+        let mut events = waiter.events();
+        let label = format!("waiter-{i}");
+        let lock = waiter.lock("q").holder(label.as_str());
         let order = order.clone();
         tasks.push(tokio::spawn(async move {
             let held = lock.acquire(Duration::from_secs(15)).await.unwrap();
@@ -362,7 +476,7 @@ async fn waiters_are_served_in_fifo_order(fx: Fixture) {
             tokio::time::sleep(Duration::from_millis(10)).await;
             held.release().await.unwrap();
         }));
-        tokio::time::sleep(Duration::from_millis(100)).await; // queue them in order
+        queued(&mut events, &label).await;
     }
     holder.release().await.unwrap();
     for t in tasks {
@@ -395,22 +509,29 @@ mod parking_lot_free {
 
 async fn release_wakes_a_waiter_promptly(fx: Fixture) {
     let locks = fx.connect().await;
+    let notices = fx.has(&locks, "notices").await;
     let held = locks.lock("w").try_acquire().await.unwrap().unwrap();
+    let other = fx.connect().await;
+    let mut events = other.events();
     let waiter = {
-        let lock = fx.connect().await.lock("w");
+        let lock = other.lock("w").holder("waiter");
         tokio::spawn(async move {
             let h = lock.acquire(Duration::from_secs(15)).await.unwrap();
             (Instant::now(), h)
         })
     };
+    queued(&mut events, "waiter").await;
     // Long enough that the waiter's fallback poll has backed off well past the release.
     tokio::time::sleep(Duration::from_millis(700)).await;
     let released_at = Instant::now();
     held.release().await.unwrap();
     let (got_at, h) = waiter.await.unwrap();
     // Woken by the release, not by a poll: generous, but well below the
-    // fallback poll's interval at this point (≥ 600 ms).
-    assert!(got_at.duration_since(released_at) < Duration::from_millis(400), "{:?}", got_at - released_at);
+    // fallback poll's interval at this point (≥ 600 ms). Without notices
+    // the poll serves it, later.
+    if notices {
+        assert!(got_at.duration_since(released_at) < Duration::from_millis(400), "{:?}", got_at - released_at);
+    }
     h.release().await.unwrap();
 }
 
@@ -418,11 +539,13 @@ async fn cancelled_wait_leaves_nothing_held(fx: Fixture) {
     let locks = fx.connect().await;
     let held = locks.lock("c").try_acquire().await.unwrap().unwrap();
     let first = held.fence();
+    let other = fx.connect().await;
+    let mut events = other.events();
     let waiter = {
-        let lock = fx.connect().await.lock("c");
+        let lock = other.lock("c").holder("waiter");
         tokio::spawn(async move { lock.acquire(Duration::MAX).await })
     };
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    queued(&mut events, "waiter").await;
     waiter.abort();
     assert!(waiter.await.unwrap_err().is_cancelled());
     held.release().await.unwrap();
@@ -545,6 +668,7 @@ async fn closed_provider_refuses_operations(fx: Fixture) {
     assert!(matches!(locks.state("x").await, Err(Error::Closed)));
     assert!(matches!(held.refresh(Duration::from_secs(1)).await, Err(Error::Closed)));
     assert!(matches!(locks.ping().await, Err(Error::Closed)));
+    // Handing it off is refused too (and the handle's drop releases nothing).
     assert!(matches!(held.into_token(), Err(Error::Closed)));
     assert_eq!(Error::Closed.code(), "CLOSED");
 }
@@ -553,11 +677,12 @@ async fn close_ends_pending_waits(fx: Fixture) {
     let locks = fx.connect().await;
     let held = locks.lock("w").try_acquire().await.unwrap().unwrap();
     let other = fx.connect().await;
+    let mut events = other.events();
     let waiter = {
-        let lock = other.lock("w");
+        let lock = other.lock("w").holder("waiter");
         tokio::spawn(async move { lock.acquire(Duration::MAX).await })
     };
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    queued(&mut events, "waiter").await;
     assert!(!waiter.is_finished(), "the wait ended before the lock was free");
     other.close().await;
     // A wait that would never end on its own ends with Closed, holding nothing.
@@ -628,6 +753,9 @@ async fn bad_input_gives_typed_errors(fx: Fixture) {
 
 async fn foreign_and_malformed_tokens_are_invalid(fx: Fixture) {
     let locks = fx.connect().await;
+    if !fx.has(&locks, "handoff").await {
+        return;
+    }
     let other_url = if locks.backend() == ferrolock::BackendKind::Memory {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("x.db").display());

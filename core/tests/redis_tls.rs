@@ -138,8 +138,10 @@ async fn a_quorum_over_tls_excludes_and_hands_over() {
     let (a, b) = (Locks::connect(&url).await.unwrap(), Locks::connect(&url).await.unwrap());
     let first = a.lock("q").acquire(Duration::from_secs(5)).await.unwrap();
     assert!(b.lock("q").try_acquire().await.unwrap().is_none());
+    let mut events = b.events();
     let waiter = tokio::spawn(async move { b.lock("q").acquire(Duration::from_secs(10)).await.unwrap() });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Released once the waiter waits (its queued event), not after a guessed pause.
+    while events.recv().await.expect("events").kind != ferrolock::EventKind::Queued {}
     let fence = first.fence();
     assert!(first.release().await.unwrap());
     let second = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("waiter woken").unwrap();

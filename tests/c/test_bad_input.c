@@ -265,7 +265,34 @@ static void frees_accept_null(const char *u) {
     ferrolock_lock_info_free(NULL);
     ferrolock_lock_list_free(NULL);
     ferrolock_token_info_free(NULL);
+    ferrolock_event_free(NULL);
+    ferrolock_events_free(NULL);
     CHECK(strlen(ferrolock_version()) > 0);
+}
+
+static void events_and_capabilities_refuse_bad_input(const char *u) {
+    (void)u;
+    ferrolock_events *events = GARBAGE;
+    EXPECT_ERR(ferrolock_events_subscribe(NULL, &events), FERROLOCK_INVALID_ARGUMENT, "locks is NULL");
+    CHECK(events == NULL);
+    ferrolock_locks *locks = NULL;
+    OK(ferrolock_connect("memory://bad-events", &locks));
+    EXPECT_ERR(ferrolock_events_subscribe(locks, NULL), FERROLOCK_INVALID_ARGUMENT, "events is NULL");
+    OK(ferrolock_events_subscribe(locks, &events));
+    ferrolock_event *event = GARBAGE;
+    EXPECT_ERR(ferrolock_events_next(NULL, 0, &event), FERROLOCK_INVALID_ARGUMENT, "events is NULL");
+    CHECK(event == NULL);
+    EXPECT_ERR(ferrolock_events_next(events, 0, NULL), FERROLOCK_INVALID_ARGUMENT, "event is NULL");
+    event = GARBAGE;
+    EXPECT_ERR(ferrolock_events_next(events, 0, &event), FERROLOCK_TIMEOUT, "ferrolock_events_next: no event");
+    CHECK(event == NULL);
+    ferrolock_backend_capabilities caps;
+    EXPECT_ERR(ferrolock_capabilities(NULL, &caps), FERROLOCK_INVALID_ARGUMENT, "locks is NULL");
+    EXPECT_ERR(ferrolock_capabilities(locks, NULL), FERROLOCK_INVALID_ARGUMENT, "capabilities is NULL");
+    /* A subscription outliving its provider's free ends with CLOSED. */
+    ferrolock_locks_free(locks);
+    EXPECT_ERR(ferrolock_events_next(events, 1000, &event), FERROLOCK_CLOSED, "closed");
+    ferrolock_events_free(events);
 }
 
 static void *read_last_error(void *out) {
@@ -297,6 +324,7 @@ int main(void) {
     RUN(handle_calls_refuse_bad_input, "");
     RUN(provider_calls_refuse_bad_input, "");
     RUN(frees_accept_null, "");
+    RUN(events_and_capabilities_refuse_bad_input, "");
     RUN(last_error_is_per_thread, "");
     return finish("test_bad_input");
 }

@@ -92,6 +92,17 @@ pub(crate) fn record(function: &str, err: Error) -> FerrolockStatus {
     status
 }
 
+/// Record `message` as this thread's last error of `function`, returning
+/// `status`: for an outcome that is no error of the core (no event came).
+#[cold]
+pub(crate) fn record_status(function: &str, status: FerrolockStatus, message: &str) -> FerrolockStatus {
+    let mut msg = format!("{function}: {message}").into_bytes();
+    msg.retain(|&b| b != 0);
+    let msg = CString::new(msg).unwrap_or_default();
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = msg);
+    status
+}
+
 /// Run the body of entry point `function`: its error becomes a status and
 /// this thread's last error, a panic becomes `FERROLOCK_INTERNAL`.
 #[inline(always)]

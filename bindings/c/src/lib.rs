@@ -9,7 +9,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 // Declared in the order the header presents them (cbindgen follows it):
-// statuses, providers, held locks, tokens.
+// statuses, providers, held locks, tokens, events, capabilities.
 mod error;
 
 mod locks;
@@ -18,6 +18,10 @@ mod held;
 
 mod token;
 
+mod events;
+
+mod capabilities;
+
 mod convert;
 mod logging;
 
@@ -25,6 +29,8 @@ pub use error::{ferrolock_last_error, ferrolock_status_code, FerrolockStatus};
 pub use held::*;
 pub use locks::*;
 pub use token::*;
+pub use events::*;
+pub use capabilities::*;
 
 /// The longest lock name, in bytes of UTF-8.
 pub const FERROLOCK_MAX_NAME_BYTES: usize = 512;

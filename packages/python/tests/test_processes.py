@@ -85,9 +85,11 @@ def test_the_gil_is_released_while_waiting(url3):
 def test_a_wait_does_not_block_other_threads_calls(url3):
     with ferrolock.connect(url3) as locks:
         held = locks.lock("busy").try_acquire()
+        waiting = threading.Event()
+        locks.on("queued", lambda e: waiting.set())
         waiter = threading.Thread(target=lambda: locks.lock("busy").acquire_or_none(1.0))
         waiter.start()
-        time.sleep(0.1)
+        assert waiting.wait(10)
         start = time.monotonic()
         for i in range(20):
             locks.lock(f"other-{i}").try_acquire().release()
@@ -100,7 +102,7 @@ WAITER = textwrap.dedent(
     """
     import sys, ferrolock
     locks = ferrolock.connect(sys.argv[1])
-    print("waiting", flush=True)
+    locks.on("queued", lambda e: print("queued", flush=True))
     try:
         locks.lock("ctrl-c").acquire(timeout=None)
         print("acquired", flush=True)
@@ -117,8 +119,7 @@ def test_ctrl_c_interrupts_a_blocking_wait_and_leaves_nothing_held(shared_url, t
         p = subprocess.Popen(
             [sys.executable, "-c", WAITER, shared_url], stdout=subprocess.PIPE, text=True, cwd=tmp_path
         )
-        assert p.stdout.readline().strip() == "waiting"
-        time.sleep(0.5)  # in the wait, queued
+        assert p.stdout.readline().strip() == "queued"  # in the wait, in the queue
         start = time.monotonic()
         p.send_signal(signal.SIGINT)
         out, _ = p.communicate(timeout=20)

@@ -1,0 +1,68 @@
+"""The Python-only surface: decorators, context managers, the default URL
+and reprs. Not conformance scenarios (those are tests/vectors/scenarios.json,
+in test_conformance.py); run on every backend all the same."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import ferrolock
+
+
+def test_decorator_holds_the_lock_and_timeout_0_fails_fast(connect):
+    locks = connect()
+
+    @locks.locked("nightly-report", timeout=0)
+    def report(x):
+        """Docstring kept."""
+        assert locks.state("nightly-report").held
+        return x * 2
+
+    assert report(21) == 42
+    assert report.__doc__ == "Docstring kept."
+    assert locks.state("nightly-report").free
+    held = locks.lock("nightly-report").try_acquire()
+    start = time.monotonic()
+    with pytest.raises(ferrolock.LockTimeout):
+        report(1)
+    assert time.monotonic() - start < 1
+    held.release()
+
+
+def test_with_connect_closes(url):
+    with ferrolock.connect(url) as locks:
+        locks.ping()
+        assert locks.lock("w").try_acquire().release()
+    assert locks.closed
+    with pytest.raises(ferrolock.Closed):
+        locks.ping()
+
+
+def test_resumed_handle_is_a_context_manager(connect):
+    locks = connect()
+    token = locks.lock("cm").try_acquire().into_token()
+    with locks.resume(token) as held:
+        assert held.armed and locks.state("cm").held
+    assert not held.armed and locks.state("cm").free
+
+
+def test_connect_without_a_url_uses_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERROLOCK_URL", f"sqlite://{tmp_path / 'default.db'}")
+    assert ferrolock.default_url() == f"sqlite://{tmp_path / 'default.db'}"
+    with ferrolock.connect() as locks:
+        assert locks.backend == "sqlite" and locks.url.endswith("default.db")
+        assert locks.lock("d").try_acquire().release()
+    monkeypatch.delenv("FERROLOCK_URL")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    with ferrolock.connect() as locks:
+        assert locks.url == f"sqlite://{tmp_path / 'xdg' / 'ferrolock' / 'locks.db'}"
+        assert locks.ping() is None
+
+
+def test_urls_in_reprs_and_errors_hide_passwords(redis_url):
+    with_password = redis_url.replace("redis://", "redis://:hunter2@", 1).split("?")[0]
+    with pytest.raises(ferrolock.BackendUnavailable) as info:
+        ferrolock.connect(with_password).ping()
+    assert "hunter2" not in str(info.value)
