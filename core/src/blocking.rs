@@ -91,6 +91,10 @@ impl Locks {
     pub fn lock(&self, name: impl Into<String>) -> Lock {
         Lock { inner: self.inner.lock(name) }
     }
+    /// See [`crate::Locks::lock_with`].
+    pub fn lock_with(&self, name: impl Into<String>, options: crate::LockOptions) -> Lock {
+        Lock { inner: self.inner.lock_with(name, options) }
+    }
     /// See [`crate::Locks::resume`].
     pub fn resume(&self, token: &str) -> Result<Held> {
         block_on(self.inner.resume(token)).map(|inner| Held { inner })
@@ -168,7 +172,7 @@ impl Lock {
     ) -> std::result::Result<T, E> {
         let held = self.acquire(timeout)?;
         let out = body(&held);
-        let ended = block_on(held.inner.finish(out.is_err()));
+        let ended = held.finish(out.is_err());
         let value = out?;
         ended?;
         Ok(value)
@@ -203,6 +207,10 @@ impl Held {
     /// See [`crate::Held::release_ref`].
     pub fn release_ref(&self) -> Result<bool> {
         block_on(self.inner.release_ref())
+    }
+    /// See [`crate::Held::finish`].
+    pub fn finish(&self, body_failed: bool) -> Result<()> {
+        block_on(self.inner.finish(body_failed))
     }
     /// See [`crate::Held::into_token`].
     pub fn into_token(self) -> Result<String> {

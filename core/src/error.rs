@@ -56,6 +56,10 @@ pub enum Error {
         backend: &'static str,
         /// What failed (passwords redacted).
         message: String,
+        /// The backend's own error (its `source()`), so that Python's
+        /// `__cause__` and JavaScript's `cause` carry it.
+        #[source]
+        cause: Option<Cause>,
     },
     /// The provider was closed.
     #[error("the lock provider is closed")]
@@ -64,6 +68,19 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The backend's own error, as text with passwords redacted: the
+/// [`source`](std::error::Error::source) of an [`Error::Unavailable`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause(pub String);
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Cause {}
 
 /// The kind of an [`Error`], without its details: one row of the error table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

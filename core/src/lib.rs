@@ -61,7 +61,7 @@ mod validate;
 mod watchdog;
 
 pub use backend::{Capabilities, Drive};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Cause, Error, ErrorKind, Result};
 pub use events::{Event, EventKind, Events};
 pub use held::{Guard, Held};
 pub use kinds::{BackendKind, Mode};
@@ -69,6 +69,21 @@ pub use lock::{Lock, LockOptions, DEFAULT_TIMEOUT, DEFAULT_TTL};
 pub use locks::Locks;
 pub use provider::holder_of;
 pub use records::{LockInfo, LockState};
+
+/// What the bindings to other languages share, kept out of the everyday
+/// Rust API (cargo feature `binding`).
+#[cfg(feature = "binding")]
+pub mod binding {
+    /// How many `fork()`s separate this process from the one that first
+    /// asked: a handle made in an older generation belongs to the parent.
+    pub fn fork_generation() -> u64 {
+        crate::fork::fork_generation()
+    }
+    /// Register the process's fork handlers now (as a binding loads).
+    pub fn watch_forks() {
+        crate::fork::watch()
+    }
+}
 /// The host of a WebAssembly build: its timers, clocks and event loop.
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 pub use rt::{set_host, Host};

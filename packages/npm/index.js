@@ -135,18 +135,25 @@ exports.errorClasses = Object.freeze({
     INTERNAL: LockError,
 });
 const ABORTED = 'ABORTED';
-/** The one mapping: the addon prefixes each message with its code. */
+/**
+ * The one mapping: the addon prefixes each message with its code, and ends
+ * it with the backend's own error after `\n[cause] `, which becomes `cause`.
+ */
 function mapError(e) {
     const message = e?.message;
     if (typeof message !== 'string')
         return e;
-    const m = /^\[([A-Z_]+)\] ([\s\S]*)$/.exec(message);
+    const m = /^\[([A-Z_]+)\] ([\s\S]*?)(?:\n\[cause\] ([\s\S]*))?$/.exec(message);
     if (!m)
         return e;
     if (m[1] === ABORTED)
         return e;
     const Class = exports.errorClasses[m[1]] ?? LockError;
-    return Class === LockError ? new LockError(m[2], m[1]) : new Class(m[2]);
+    const err = Class === LockError ? new LockError(m[2], m[1]) : new Class(m[2]);
+    if (m[3] !== undefined) {
+        Object.defineProperty(err, 'cause', { value: new Error(m[3]), writable: true, configurable: true });
+    }
+    return err;
 }
 function isAborted(e) {
     const message = e?.message;
@@ -501,19 +508,10 @@ class Lock {
             failed = true;
             error = e;
         }
-        const lost = held.isLost;
-        let released = false;
-        try {
-            released = await held.release();
-        }
-        catch (e) {
-            if (!failed)
-                throw e;
-        }
+        // The engine's one end of `run`: release; LOST if lost, unless fn threw.
+        await finish(held, failed);
         if (failed)
             throw error;
-        if (lost || !released)
-            throw new LockLost(`lock ${JSON.stringify(this.name)} was lost (expired or taken over)`);
         return value;
     }
     withLock(fn, cb) {
@@ -535,6 +533,12 @@ exports.Lock = Lock;
 const forgotten = new FinalizationRegistry((name) => {
     process.emitWarning(`a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`, { type: 'FerrolockWarning', code: 'FERROLOCK_NOT_RELEASED' });
 });
+const natives = new WeakMap();
+/** The end of a scope (`run`): see `NativeHeld.finish`. */
+async function finish(held, bodyFailed) {
+    forgotten.unregister(held);
+    await call(() => natives.get(held).finish(bodyFailed));
+}
 /**
  * Proof of an acquired lock. Renewed in the background (unless
  * `autoRenew: false`) until released or handed off. `await using held =
@@ -548,6 +552,7 @@ class Held {
         if (key !== token)
             throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume');
         this.#native = nativeHeld;
+        natives.set(this, this.#native);
         forgotten.register(this, this.#native.name, this);
     }
     get name() {

@@ -3,7 +3,6 @@
 
 use core_lock::Error;
 use std::ffi::{c_char, CStr, CString};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A required C string argument as UTF-8.
@@ -77,33 +76,15 @@ pub(crate) unsafe fn free_c_string(s: *mut c_char) {
     }
 }
 
-/// How many times this process has forked (in the child). A handle records
-/// the generation it was made in; one from an older generation was
-/// inherited through fork() and belongs to the parent.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-
+/// How many times this process has forked (the core's one counter). A
+/// handle records the generation it was made in; one from an older
+/// generation was inherited through fork() and belongs to the parent.
 #[inline]
 pub(crate) fn fork_generation() -> u64 {
-    FORK_GENERATION.load(Ordering::Relaxed)
+    core_lock::binding::fork_generation()
 }
 
-extern "C" fn forked_child() {
-    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
-}
-
-extern "C" {
-    fn pthread_atfork(
-        prepare: Option<extern "C" fn()>,
-        parent: Option<extern "C" fn()>,
-        child: Option<extern "C" fn()>,
-    ) -> std::ffi::c_int;
-}
-
-/// Register the fork handler, once per process.
+/// Register the core's fork handlers (once per process).
 pub(crate) fn watch_forks() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: registers a handler that only bumps an atomic.
-        unsafe { pthread_atfork(None, None, Some(forked_child)) };
-    });
+    core_lock::binding::watch_forks()
 }

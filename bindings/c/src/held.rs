@@ -175,18 +175,18 @@ fn options_arg(options: *const FerrolockLockOptions) -> Result<Options, Error> {
 }
 
 fn lock_with(locks: &FerrolockLocks, name: &str, o: &Options) -> Result<blocking::Lock, Error> {
-    let mut lock = locks
-        .inner
-        .lock(name)
-        .ttl(ttl(o.ttl_ms))
-        .auto_renew(o.auto_renew);
-    if o.shared {
-        lock = lock.shared();
-    }
-    if !o.holder.is_null() {
-        lock = lock.holder(str_arg(o.holder, "options->holder")?);
-    }
-    Ok(lock)
+    let holder = if o.holder.is_null() {
+        None
+    } else {
+        Some(str_arg(o.holder, "options->holder")?.to_owned())
+    };
+    let options = core_lock::LockOptions {
+        ttl: ttl(o.ttl_ms),
+        mode: if o.shared { core_lock::Mode::Shared } else { core_lock::Mode::Exclusive },
+        holder,
+        auto_renew: o.auto_renew,
+    };
+    Ok(locks.inner.lock_with(name, options))
 }
 
 /// Take the lock `name` if it is free now, with a lease of `ttl_ms`
@@ -511,20 +511,14 @@ pub unsafe extern "C" fn ferrolock_run_with(
         let callback = callback.ok_or_else(|| null("callback"))?;
         let lock = lock_with(locks, name, &options)?;
         // The steps of blocking::Lock::run, with the handle boxed as C sees
-        // it: acquire, body, release; Lost if it was lost meanwhile.
+        // it: acquire, body, then the engine's end of run (release; Lost if
+        // it was lost meanwhile).
         let held = FerrolockHeld {
             inner: lock.acquire(timeout(timeout_ms))?,
             generation: convert::fork_generation(),
         };
         // SAFETY: a C function that returns normally, per the contract.
         set_result(callback_result, unsafe { callback(&held, user_data) });
-        let lost = held.inner.is_lost();
-        let released = held.inner.release_ref()?;
-        if lost || !released {
-            return Err(Error::Lost {
-                name: name.to_owned(),
-            });
-        }
-        Ok(())
+        held.inner.finish(false)
     })
 }

@@ -5,9 +5,13 @@
 
 use napi::{Error, Status};
 
-/// `ferrolock::Error` → JS error carrying the code.
+/// `ferrolock::Error` → JS error carrying the code, and the backend's own
+/// error after a `\n[cause] ` line (the TypeScript layer makes it `cause`).
 pub fn to_js(e: ferrolock::Error) -> Error {
-    coded(e.code(), &e.to_string())
+    match std::error::Error::source(&e) {
+        Some(cause) => coded(e.code(), &format!("{e}\n[cause] {cause}")),
+        None => coded(e.code(), &e.to_string()),
+    }
 }
 
 pub fn coded(code: &str, message: &str) -> Error {

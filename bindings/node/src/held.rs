@@ -107,6 +107,16 @@ impl NativeHeld {
             .run(async move { held.release_ref().await.map_err(to_js) })
     }
 
+    /// The end of `run`: release, then `LOST` if the lock was lost
+    /// meanwhile, unless the body failed (its error goes on).
+    #[napi]
+    pub fn finish(&self, body_failed: bool) -> Result<Either<(), u32>> {
+        self.let_go();
+        let held = self.held.clone();
+        self.bridge
+            .run(async move { held.finish(body_failed).await.map_err(to_js) })
+    }
+
     /// Extend the lease to `ttl` ms from now.
     #[napi]
     pub fn refresh(&self, ttl: f64) -> Result<Either<(), u32>> {

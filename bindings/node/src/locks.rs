@@ -4,7 +4,7 @@ use crate::error::{to_js, Result};
 use crate::held::NativeHeld;
 use crate::lock::NativeLock;
 use crate::runtime::{millis, to_millis, NativeBridge, Ops};
-use ferrolock::LockState;
+use ferrolock::{Drive, LockState};
 use napi::bindgen_prelude::Either;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
@@ -17,23 +17,19 @@ use tokio_util::sync::CancellationToken;
 #[napi]
 pub fn connect(url: Option<String>, bridge: &NativeBridge) -> Result<Either<NativeLocks, u32>> {
     let url = url.unwrap_or_else(ferrolock::default_url);
-    let is_sqlite = url
-        .trim_start()
-        .get(..7)
-        .is_some_and(|s| s.eq_ignore_ascii_case("sqlite:"));
+    let drive = ferrolock::Locks::drive_of(&url).map_err(to_js)?;
     let b = bridge.bridge.clone();
     let open = async move {
         let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
-        let io = locks.backend().name() == "redis";
         Ok(NativeLocks {
+            bridge: Ops::new(b, locks.drive() == Drive::Io),
             locks,
-            bridge: Ops::new(b, io),
         })
     };
-    // Opening a SQLite file may block its thread (a busy file); a Redis or
-    // memory provider connects on the runtime its operations run on, so its
-    // connection tasks and watchdog live there.
-    if is_sqlite {
+    // Opening a provider whose operations may block (a busy SQLite file)
+    // runs off the JS thread; the others connect on the runtime their
+    // operations run on, so their connection tasks and watchdog live there.
+    if drive == Drive::Blocking {
         bridge.bridge.run_off_thread(open)
     } else {
         bridge.bridge.run(open)

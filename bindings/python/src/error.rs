@@ -43,7 +43,12 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         _ => {}
     }
     let value = cls.call((e.to_string(),), Some(&kwargs))?;
-    Ok(PyErr::from_value(value))
+    let err = PyErr::from_value(value);
+    // The backend's own error, as `__cause__` (`raise … from …`).
+    if let Some(cause) = std::error::Error::source(e) {
+        err.set_cause(py, Some(pyo3::exceptions::PyConnectionError::new_err(cause.to_string())));
+    }
+    Ok(err)
 }
 
 /// The Python exception for a core error.

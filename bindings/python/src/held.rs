@@ -101,6 +101,18 @@ impl Held {
         }
     }
 
+    /// The end of a scope (`with`, `run`): release, then `LockLost` if the
+    /// lock was lost meanwhile, unless the body failed (its error goes on).
+    fn finish(&self, py: Python<'_>, body_failed: bool) -> PyResult<()> {
+        let held = self.get();
+        runtime::block_on(py, self.driver(), held.finish(body_failed)).py()
+    }
+
+    fn finish_async(&self, body_failed: bool, done: &Completions, id: u64) -> Task {
+        let held = self.get().clone();
+        runtime::spawn(async move { held.finish(body_failed).await }, done, id)
+    }
+
     fn refresh(&self, py: Python<'_>, ttl: f64) -> PyResult<()> {
         let ttl = seconds(ttl, "ttl")?;
         let held = self.get();

@@ -5,7 +5,6 @@
 
 mod error;
 mod events;
-mod fork;
 mod held;
 mod locks;
 mod runtime;
@@ -38,7 +37,8 @@ fn error_codes() -> Vec<(&'static str, &'static str)> {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    runtime::install_fork_guard();
+    // Fork handlers first: a fork before the first lock is seen too.
+    ferrolock::binding::watch_forks();
     m.add_class::<locks::Provider>()?;
     m.add_class::<held::Held>()?;
     m.add_class::<events::Events>()?;

@@ -4,12 +4,10 @@
 
 use crate::error::{invalid, to_py, IntoPy as _};
 use crate::events::Events;
-use crate::fork;
 use crate::held::Held;
 use crate::runtime::{self, Completions, Driver, Owned, Task};
 use ferrolock::{Error, LockInfo, LockState, Mode};
 use pyo3::prelude::*;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -45,19 +43,7 @@ fn timeout(value: Option<f64>) -> PyResult<Duration> {
 struct Current {
     /// The provider, and the runtime it runs on.
     locks: Owned<(ferrolock::Locks, Driver)>,
-    /// The SQLite file this connection keeps open, if any.
-    file: Option<PathBuf>,
     closed: bool,
-}
-
-impl Drop for Current {
-    fn drop(&mut self) {
-        if let Some(path) = self.file.take() {
-            if self.locks.is_ours() && !self.closed {
-                fork::closed(&path);
-            }
-        }
-    }
 }
 
 /// A connection to one backend (`ferrolock.Locks` wraps it).
@@ -90,46 +76,30 @@ impl Spec {
     }
 
     fn lock(self, locks: &ferrolock::Locks) -> ferrolock::Lock {
-        let mut lock = locks.lock(self.name).ttl(self.ttl).auto_renew(self.auto_renew);
-        if self.shared {
-            lock = lock.mode(Mode::Shared);
-        }
-        if let Some(h) = self.holder {
-            lock = lock.holder(h);
-        }
-        lock
+        let mode = if self.shared { Mode::Shared } else { Mode::Exclusive };
+        let options = ferrolock::LockOptions { ttl: self.ttl, mode, holder: self.holder, auto_renew: self.auto_renew };
+        locks.lock_with(self.name, options)
     }
 }
 
-/// A connection, and the SQLite file it keeps open (see fork.rs).
-async fn connect(url: String) -> Result<(ferrolock::Locks, Option<PathBuf>), Error> {
-    // (Runs inside the runtime the provider will use.)
+/// A connection (runs inside the runtime the provider will use). A SQLite
+/// file a parent process had open is refused in a forked child by the core.
+async fn connect(url: String) -> Result<ferrolock::Locks, Error> {
     let url = if url.is_empty() { ferrolock::default_url() } else { url };
-    let generation = runtime::generation();
-    let file = fork::sqlite_path(&url);
-    if let Some(path) = &file {
-        fork::check_usable(path, generation).map_err(|operation| Error::Unsupported { backend: "sqlite", operation })?;
-    }
-    let locks = ferrolock::Locks::connect(&url).await?;
-    // Canonical now that the file exists.
-    let file = file.and_then(|_| fork::sqlite_path(&url));
-    if let Some(path) = &file {
-        fork::opened(path.clone(), generation);
-    }
-    Ok((locks, file))
+    ferrolock::Locks::connect(&url).await
 }
 
 impl Provider {
-    fn new(url: String, (locks, file): (ferrolock::Locks, Option<PathBuf>), driver: Driver) -> Provider {
+    fn new(url: String, locks: ferrolock::Locks, driver: Driver) -> Provider {
         let sync = driver.is_some();
-        Provider { url, sync, current: Mutex::new(Current { locks: Owned::new((locks, driver)), file, closed: false }) }
+        Provider { url, sync, current: Mutex::new(Current { locks: Owned::new((locks, driver)), closed: false }) }
     }
 
     /// Connect on a runtime of its own (sync) or the shared one (asyncio).
-    fn connect_on(url: String, sync: bool) -> Result<(ferrolock::Locks, Option<PathBuf>, Driver), Error> {
+    fn connect_on(url: String, sync: bool) -> Result<(ferrolock::Locks, Driver), Error> {
         let driver: Driver = if sync { Some(runtime::private()) } else { None };
-        let (locks, file) = runtime::rt(&driver).block_on(connect(url))?;
-        Ok((locks, file, driver))
+        let locks = runtime::rt(&driver).block_on(connect(url))?;
+        Ok((locks, driver))
     }
 
     /// The current connection as it is, for reading its fixed properties
@@ -149,10 +119,10 @@ impl Provider {
             // Connect with the GIL held: releasing it while holding this
             // mutex could deadlock with a thread that waits for the mutex.
             let _ = py;
-            let (fresh, file, driver) = Provider::connect_on(self.url.clone(), self.sync).py()?;
+            let (fresh, driver) = Provider::connect_on(self.url.clone(), self.sync).py()?;
             // The inherited value is leaked by Owned's Drop, never dropped;
             // its file stays registered (the parent still has it open).
-            let old = std::mem::replace(&mut *cur, Current { locks: Owned::new((fresh, driver)), file, closed: false });
+            let old = std::mem::replace(&mut *cur, Current { locks: Owned::new((fresh, driver)), closed: false });
             std::mem::forget(old);
         }
         Ok(cur.locks.get().clone())
@@ -164,8 +134,8 @@ impl Provider {
     /// Connect (blocking, GIL released). An empty URL is the default URL.
     #[staticmethod]
     fn connect(py: Python<'_>, url: String) -> PyResult<Provider> {
-        let (locks, file, driver) = py.detach(|| Provider::connect_on(url.clone(), true)).py()?;
-        Ok(Provider::new(url, (locks, file), driver))
+        let (locks, driver) = py.detach(|| Provider::connect_on(url.clone(), true)).py()?;
+        Ok(Provider::new(url, locks, driver))
     }
 
     /// Connect on the runtime; `done(provider, error)` is called at the end.
@@ -375,9 +345,6 @@ impl Provider {
         let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if std::mem::replace(&mut cur.closed, true) || !cur.locks.is_ours() {
             return None;
-        }
-        if let Some(path) = cur.file.take() {
-            fork::closed(&path);
         }
         Some(cur.locks.get().clone())
     }

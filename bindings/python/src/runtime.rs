@@ -1,10 +1,10 @@
 //! The async bridge, in one place: the tokio runtime every provider of this
 //! process runs on, blocking waits that release the GIL and still answer
-//! Ctrl-C, callbacks for asyncio, and the fork guard.
+//! Ctrl-C, callbacks for asyncio.
 //!
 //! After `fork()` the child has none of the parent's threads, so the
-//! parent's runtime is dead there: a `pthread_atfork` child handler bumps a
-//! generation counter, the next call builds a fresh runtime, and objects
+//! parent's runtime is dead there: the core's fork generation moves on in
+//! the child, the next call builds a fresh runtime, and objects
 //! made in an older generation are never used for I/O nor dropped in the
 //! child (dropping them could deregister sockets from the epoll instance
 //! the child shares with its parent).
@@ -13,30 +13,14 @@ use pyo3::prelude::*;
 use pyo3::BoundObject as _;
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-
-extern "C" fn after_fork_in_child() {
-    GENERATION.fetch_add(1, Ordering::SeqCst);
-    crate::fork::after_fork();
-}
-
-/// Register the fork guard (once per process image; fork keeps it).
-pub fn install_fork_guard() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| unsafe {
-        crate::fork::init();
-        libc::pthread_atfork(Some(crate::fork::before_fork), Some(crate::fork::after_fork), Some(after_fork_in_child));
-    });
-}
-
 /// Which process image we are in: bumped in every forked child.
 pub fn generation() -> u64 {
-    GENERATION.load(Ordering::Acquire)
+    ferrolock::binding::fork_generation()
 }
 
 /// This process's runtime. Only called with the GIL held, so no other

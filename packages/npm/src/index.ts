@@ -129,15 +129,22 @@ export const errorClasses: Readonly<Record<string, new (message: string) => Lock
 
 const ABORTED = 'ABORTED'
 
-/** The one mapping: the addon prefixes each message with its code. */
+/**
+ * The one mapping: the addon prefixes each message with its code, and ends
+ * it with the backend's own error after `\n[cause] `, which becomes `cause`.
+ */
 function mapError(e: unknown): unknown {
   const message = (e as { message?: unknown })?.message
   if (typeof message !== 'string') return e
-  const m = /^\[([A-Z_]+)\] ([\s\S]*)$/.exec(message)
+  const m = /^\[([A-Z_]+)\] ([\s\S]*?)(?:\n\[cause\] ([\s\S]*))?$/.exec(message)
   if (!m) return e
   if (m[1] === ABORTED) return e
   const Class = errorClasses[m[1]] ?? LockError
-  return Class === LockError ? new LockError(m[2], m[1]) : new Class(m[2])
+  const err = Class === LockError ? new LockError(m[2], m[1]) : new Class(m[2])
+  if (m[3] !== undefined) {
+    Object.defineProperty(err, 'cause', { value: new Error(m[3]), writable: true, configurable: true })
+  }
+  return err
 }
 
 function isAborted(e: unknown): boolean {
@@ -590,15 +597,9 @@ export class Lock {
       failed = true
       error = e
     }
-    const lost = held.isLost
-    let released = false
-    try {
-      released = await held.release()
-    } catch (e) {
-      if (!failed) throw e
-    }
+    // The engine's one end of `run`: release; LOST if lost, unless fn threw.
+    await finish(held, failed)
     if (failed) throw error
-    if (lost || !released) throw new LockLost(`lock ${JSON.stringify(this.name)} was lost (expired or taken over)`)
     return value as Awaited<T>
   }
 
@@ -637,6 +638,14 @@ const forgotten = new FinalizationRegistry<string>((name) => {
   )
 })
 
+const natives = new WeakMap<Held, Native.NativeHeld>()
+
+/** The end of a scope (`run`): see `NativeHeld.finish`. */
+async function finish(held: Held, bodyFailed: boolean): Promise<void> {
+  forgotten.unregister(held)
+  await call(() => natives.get(held)!.finish(bodyFailed))
+}
+
 /**
  * Proof of an acquired lock. Renewed in the background (unless
  * `autoRenew: false`) until released or handed off. `await using held =
@@ -650,6 +659,7 @@ export class Held {
   constructor(key: symbol, nativeHeld: unknown) {
     if (key !== token) throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume')
     this.#native = nativeHeld as Native.NativeHeld
+    natives.set(this, this.#native)
     forgotten.register(this, this.#native.name, this)
   }
 

@@ -36,6 +36,11 @@ export declare class NativeHeld {
   get isArmed(): boolean
   /** Release; whether this handle still held the lock. A second call is false. */
   release(): boolean | number
+  /**
+   * The end of `run`: release, then `LOST` if the lock was lost
+   * meanwhile, unless the body failed (its error goes on).
+   */
+  finish(bodyFailed: boolean): undefined | number
   /** Extend the lease to `ttl` ms from now. */
   refresh(ttl: number): undefined | number
   /** Hand the lock off: its token; this handle is disarmed. */

@@ -3,7 +3,10 @@
 // TypeError for a wrong JS type), never a crash, and leaves nothing held.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { Locks, InvalidArgument, InvalidToken, LockLost, decodeToken } from 'ferrolock'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Locks, BackendUnavailable, InvalidArgument, InvalidToken, LockLost, decodeToken } from 'ferrolock'
 
 let locks
 before(async () => {
@@ -127,4 +130,19 @@ test('refresh: bad ttl values', async () => {
   await held.refresh('20s')
   assert.equal(held.ttl, 20_000)
   await held.release()
+})
+
+test('an unavailable backend keeps its own error as cause', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'ferrolock-cause-')), 'file')
+  writeFileSync(file, '')
+  let error
+  try {
+    await Locks.connect(`sqlite://${file}/locks.db`)
+  } catch (e) {
+    error = e
+  }
+  assert.ok(error instanceof BackendUnavailable, String(error))
+  assert.ok(error.message.includes(file) && !error.message.includes('[cause]'), error.message)
+  assert.ok(error.cause instanceof Error, 'no cause')
+  assert.ok(error.cause.message && error.message.includes(error.cause.message), error.cause.message)
 })

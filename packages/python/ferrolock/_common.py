@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Union, overload
 
 from . import _native
-from .errors import InvalidArgument, LockLost
+from .errors import InvalidArgument
 
 #: A duration: seconds as an ``int``/``float``, or a ``timedelta``.
 Duration = Union[float, int, timedelta]
@@ -282,10 +282,6 @@ class HeldBase:
                 )
         except Exception:  # interpreter shutdown
             pass
-
-
-def lost_error(name: str) -> LockLost:
-    return LockLost(f"lock {name!r} was lost (expired or taken over)", name=name)
 
 
 class LockBase:

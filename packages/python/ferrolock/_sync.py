@@ -19,12 +19,11 @@ from ._common import (
     LockInfo,
     LocksBase,
     LockState,
-    lost_error,
     seconds,
     text,
     url_arg,
 )
-from .errors import InvalidArgument, LockError
+from .errors import InvalidArgument
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,15 +80,7 @@ class Held(HeldBase):
 def _finish(held: Held, body_error: Optional[BaseException]) -> None:
     """End a scope: release; raise LockLost if the lock was lost meanwhile,
     unless the body raised first (its exception then goes on)."""
-    lost = held.lost
-    if body_error is not None:
-        try:
-            held.release()
-        except LockError:
-            pass  # the body's exception is the one that matters
-        return
-    if not held.release() or lost:
-        raise lost_error(held.name)
+    held._native.finish(body_error is not None)
 
 
 class Lock(LockBase):

@@ -25,12 +25,11 @@ from ._common import (
     LockInfo,
     LocksBase,
     LockState,
-    lost_error,
     seconds,
     text,
     url_arg,
 )
-from .errors import InvalidArgument, LockError
+from .errors import InvalidArgument
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -124,15 +123,9 @@ class Held(HeldBase):
 
 
 async def _finish(held: Held, body_error: Optional[BaseException]) -> None:
-    lost = held.lost
-    if body_error is not None:
-        try:
-            await held.release()
-        except LockError:
-            pass
-        return
-    if not await held.release() or lost:
-        raise lost_error(held.name)
+    """End a scope: release; raise LockLost if the lock was lost meanwhile,
+    unless the body raised first (its exception then goes on)."""
+    await _call(held._native.finish_async, body_error is not None)
 
 
 class Lock(LockBase):

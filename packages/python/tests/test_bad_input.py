@@ -186,6 +186,20 @@ def test_unreachable_backend_is_backend_unavailable():
         locks.ping()
     assert isinstance(info.value, ConnectionError) and info.value.code == "BACKEND_UNAVAILABLE"
     assert "s3cret" not in str(info.value)
+    # The backend's own error is the cause, redacted too.
+    cause = info.value.__cause__
+    assert isinstance(cause, ConnectionError) and str(cause) and str(cause) in str(info.value)
+    assert "s3cret" not in str(cause)
+
+
+def test_a_sqlite_file_that_cannot_be_made_keeps_the_cause(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    with pytest.raises(ferrolock.BackendUnavailable) as info:
+        ferrolock.connect(f"sqlite://{not_a_dir}/locks.db")
+    assert str(not_a_dir) in str(info.value)
+    assert isinstance(info.value.__cause__, ConnectionError)
+    assert str(info.value.__cause__) in str(info.value) and str(not_a_dir) not in str(info.value.__cause__)
 
 
 def _tls_url() -> str:

@@ -8,7 +8,7 @@ use super::scripts::{self, AcquireArgs};
 use super::url::RedisTopology;
 use crate::backend::contract::{Attempt, Lease};
 use crate::clock::{now_ms, ttl_ms};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Servers {
@@ -25,7 +25,7 @@ impl Servers {
         if let Some(p) = &self.password {
             message = message.replace(p.as_str(), "***");
         }
-        Error::Unavailable { backend: "redis", message }
+        Error::Unavailable { backend: "redis", cause: Some(Cause(message.clone())), message }
     }
 
     pub(crate) fn majority(&self) -> usize {

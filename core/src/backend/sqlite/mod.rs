@@ -13,7 +13,8 @@ use crate::backend::contract::{
     WAITER_STALE_AFTER,
 };
 use crate::clock::{now_ms, ttl_ms};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
+use crate::fork;
 use crate::notices::Notices;
 use crate::url::{percent_decode, UrlParts};
 use crate::kinds::Mode;
@@ -61,12 +62,22 @@ struct Shared {
     stop: AtomicBool,
 }
 
+impl Shared {
+    /// The provider is closed (or gone): a forked child may open the file.
+    fn forget(&self) {
+        if !self.stop.swap(true, Ordering::AcqRel) {
+            fork::sqlite::closed(&self.path);
+        }
+    }
+}
+
 pub(crate) struct SqliteBackend {
     shared: Arc<Shared>,
 }
 
 fn unavailable(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Unavailable { backend: "sqlite", message: format!("{}: {e}", path.display()) }
+    let cause = Cause(e.to_string());
+    Error::Unavailable { backend: "sqlite", message: format!("{}: {cause}", path.display()), cause: Some(cause) }
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
@@ -118,6 +129,9 @@ pub(crate) fn parse(url: &mut UrlParts) -> Result<Target> {
 impl SqliteBackend {
     pub(crate) async fn open(target: &Target, notices: &Arc<Notices>) -> Result<Self> {
         let path = target.path.as_path();
+        // Its threads may hold SQLite's mutexes when the process forks.
+        fork::watch();
+        fork::sqlite::check_usable(path).map_err(|operation| Error::Unsupported { backend: "sqlite", operation })?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| unavailable(path, e))?;
         }
@@ -131,6 +145,7 @@ impl SqliteBackend {
         // Operations run on the caller's thread and must not block it: a
         // busy file sends them to the blocking pool (see `run`).
         conn.busy_timeout(Duration::ZERO).map_err(|e| unavailable(path, e))?;
+        fork::sqlite::opened(path);
         let shared = Arc::new(Shared { conn: Mutex::new(conn), path: path.to_owned(), stop: AtomicBool::new(false) });
         let watcher = {
             let shared = shared.clone();
@@ -468,7 +483,7 @@ impl Backend for SqliteBackend {
     }
 
     fn close(&self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
+        self.shared.forget();
     }
 }
 
