@@ -2,7 +2,7 @@
 //! SQLite file, against raw rusqlite running the same statements.
 //!
 //! The SQL, the schema and the connection settings below are copied from
-//! `core/src/backend/sqlite.rs` (the uncontended path of `try_acquire`, with
+//! `core/src/backend/sqlite/mod.rs` (the uncontended path of `try_acquire`, with
 //! no wait-queue ticket, and `release`). If core changes them, copy again.
 
 use crate::memory::settle;
@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Copied from core/src/backend/sqlite.rs.
+/// Copied from core/src/backend/sqlite/mod.rs.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ferrolock_leases(
     key TEXT NOT NULL,
