@@ -16,8 +16,27 @@ pub async fn settle() {
     }
 }
 
+/// The runtime flavors users run: `current_thread`, and `#[tokio::main]`'s
+/// multi-thread runtime (2 workers here).
+pub fn runtimes() -> [(&'static str, tokio::runtime::Runtime); 2] {
+    [
+        ("current_thread", tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")),
+        (
+            "multi_thread",
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime"),
+        ),
+    ]
+}
+
 pub fn run(plan: Plan, details: &mut String) -> Vec<Row> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut rows = Vec::new();
+    for (flavor, rt) in runtimes() {
+        rows.extend(run_on(plan, &rt, flavor, details));
+    }
+    rows
+}
+
+fn run_on(plan: Plan, rt: &tokio::runtime::Runtime, flavor: &str, details: &mut String) -> Vec<Row> {
     let locks = rt.block_on(ferrolock::Locks::connect("memory://bench")).expect("connect memory://bench");
     let lock = locks.lock("bench");
     let lock_no_renew = locks.lock("bench").auto_renew(false);
@@ -26,7 +45,6 @@ pub fn run(plan: Plan, details: &mut String) -> Vec<Row> {
     let blocking = ferrolock::blocking::Locks::connect("memory://bench-blocking").expect("connect blocking");
     let blocking_lock = blocking.lock("bench");
 
-    let rt = &rt;
     let mut cases: Vec<Case<'_>> = vec![
         // The floor: an uncontended async mutex, lock + unlock.
         Box::new(|n| {
@@ -78,7 +96,7 @@ pub fn run(plan: Plan, details: &mut String) -> Vec<Row> {
     blocking.close();
 
     let floor = s[0].median_ns();
-    details.push_str("### 1. memory: try_acquire + release\n\n");
+    details.push_str(&format!("### 1. memory: try_acquire + release ({flavor} runtime)\n\n"));
     details.push_str("The table shows the median round:\n\n");
     for (label, sample) in [
         ("tokio::sync::Mutex lock+unlock (floor)", &s[0]),
@@ -102,8 +120,8 @@ pub fn run(plan: Plan, details: &mut String) -> Vec<Row> {
         }
     };
     vec![
-        row("memory try_acquire+release (async, current_thread)", s[1].median_ns(), Some(8.0)),
-        row("memory pair, auto_renew(false)", s[2].median_ns(), None),
-        row("memory pair, ferrolock::blocking", s[3].median_ns(), None),
+        row(&format!("memory try_acquire+release (async, {flavor})"), s[1].median_ns(), Some(8.0)),
+        row(&format!("memory pair, auto_renew(false), {flavor}"), s[2].median_ns(), None),
+        row(&format!("memory pair, ferrolock::blocking (with the {flavor} rounds)"), s[3].median_ns(), None),
     ]
 }

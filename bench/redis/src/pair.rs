@@ -1,7 +1,9 @@
 //! Uncontended acquire+release pairs, Rust side: ferrolock (auto-renew off
 //! and default), the floor (the same two round trips from a plain `redis`
 //! crate loop) and rslock. Every implementation named in `--impl` runs in
-//! this one process on one `current_thread` tokio runtime, warmed up, then
+//! this one process on one tokio runtime (`current_thread`; with
+//! `FERROLOCK_BENCH_FLAVOR=multi_thread`, the multi-thread runtime that
+//! `#[tokio::main]` makes, 2 workers), warmed up, then
 //! in alternating slices of each round, so a slow moment of the machine
 //! hits all alike.
 
@@ -116,7 +118,11 @@ pub fn main(opts: &Opts) -> Result<(), String> {
     let rounds = opts.num("rounds")?.max(1);
     let names: Vec<String> = opts.str("impl")?.split(',').map(str::to_owned).collect();
     let same_process_floor = opts.str_or("same-process-floor", "no") == "yes";
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = match std::env::var("FERROLOCK_BENCH_FLAVOR").as_deref() {
+        Ok("multi_thread") => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build(),
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+    }
+    .map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let mut impls = Vec::new();
         for name in &names {
