@@ -40,6 +40,9 @@ static void a_forked_child_does_not_release_the_parents_lock(const char *backend
         bad += ferrolock_release(h, &was_held) != FERROLOCK_OK || was_held;
         ferrolock_lock_info *info = NULL;
         bad += ferrolock_state(locks, "forked", &info) != FERROLOCK_CLOSED;
+        /* SQLite forbids a child the file its parent has open. */
+        ferrolock_locks *again = NULL;
+        bad += ferrolock_connect(fx.url, &again) != FERROLOCK_UNSUPPORTED || again != NULL;
         ferrolock_held_free(h);
         ferrolock_locks_free(locks);
         leave_child(bad);
