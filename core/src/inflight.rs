@@ -45,7 +45,8 @@ impl GiveBack for u64 {
     async fn release(self, _inner: &Inner, _key: &str, _owner: &[u8; 16]) {}
 }
 
-async fn leave(inner: &Inner, key: &str, ticket: u64) {
+/// Leave the queue, and wake who our place held up.
+pub(crate) async fn leave(inner: &Inner, key: &str, ticket: u64) {
     let _ = inner.backend.leave(key, ticket).await;
     // Our place may have held up others.
     inner.notices.freed(key);

@@ -282,8 +282,7 @@ impl Lock {
                     let now = Instant::now();
                     if deadline.is_some_and(|d| now >= d) {
                         if let Some(ticket) = spot.ticket.take() {
-                            let _ = inner.backend.leave(key, ticket).await;
-                            inner.notices.freed(key);
+                            inflight::leave(inner, key, ticket).await;
                         }
                         inner.emit_parts(EventKind::TimedOut, &self.name, 0, self.mode, holder);
                         return Ok(None);
