@@ -282,6 +282,9 @@ fn fixtures_are_those_of_backends_json() {
         assert!(table["url_kinds"][how].is_string(), "{name}: url {how:?} is not one of url_kinds");
         assert!(!row["description"].as_str().unwrap().is_empty(), "{name}: no description");
         assert!(!row["backend"].as_str().unwrap().is_empty(), "{name}: no backend");
+        if let Some(why) = row.get("skip_under_valgrind") {
+            assert!(why.as_str().is_some_and(|w| !w.is_empty()), "{name}: skip_under_valgrind gives no reason");
+        }
         if how == "env" {
             let var = row["env"].as_str().unwrap();
             assert!(servers.contains(&format!("export {var}=")), "{name}: scripts/lib/servers.sh does not export {var}");
