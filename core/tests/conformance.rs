@@ -15,6 +15,8 @@ const HANG: Duration = Duration::from_secs(20);
 /// One backend under test: a URL that every provider of the scenario shares.
 struct Fixture {
     url: String,
+    /// The kind of backend the URL opens, as backends.json says.
+    backend: &'static str,
     _dir: Option<tempfile::TempDir>,
     /// The scenario's name, and the capabilities it consulted (`has`).
     scenario: &'static str,
@@ -22,29 +24,36 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(scenario: &'static str, url: String, dir: Option<tempfile::TempDir>) -> Fixture {
-        Fixture { url, _dir: dir, scenario, asked: Default::default() }
-    }
-    fn memory(scenario: &'static str) -> Fixture {
-        Fixture::new(scenario, format!("memory://{scenario}-{}", rand_suffix()), None)
-    }
-    fn sqlite(scenario: &'static str) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        Fixture::new(scenario, format!("sqlite://{}", dir.path().join("locks.db").display()), Some(dir))
-    }
-    /// A Redis topology started by scripts/test, named by an environment
-    /// variable; each scenario gets a namespace of its own on it.
-    #[cfg(feature = "redis")]
-    fn redis(var: &str, scenario: &'static str) -> Fixture {
-        let base = std::env::var(var).unwrap_or_else(|_| {
-            panic!("{var} is not set: run scripts/test, which starts the Redis servers these scenarios need")
-        });
-        let ns = format!("{}-{}", scenario.replace('_', "-"), rand_suffix());
-        let base = Fixture::new(scenario, base, None);
-        Fixture::new(scenario, base.url_with(&format!("namespace={}", &ns[ns.len().saturating_sub(64)..])), None)
+    /// The store row `fixture` of tests/vectors/backends.json makes for
+    /// `scenario`: a memory store or SQLite file of its own, or a namespace
+    /// of its own on the server whose URL the row's variable holds (a Redis
+    /// topology started by scripts/test).
+    fn of(fixture: &str, scenario: &'static str) -> Fixture {
+        let row = fixture_row(fixture);
+        let (url, dir) = match row["url"].as_str().unwrap() {
+            "memory" => (format!("memory://{scenario}-{}", rand_suffix()), None),
+            "sqlite" => {
+                let dir = tempfile::tempdir().unwrap();
+                (format!("sqlite://{}", dir.path().join("locks.db").display()), Some(dir))
+            }
+            "env" => {
+                let var = row["env"].as_str().unwrap();
+                let base = std::env::var(var).unwrap_or_else(|_| {
+                    panic!("{var} is not set: run scripts/test, which starts the Redis servers these scenarios need")
+                });
+                let ns = format!("{}-{}", scenario.replace('_', "-"), rand_suffix());
+                let sep = if base.contains('?') { '&' } else { '?' };
+                (format!("{base}{sep}namespace={}", &ns[ns.len().saturating_sub(64)..]), None)
+            }
+            other => panic!("backends.json: {fixture} makes its URL by {other:?}, which is not one of its url_kinds"),
+        };
+        let backend = row["backend"].as_str().unwrap();
+        Fixture { url, backend, _dir: dir, scenario, asked: Default::default() }
     }
     async fn connect(&self) -> Locks {
-        Locks::connect(&self.url).await.unwrap()
+        let locks = Locks::connect(&self.url).await.unwrap();
+        assert_eq!(locks.backend().name(), self.backend, "backends.json: the backend {} opens", self.url);
+        locks
     }
     fn url_with(&self, query: &str) -> String {
         let sep = if self.url.contains('?') { '&' } else { '?' };
@@ -93,6 +102,21 @@ fn scenario_list() -> &'static serde_json::Value {
     })
 }
 
+/// tests/vectors/backends.json, read once: the fixtures every suite runs
+/// the scenarios on.
+fn fixture_table() -> &'static serde_json::Value {
+    static TABLE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/backends.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    })
+}
+
+fn fixture_row(name: &str) -> &'static serde_json::Value {
+    let row = fixture_table()["fixtures"].as_array().unwrap().iter().find(|r| r["name"] == name);
+    row.unwrap_or_else(|| panic!("backends.json has no fixture {name}"))
+}
+
 fn scenario_needs(name: &str) -> BTreeSet<String> {
     let row = scenario_list()["scenarios"].as_array().unwrap().iter().find(|s| s["name"] == name);
     let row = row.unwrap_or_else(|| panic!("scenarios.json does not name {name}"));
@@ -128,73 +152,83 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(HANG, f).await.expect("scenario hung")
 }
 
-/// One module of tests: every scenario on the fixture `$fixture` makes
-/// from the scenario's name `$s`.
+/// One module of tests: every scenario on the fixture row `$module` of
+/// backends.json.
 macro_rules! backend {
-    ($(#[$attr:meta])* $module:ident, |$s:ident| $fixture:expr, [$($scenario:ident),*]) => {
+    ($(#[$attr:meta])* $module:ident, [$($scenario:ident),*]) => {
         $(#[$attr])*
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    let $s = stringify!($scenario);
-                    let fx = $fixture;
+                    let fx = super::Fixture::of(stringify!($module), stringify!($scenario));
                     let asked = fx.asked.clone();
                     super::bounded(super::$scenario(fx)).await;
-                    super::check_needs($s, &asked);
+                    super::check_needs(stringify!($scenario), &asked);
                 }
             )*
         }
     };
 }
 
+/// A module per fixture, a test per scenario in each. Both lists are
+/// checked against their tables (backends.json, scenarios.json): a row
+/// added there without its line here fails.
 macro_rules! conformance {
-    ($($scenario:ident),* $(,)?) => {
+    (
+        fixtures: [$($(#[$attr:meta])* $fixture:ident),* $(,)?],
+        scenarios: [$($scenario:ident),* $(,)?] $(,)?
+    ) => {
+        const FIXTURES: &[&str] = &[$(stringify!($fixture)),*];
         const SCENARIOS: &[&str] = &[$(stringify!($scenario)),*];
-        backend!(memory, |s| super::Fixture::memory(s), [$($scenario),*]);
-        backend!(sqlite, |s| super::Fixture::sqlite(s), [$($scenario),*]);
-        backend!(#[cfg(feature = "redis")] redis,
-            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_URL", s), [$($scenario),*]);
-        backend!(#[cfg(feature = "redis")] redis_quorum,
-            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_QUORUM_URL", s), [$($scenario),*]);
-        backend!(#[cfg(feature = "redis")] redis_cluster,
-            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_CLUSTER_URL", s), [$($scenario),*]);
-        backend!(#[cfg(feature = "redis-tls")] redis_tls,
-            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_URL", s), [$($scenario),*]);
-        backend!(#[cfg(feature = "redis-tls")] redis_tls_cluster,
-            |s| super::Fixture::redis("FERROLOCK_TEST_REDIS_TLS_CLUSTER_URL", s), [$($scenario),*]);
+        conformance!(@each [$($(#[$attr])* $fixture),*], [$($scenario),*]);
+    };
+    // The scenarios as one token tree, so that each fixture's module gets them all.
+    (@each [$($(#[$attr:meta])* $fixture:ident),*], $scenarios:tt) => {
+        $(backend!($(#[$attr])* $fixture, $scenarios);)*
     };
 }
 
 conformance!(
-    mutual_exclusion_of_8_tasks,
-    try_acquire_on_held_lock_is_none,
-    acquire_times_out_not_early,
-    fences_start_at_1_and_increase,
-    expiry_lets_another_owner_in_with_higher_fence,
-    stale_release_is_false_and_leaves_new_holder,
-    refresh_after_loss_is_lost,
-    release_is_idempotent,
-    operations_after_release_or_handoff_are_not_held,
-    token_resumes_in_another_provider,
-    force_release_state_and_list_show_no_owner_id,
-    shared_locks_admit_readers_and_exclude_writers,
-    waiting_writer_is_not_starved_by_new_readers,
-    waiters_are_served_in_fifo_order,
-    release_wakes_a_waiter_promptly,
-    cancelled_wait_leaves_nothing_held,
-    watchdog_keeps_lock_past_its_ttl,
-    without_auto_renew_the_lock_expires_at_its_ttl,
-    loss_is_noticed_and_run_ends_with_lost,
-    run_returns_the_body_value_and_releases,
-    events_report_what_happened,
-    closed_provider_refuses_operations,
-    close_ends_pending_waits,
-    bypass_grants_every_lock,
-    bad_input_gives_typed_errors,
-    foreign_and_malformed_tokens_are_invalid,
-    dropped_handle_releases_its_lock,
-    cancelled_acquires_leave_the_lock_free,
+    fixtures: [
+        memory,
+        sqlite,
+        #[cfg(feature = "redis")] redis,
+        #[cfg(feature = "redis")] redis_quorum,
+        #[cfg(feature = "redis")] redis_cluster,
+        #[cfg(feature = "redis-tls")] redis_tls,
+        #[cfg(feature = "redis-tls")] redis_tls_cluster,
+    ],
+    scenarios: [
+        mutual_exclusion_of_8_tasks,
+        try_acquire_on_held_lock_is_none,
+        acquire_times_out_not_early,
+        fences_start_at_1_and_increase,
+        expiry_lets_another_owner_in_with_higher_fence,
+        stale_release_is_false_and_leaves_new_holder,
+        refresh_after_loss_is_lost,
+        release_is_idempotent,
+        operations_after_release_or_handoff_are_not_held,
+        token_resumes_in_another_provider,
+        force_release_state_and_list_show_no_owner_id,
+        shared_locks_admit_readers_and_exclude_writers,
+        waiting_writer_is_not_starved_by_new_readers,
+        waiters_are_served_in_fifo_order,
+        release_wakes_a_waiter_promptly,
+        cancelled_wait_leaves_nothing_held,
+        watchdog_keeps_lock_past_its_ttl,
+        without_auto_renew_the_lock_expires_at_its_ttl,
+        loss_is_noticed_and_run_ends_with_lost,
+        run_returns_the_body_value_and_releases,
+        events_report_what_happened,
+        closed_provider_refuses_operations,
+        close_ends_pending_waits,
+        bypass_grants_every_lock,
+        bad_input_gives_typed_errors,
+        foreign_and_malformed_tokens_are_invalid,
+        dropped_handle_releases_its_lock,
+        cancelled_acquires_leave_the_lock_free,
+    ],
 );
 
 /// The list above is tests/vectors/scenarios.json's, which every suite runs.
@@ -216,6 +250,46 @@ fn scenarios_are_those_of_scenarios_json() {
         for cap in row["needs"].as_array().unwrap() {
             let without = capability_without(cap.as_str().unwrap());
             assert!(["unsupported", "weaker"].contains(&without), "{cap}: {without}");
+        }
+    }
+}
+
+/// The fixture modules above are backends.json's rows, which every suite
+/// runs the scenarios on; each row makes its URL in a known way, from a
+/// variable scripts/lib/servers.sh exports where it names one.
+#[test]
+fn fixtures_are_those_of_backends_json() {
+    let table = fixture_table();
+    let rows = table["fixtures"].as_array().unwrap();
+    let listed: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let listed_set: BTreeSet<&str> = listed.iter().copied().collect();
+    assert_eq!(listed.len(), listed_set.len(), "backends.json names a fixture twice");
+    let here: BTreeSet<&str> = FIXTURES.iter().copied().collect();
+    assert_eq!(here.len(), FIXTURES.len(), "conformance.rs lists a fixture twice");
+    let missing: Vec<_> = listed_set.difference(&here).collect();
+    let unlisted: Vec<_> = here.difference(&listed_set).collect();
+    assert!(
+        missing.is_empty() && unlisted.is_empty(),
+        "backends.json has {missing:?}, which conformance.rs's fixture list does not; conformance.rs has {unlisted:?}, which backends.json does not"
+    );
+    let servers = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lib/servers.sh"),
+    )
+    .unwrap();
+    for row in rows {
+        let name = row["name"].as_str().unwrap();
+        let how = row["url"].as_str().unwrap();
+        assert!(table["url_kinds"][how].is_string(), "{name}: url {how:?} is not one of url_kinds");
+        assert!(!row["description"].as_str().unwrap().is_empty(), "{name}: no description");
+        assert!(!row["backend"].as_str().unwrap().is_empty(), "{name}: no backend");
+        if let Some(why) = row.get("skip_under_valgrind") {
+            assert!(why.as_str().is_some_and(|w| !w.is_empty()), "{name}: skip_under_valgrind gives no reason");
+        }
+        if how == "env" {
+            let var = row["env"].as_str().unwrap();
+            assert!(servers.contains(&format!("export {var}=")), "{name}: scripts/lib/servers.sh does not export {var}");
+        } else {
+            assert!(row.get("env").is_none(), "{name}: env is for url \"env\" only");
         }
     }
 }

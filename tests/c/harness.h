@@ -1,6 +1,7 @@
 /* A tiny test harness for the C suite: checks that count failures and
  * print the call, its status and ferrolock_last_error(); fixtures that give
- * each scenario its own store (memory name, SQLite file, Redis namespace). */
+ * each scenario its own store (memory name, SQLite file, Redis namespace),
+ * made as their row of tests/vectors/backends.json says (vectors.h). */
 #ifndef FERROLOCK_TEST_HARNESS_H
 #define FERROLOCK_TEST_HARNESS_H
 
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "vectors.h"
 
 static int failures = 0;
 static int scenarios = 0;
@@ -71,36 +74,46 @@ static inline void sleep_ms(unsigned ms) {
     nanosleep(&ts, NULL);
 }
 
-/* One backend under test. */
+/* One backend fixture under test: a row of backends.json, made fresh. */
 typedef struct {
-    char backend[16];
+    const fixture_row *row; /* row->name: "redis_quorum"; row->backend: the kind it opens, "redis" */
     char url[1024];
     char dir[256];
 } fixture;
 
 static unsigned fixture_counter = 0;
 
-static inline void fixture_open(fixture *fx, const char *backend, const char *scenario) {
+static inline const fixture_row *fixture_row_named(const char *name) {
+    for (size_t i = 0; i < N_FIXTURE_ROWS; i++) {
+        if (strcmp(FIXTURE_ROWS[i].name, name) == 0) return &FIXTURE_ROWS[i];
+    }
+    fprintf(stderr, "backends.json has no fixture %s\n", name);
+    exit(2);
+}
+
+/* A store of the fixture `name` of its own for `scenario`. */
+static inline void fixture_open(fixture *fx, const char *name, const char *scenario) {
     memset(fx, 0, sizeof *fx);
-    snprintf(fx->backend, sizeof fx->backend, "%s", backend);
+    fx->row = fixture_row_named(name);
     unsigned n = ++fixture_counter;
-    if (strcmp(backend, "memory") == 0) {
+    if (strcmp(fx->row->url, "memory") == 0) {
         snprintf(fx->url, sizeof fx->url, "memory://%s-%d-%u", scenario, (int)getpid(), n);
-    } else if (strcmp(backend, "sqlite") == 0) {
+    } else if (strcmp(fx->row->url, "sqlite") == 0) {
         snprintf(fx->dir, sizeof fx->dir, "%s/ferrolock-c-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         REQUIRE(mkdtemp(fx->dir) != NULL);
         snprintf(fx->url, sizeof fx->url, "sqlite://%s/locks.db", fx->dir);
-    } else if (strcmp(backend, "redis") == 0) {
-        const char *base = getenv("FERROLOCK_TEST_REDIS_URL");
+    } else if (strcmp(fx->row->url, "env") == 0) {
+        const char *base = getenv(fx->row->env);
         if (base == NULL || *base == '\0') {
-            fprintf(stderr, "FERROLOCK_TEST_REDIS_URL is not set: run scripts/suites/c, which starts redis-server\n");
+            fprintf(stderr, "%s is not set: run scripts/suites/c, which starts redis-server\n", fx->row->env);
             exit(1);
         }
         /* A namespace of its own: [A-Za-z0-9_.-], at most 64 bytes. */
-        snprintf(fx->url, sizeof fx->url, "%s?namespace=c.%.32s.%d.%u.%ld", base, scenario, (int)getpid(), n,
-                 (long)time(NULL) % 100000);
+        int len = snprintf(fx->url, sizeof fx->url, "%s%cnamespace=c.%.32s.%d.%u.%ld", base,
+                           strchr(base, '?') ? '&' : '?', scenario, (int)getpid(), n, (long)time(NULL) % 100000);
+        REQUIRE(len > 0 && (size_t)len < sizeof fx->url);
     } else {
-        fprintf(stderr, "unknown backend %s\n", backend);
+        fprintf(stderr, "backends.json: %s makes its URL by %s\n", name, fx->row->url);
         exit(2);
     }
 }

@@ -67,7 +67,7 @@ static void the_cli_hands_a_lock_to_c(const char *backend) {
     ferrolock_token_info *t = NULL;
     OK(ferrolock_decode_token(token, &t));
     REQUIRE(t != NULL);
-    CHECK(strcmp(t->backend, "sqlite") == 0);
+    CHECK(strcmp(t->backend, fx.row->backend) == 0);
     CHECK(strcmp(t->name, "from-cli") == 0);
     CHECK(t->fence == 1);
     ferrolock_token_info_free(t);

@@ -1,6 +1,7 @@
 /* The conformance scenarios of tests/vectors/scenarios.json (written once in
- * core/tests/conformance.rs), ported to the C ABI and run on the backend
- * named by argv[1] (memory, sqlite, redis). The list comes in through
+ * core/tests/conformance.rs), ported to the C ABI and run on the fixture of
+ * tests/vectors/backends.json named by argv[1] (CMakeLists.txt adds one test
+ * per row: conformance.memory, conformance.redis_quorum, ...). The list comes in through
  * vectors.h (gen_vectors.py): the run fails when it names a scenario this
  * file does not have, or this file has one it does not name. A scenario
  * that needs a capability the backend lacks asserts its UNSUPPORTED status
@@ -394,7 +395,7 @@ static void token_resumes_in_another_provider(const char *backend) {
     OK(ferrolock_decode_token(token, &info));
     REQUIRE(info != NULL);
     CHECK(strcmp(info->name, "job") == 0 && info->fence == fence && strcmp(info->holder, "worker-a") == 0);
-    CHECK(strcmp(info->backend, backend) == 0);
+    CHECK(strcmp(info->backend, fx.row->backend) == 0);
     ferrolock_token_info_free(info);
 
     ferrolock_held *resumed = NULL;
@@ -1039,7 +1040,7 @@ static void bad_input_gives_typed_errors(const char *backend) {
 static void foreign_and_malformed_tokens_are_invalid(const char *backend) {
     fixture fx, other_fx;
     fixture_open(&fx, backend, "foreign");
-    fixture_open(&other_fx, strcmp(backend, "memory") == 0 ? "sqlite" : "memory", "foreign");
+    fixture_open(&other_fx, strcmp(fx.row->backend, "memory") == 0 ? "sqlite" : "memory", "foreign");
     ferrolock_locks *locks = fixture_connect(&fx), *foreign = fixture_connect(&other_fx);
     if (!has(locks, "handoff")) goto done;
     ferrolock_held *h = NULL, *r = NULL;
@@ -1165,7 +1166,7 @@ static bool same_list(void) {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: test_conformance memory|sqlite|redis\n");
+        fprintf(stderr, "usage: test_conformance FIXTURE (a row of tests/vectors/backends.json)\n");
         return 2;
     }
     const char *b = argv[1];

@@ -104,7 +104,7 @@ static void capabilities_describe_the_backend(const char *backend) {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: test_provider memory|sqlite|redis\n");
+        fprintf(stderr, "usage: test_provider FIXTURE (memory, sqlite or redis: a row of tests/vectors/backends.json)\n");
         return 2;
     }
     const char *b = argv[1];

@@ -164,7 +164,7 @@ static void run_refuses_bad_arguments(const char *backend) {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: test_run memory|sqlite|redis\n");
+        fprintf(stderr, "usage: test_run FIXTURE (memory, sqlite or redis: a row of tests/vectors/backends.json)\n");
         return 2;
     }
     RUN(run_returns_the_callback_value_and_releases, argv[1]);

@@ -99,7 +99,7 @@ static void threads_share_one_provider(const char *backend) {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: test_threads memory|sqlite|redis\n");
+        fprintf(stderr, "usage: test_threads FIXTURE (memory, sqlite or redis: a row of tests/vectors/backends.json)\n");
         return 2;
     }
     RUN(threads_contending_keep_an_exact_counter, argv[1]);

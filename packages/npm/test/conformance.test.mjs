@@ -1,6 +1,6 @@
 // The conformance scenarios of tests/vectors/scenarios.json (written once in
-// core/tests/conformance.rs), ported to the npm package and run against
-// memory, SQLite and Redis (one server, a quorum of three, a cluster). A
+// core/tests/conformance.rs), ported to the npm package and run on every
+// fixture of tests/vectors/backends.json (CONFORMANCE_BACKENDS). A
 // scenario that needs a capability the backend lacks asserts its UNSUPPORTED
 // error instead (`fx.has`). The first test fails when the list and the
 // scenarios here disagree.

@@ -1,5 +1,6 @@
-// Shared fixtures of the test files: one URL per backend and scenario, as
-// core/tests/conformance.rs makes them.
+// Shared fixtures of the test files: one URL per backend fixture and
+// scenario, made as the fixture's row of tests/vectors/backends.json says
+// (the table every suite reads).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -19,37 +20,45 @@ export function redisUrl(variable = 'FERROLOCK_TEST_REDIS_URL') {
   return url
 }
 
-const REDIS_VARIABLES = {
-  redis: 'FERROLOCK_TEST_REDIS_URL',
-  'redis-quorum': 'FERROLOCK_TEST_REDIS_QUORUM_URL',
-  'redis-cluster': 'FERROLOCK_TEST_REDIS_CLUSTER_URL',
-}
-
 export function tempDir(prefix = 'ferrolock-node-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 }
 
+/** tests/vectors/backends.json's rows by name: how each fixture makes its URL. */
+export const FIXTURES = new Map(
+  JSON.parse(fs.readFileSync(path.join(repo, 'tests', 'vectors', 'backends.json'), 'utf8'))
+    .fixtures.map((row) => [row.name, row]),
+)
+/** Where the conformance scenarios run: every row of backends.json. */
+export const CONFORMANCE_BACKENDS = [...FIXTURES.keys()]
+/** One of each kind of backend, for the tests that need not run on every topology. */
 export const BACKENDS = ['memory', 'sqlite', 'redis']
-/** Where the conformance scenarios run: every backend and Redis topology. */
-export const CONFORMANCE_BACKENDS = [...BACKENDS, 'redis-quorum', 'redis-cluster']
 
 export class Fixture {
+  /** A fresh store of the backends.json row `backend` for `scenario`. */
   constructor(backend, scenario) {
+    const row = FIXTURES.get(backend)
+    if (!row) throw new Error(`backends.json has no fixture ${backend}`)
     this.backend = backend
-    if (backend === 'memory') {
+    this.kind = row.backend
+    if (row.url === 'memory') {
       this.url = `memory://${scenario}-${suffix()}`
-    } else if (backend === 'sqlite') {
+    } else if (row.url === 'sqlite') {
       this.dir = tempDir()
       this.url = `sqlite://${path.join(this.dir, 'locks.db')}`
-    } else {
+    } else if (row.url === 'env') {
+      const base = redisUrl(row.env)
       const ns = `${scenario}-${suffix()}`.replace(/[^A-Za-z0-9_.-]/g, '-')
-      this.url = `${redisUrl(REDIS_VARIABLES[backend])}?namespace=${ns.slice(-64)}`
+      this.url = `${base}${base.includes('?') ? '&' : '?'}namespace=${ns.slice(-64)}`
+    } else {
+      throw new Error(`backends.json: ${backend} makes its URL by ${row.url}`)
     }
     this.providers = []
   }
   async connect() {
     const locks = await Locks.connect(this.url)
     this.providers.push(locks)
+    if (locks.backend !== this.kind) throw new Error(`backends.json: ${this.backend} opens ${this.kind}, not ${locks.backend}`)
     return locks
   }
   urlWith(query) {

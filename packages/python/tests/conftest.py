@@ -1,15 +1,17 @@
-"""Fixtures shared by the suite: one URL per backend under test, a fresh
+"""Fixtures shared by the suite: one URL per backend fixture under test
+(the rows of tests/vectors/backends.json, which every suite reads), a fresh
 store or namespace for every test.
 
 Redis topologies come from scripts/test (or scripts/suites/python), which
-start the servers and export FERROLOCK_TEST_REDIS_URL,
-FERROLOCK_TEST_REDIS_QUORUM_URL and FERROLOCK_TEST_REDIS_CLUSTER_URL. A
-missing variable is a failure, not a skip.
+start the servers and export the variables the table's rows name
+(FERROLOCK_TEST_REDIS_URL, ..._QUORUM_URL, ..._CLUSTER_URL, ..._TLS_URL,
+..._TLS_CLUSTER_URL). A missing variable is a failure, not a skip.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import pathlib
 import shutil
@@ -25,35 +27,42 @@ VECTORS = ROOT / "tests" / "vectors"
 
 _seq = itertools.count()
 
-BACKENDS = ["memory", "sqlite", "redis", "redis_quorum", "redis_cluster"]
-REDIS_VARS = {
-    "redis": "FERROLOCK_TEST_REDIS_URL",
-    "redis_quorum": "FERROLOCK_TEST_REDIS_QUORUM_URL",
-    "redis_cluster": "FERROLOCK_TEST_REDIS_CLUSTER_URL",
+FIXTURES = {
+    row["name"]: row
+    for row in json.loads((VECTORS / "backends.json").read_text(encoding="utf-8"))["fixtures"]
 }
+BACKENDS = list(FIXTURES)
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{time.time_ns() % 10**9}-{next(_seq)}"
 
 
-def url_for(backend: str, tmp_path: pathlib.Path, scenario: str) -> str:
-    if backend == "memory":
+def url_for(fixture: str, tmp_path: pathlib.Path, scenario: str) -> str:
+    """A fresh store of the backends.json row ``fixture``, as its ``url`` says."""
+    row = FIXTURES[fixture]
+    if row["url"] == "memory":
         return f"memory://{unique(scenario)[:60]}"
-    if backend == "sqlite":
+    if row["url"] == "sqlite":
         return f"sqlite://{tmp_path / 'locks.db'}"
-    var = REDIS_VARS[backend]
-    base = os.environ.get(var)
+    assert row["url"] == "env", f"backends.json: {fixture} makes its URL by {row['url']!r}"
+    base = os.environ.get(row["env"])
     if not base:
-        pytest.fail(f"{var} is not set: run scripts/suites/python or scripts/test, which start Redis")
+        pytest.fail(f"{row['env']} is not set: run scripts/suites/python or scripts/test, which start Redis")
     ns = unique(scenario.replace("_", "-"))[-64:].lstrip("-.") or "ns"
-    return f"{base}?namespace={ns}"
+    return f"{base}{'&' if '?' in base else '?'}namespace={ns}"
 
 
 @pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
-    """A fresh store on each backend, shared by every provider of the test."""
-    return url_for(request.param, tmp_path, request.node.originalname)
+def backend_fixture(request: pytest.FixtureRequest) -> str:
+    """Each row of backends.json in turn: where the conformance scenarios run."""
+    return request.param
+
+
+@pytest.fixture
+def url(backend_fixture: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
+    """A fresh store on each backend fixture, shared by every provider of the test."""
+    return url_for(backend_fixture, tmp_path, request.node.originalname)
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -69,8 +78,8 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: pathlib.Path) -> str:
-    return f"sqlite://{tmp_path / 'locks.db'}"
+def sqlite_url(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
+    return url_for("sqlite", tmp_path, request.node.originalname)
 
 
 @pytest.fixture
@@ -79,13 +88,16 @@ def redis_url(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def connect(url: str) -> Iterator[Callable[..., ferrolock.Locks]]:
+def connect(url: str, backend_fixture: str) -> Iterator[Callable[..., ferrolock.Locks]]:
     """connect() to the test's URL; every provider is closed at the end."""
     made = []
 
     def make(u: str = url) -> ferrolock.Locks:
         locks = ferrolock.connect(u)
         made.append(locks)
+        if u == url:
+            opens = FIXTURES[backend_fixture]["backend"]
+            assert locks.backend == opens, f"backends.json: {backend_fixture} opens {opens}, not {locks.backend}"
         return locks
 
     yield make

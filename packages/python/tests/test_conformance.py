@@ -1,7 +1,8 @@
 """The conformance scenarios of tests/vectors/scenarios.json (written once
 in core/tests/conformance.rs), ported to the synchronous Python API (the
-asyncio one where a scenario cancels) and run on memory, SQLite and the
-three Redis topologies. A scenario that needs a capability the backend
+asyncio one where a scenario cancels) and run on every fixture of
+tests/vectors/backends.json (the ``url`` and ``connect`` fixtures of
+conftest.py are parametrized by its rows). A scenario that needs a capability the backend
 lacks asserts its Unsupported error instead (``has``).
 
 Every ``test_<name>`` here is a scenario of the list: the first test fails
