@@ -192,6 +192,35 @@ typedef struct {
 } ferrolock_lock_list;
 
 /**
+ * What a backend can do, as `ferrolock_capabilities` reports it.
+ */
+typedef struct {
+  /**
+   * The longest ttl the backend accepts, in milliseconds.
+   */
+  uint64_t max_ttl_ms;
+  /**
+   * Shared (reader) locks; without them a shared acquire is
+   * `FERROLOCK_UNSUPPORTED`.
+   */
+  bool shared;
+  /**
+   * A held lock can be handed off as a token.
+   */
+  bool handoff;
+  /**
+   * A FIFO wait queue in the backend, fair across processes; without it
+   * waiters are served in no promised order.
+   */
+  bool queue;
+  /**
+   * The backend tells waiters when a lock may be free; without it they
+   * poll.
+   */
+  bool notices;
+} ferrolock_backend_capabilities;
+
+/**
  * Options of an acquisition, for `ferrolock_try_acquire_with`,
  * `ferrolock_acquire_with` and `ferrolock_run_with`. Start from
  * `ferrolock_lock_options_init()`, which sets `size` and the defaults; a
@@ -313,35 +342,6 @@ typedef struct {
    */
   char *holder;
 } ferrolock_event;
-
-/**
- * What a backend can do, as `ferrolock_capabilities` reports it.
- */
-typedef struct {
-  /**
-   * The longest ttl the backend accepts, in milliseconds.
-   */
-  uint64_t max_ttl_ms;
-  /**
-   * Shared (reader) locks; without them a shared acquire is
-   * `FERROLOCK_UNSUPPORTED`.
-   */
-  bool shared;
-  /**
-   * A held lock can be handed off as a token.
-   */
-  bool handoff;
-  /**
-   * A FIFO wait queue in the backend, fair across processes; without it
-   * waiters are served in no promised order.
-   */
-  bool queue;
-  /**
-   * The backend tells waiters when a lock may be free; without it they
-   * poll.
-   */
-  bool notices;
-} ferrolock_backend_capabilities;
 
 #ifdef __cplusplus
 extern "C" {
@@ -483,6 +483,15 @@ ferrolock_status ferrolock_list(const ferrolock_locks *locks,
 void ferrolock_lock_list_free(ferrolock_lock_list *list);
 
 /**
+ * The capabilities of the backend behind `locks` (no I/O).
+ *
+ * # Safety
+ * `locks` is NULL or a live provider; `capabilities` NULL or writable.
+ */
+ferrolock_status ferrolock_capabilities(const ferrolock_locks *locks,
+                                        ferrolock_backend_capabilities *capabilities);
+
+/**
  * The default options: ttl 30 s, exclusive, the provider's holder label,
  * renewed in the background; `size` set.
  */
@@ -541,6 +550,45 @@ ferrolock_status ferrolock_acquire_with(const ferrolock_locks *locks,
                                         const ferrolock_lock_options *options,
                                         uint64_t timeout_ms,
                                         ferrolock_held **held);
+
+/**
+ * Acquire `name` (waiting up to `timeout_ms`, `UINT64_MAX`: forever) with
+ * a lease of `ttl_ms`, call `callback(user_data)` while the lock is held
+ * and renewed in the background, then release it. `*callback_result`
+ * (optional, may be NULL) receives the callback's return value (0 if it
+ * did not run). `FERROLOCK_LOST` if the lock was lost while the callback
+ * ran (the callback is not interrupted; it ran to its end, and
+ * `*callback_result` is set); `FERROLOCK_TIMEOUT` if the lock could not be
+ * had (the callback did not run).
+ *
+ * # Safety
+ * `locks` is NULL or a live provider; `name` NULL or a NUL-terminated
+ * string; `callback` NULL or a function that returns normally;
+ * `callback_result` NULL or writable. `user_data` is passed through.
+ */
+ferrolock_status ferrolock_run(const ferrolock_locks *locks,
+                               const char *name,
+                               uint64_t ttl_ms,
+                               uint64_t timeout_ms,
+                               ferrolock_callback callback,
+                               void *user_data,
+                               int *callback_result);
+
+/**
+ * `ferrolock_run` with options, whose callback also gets the handle (to
+ * read `ferrolock_fence` or `ferrolock_is_lost`, or to
+ * `ferrolock_refresh`). The handle is valid during the callback only.
+ *
+ * # Safety
+ * As `ferrolock_run`; `options` NULL or a struct whose `size` is right.
+ */
+ferrolock_status ferrolock_run_with(const ferrolock_locks *locks,
+                                    const char *name,
+                                    const ferrolock_lock_options *options,
+                                    uint64_t timeout_ms,
+                                    ferrolock_held_callback callback,
+                                    void *user_data,
+                                    int *callback_result);
 
 /**
  * Release the lock. `*was_held` (optional, may be NULL) tells whether this
@@ -622,45 +670,6 @@ ferrolock_status ferrolock_resume(const ferrolock_locks *locks,
 void ferrolock_held_free(ferrolock_held *held);
 
 /**
- * Acquire `name` (waiting up to `timeout_ms`, `UINT64_MAX`: forever) with
- * a lease of `ttl_ms`, call `callback(user_data)` while the lock is held
- * and renewed in the background, then release it. `*callback_result`
- * (optional, may be NULL) receives the callback's return value (0 if it
- * did not run). `FERROLOCK_LOST` if the lock was lost while the callback
- * ran (the callback is not interrupted; it ran to its end, and
- * `*callback_result` is set); `FERROLOCK_TIMEOUT` if the lock could not be
- * had (the callback did not run).
- *
- * # Safety
- * `locks` is NULL or a live provider; `name` NULL or a NUL-terminated
- * string; `callback` NULL or a function that returns normally;
- * `callback_result` NULL or writable. `user_data` is passed through.
- */
-ferrolock_status ferrolock_run(const ferrolock_locks *locks,
-                               const char *name,
-                               uint64_t ttl_ms,
-                               uint64_t timeout_ms,
-                               ferrolock_callback callback,
-                               void *user_data,
-                               int *callback_result);
-
-/**
- * `ferrolock_run` with options, whose callback also gets the handle (to
- * read `ferrolock_fence` or `ferrolock_is_lost`, or to
- * `ferrolock_refresh`). The handle is valid during the callback only.
- *
- * # Safety
- * As `ferrolock_run`; `options` NULL or a struct whose `size` is right.
- */
-ferrolock_status ferrolock_run_with(const ferrolock_locks *locks,
-                                    const char *name,
-                                    const ferrolock_lock_options *options,
-                                    uint64_t timeout_ms,
-                                    ferrolock_held_callback callback,
-                                    void *user_data,
-                                    int *callback_result);
-
-/**
  * Decode a token's public fields, checking its format (no I/O, no
  * provider needed). `*info` is to be freed with `ferrolock_token_info_free`.
  * `FERROLOCK_INVALID_TOKEN` for a malformed, truncated, oversized or
@@ -728,15 +737,6 @@ void ferrolock_event_free(ferrolock_event *event);
  * `events` is NULL or a subscription not yet freed; no other thread uses it.
  */
 void ferrolock_events_free(ferrolock_events *events);
-
-/**
- * The capabilities of the backend behind `locks` (no I/O).
- *
- * # Safety
- * `locks` is NULL or a live provider; `capabilities` NULL or writable.
- */
-ferrolock_status ferrolock_capabilities(const ferrolock_locks *locks,
-                                        ferrolock_backend_capabilities *capabilities);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,5 +1,6 @@
-//! Argument conversion: C strings, durations, out-parameters, and the
-//! fork() generation that disarms handles inherited by a child.
+//! Argument conversion for every entry point: C strings, pointers,
+//! out-parameters and durations. A file of its own (the other bindings have
+//! none) because C hands over raw pointers that each file checks the same way.
 
 use core_lock::Error;
 use std::ffi::{c_char, CStr, CString};
@@ -74,17 +75,4 @@ pub(crate) unsafe fn free_c_string(s: *mut c_char) {
         // SAFETY: made by CString::into_raw in this library.
         drop(unsafe { CString::from_raw(s) });
     }
-}
-
-/// How many times this process has forked (the core's one counter). A
-/// handle records the generation it was made in; one from an older
-/// generation was inherited through fork() and belongs to the parent.
-#[inline]
-pub(crate) fn fork_generation() -> u64 {
-    core_lock::binding::fork_generation()
-}
-
-/// Register the core's fork handlers (once per process).
-pub(crate) fn watch_forks() {
-    core_lock::binding::watch_forks()
 }

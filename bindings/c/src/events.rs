@@ -1,10 +1,11 @@
 //! Events: a subscription to a provider's events (acquired, released,
 //! queued, ...), read one at a time with a timeout.
 
-use crate::convert::{self, c_string, free_c_string, out_arg, ref_arg, timeout};
+use crate::convert::{c_string, free_c_string, out_arg, ref_arg, timeout};
 use crate::error::{boundary, boundary_value, record_status, FerrolockStatus};
 use crate::locks::{locks_arg, FerrolockLocks};
-use core_lock::{blocking, Error, EventKind, Mode};
+use crate::runtime;
+use core_lock::{Error, EventKind, Mode};
 use std::ffi::c_char;
 use std::ptr;
 use std::sync::Mutex;
@@ -70,7 +71,7 @@ pub unsafe extern "C" fn ferrolock_events_subscribe(
         let locks = locks_arg(locks)?;
         *out = Box::into_raw(Box::new(FerrolockEvents {
             inner: Mutex::new(locks.inner.events()),
-            generation: convert::fork_generation(),
+            generation: runtime::fork_generation(),
         }));
         Ok(())
     })
@@ -94,7 +95,7 @@ pub unsafe extern "C" fn ferrolock_events_next(
     let status = boundary("ferrolock_events_next", || {
         let out = out_arg(event, "event", ptr::null_mut())?;
         let events = ref_arg(events, "events")?;
-        if events.generation != convert::fork_generation() {
+        if events.generation != runtime::fork_generation() {
             return Err(Error::Closed);
         }
         let mut rx = events.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,7 +103,7 @@ pub unsafe extern "C" fn ferrolock_events_next(
             rx.try_recv().map(Some)
         } else {
             let limit = timeout(timeout_ms);
-            blocking::runtime().block_on(async {
+            runtime::block_on(async {
                 if limit == std::time::Duration::MAX {
                     Some(rx.recv().await)
                 } else {
@@ -169,7 +170,7 @@ pub unsafe extern "C" fn ferrolock_events_free(events: *mut FerrolockEvents) {
     boundary_value("ferrolock_events_free", (), || {
         // SAFETY: made by Box::into_raw in ferrolock_events_subscribe.
         let events = unsafe { Box::from_raw(events) };
-        if events.generation != convert::fork_generation() {
+        if events.generation != runtime::fork_generation() {
             // The parent's: its channel is not ours to touch.
             std::mem::forget(events);
         }

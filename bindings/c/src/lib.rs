@@ -8,11 +8,16 @@
 // Entry points document their pointer contract under `# Safety`.
 #![allow(clippy::missing_safety_doc)]
 
-// Declared in the order the header presents them (cbindgen follows it):
-// statuses, providers, held locks, tokens, events, capabilities.
+// The same files as every binding (error, runtime, locks, lock, held,
+// events, token), declared in the order the header presents them (cbindgen
+// follows it): statuses, providers, lock options and acquire calls, held
+// locks, tokens, events. Then two files of C's own: convert (raw pointer and
+// string arguments) and logging (the library's log subscriber).
 mod error;
 
 mod locks;
+
+mod lock;
 
 mod held;
 
@@ -20,17 +25,17 @@ mod token;
 
 mod events;
 
-mod capabilities;
+mod runtime;
 
 mod convert;
 mod logging;
 
 pub use error::{ferrolock_last_error, ferrolock_status_code, FerrolockStatus};
+pub use events::*;
 pub use held::*;
+pub use lock::*;
 pub use locks::*;
 pub use token::*;
-pub use events::*;
-pub use capabilities::*;
 
 /// The longest lock name, in bytes of UTF-8.
 pub const FERROLOCK_MAX_NAME_BYTES: usize = 512;

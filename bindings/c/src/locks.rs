@@ -1,8 +1,9 @@
 //! The provider handle: connect, free, close, state, list, force_release,
-//! ping.
+//! ping, capabilities.
 
-use crate::convert::{self, c_string, free_c_string, out_arg, ref_arg, str_arg};
+use crate::convert::{c_string, free_c_string, out_arg, ref_arg, str_arg};
 use crate::error::{boundary, boundary_value, FerrolockStatus};
+use crate::runtime;
 use core_lock::{blocking, Error, LockInfo, LockState, Mode};
 use std::ffi::c_char;
 use std::ptr;
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 pub struct FerrolockLocks {
     pub(crate) inner: blocking::Locks,
     generation: u64,
-    /// The description of the last lock used (see `held::with_lock`).
+    /// The description of the last lock used (see `lock::with_lock`).
     last: AtomicPtr<LastLock>,
 }
 
@@ -54,7 +55,7 @@ impl Drop for FerrolockLocks {
 #[inline]
 pub(crate) fn locks_arg<'a>(locks: *const FerrolockLocks) -> Result<&'a FerrolockLocks, Error> {
     let locks = ref_arg(locks, "locks")?;
-    if locks.generation != convert::fork_generation() {
+    if locks.generation != runtime::fork_generation() {
         return Err(Error::Closed);
     }
     Ok(locks)
@@ -62,9 +63,9 @@ pub(crate) fn locks_arg<'a>(locks: *const FerrolockLocks) -> Result<&'a Ferroloc
 
 fn connect_into(out: *mut *mut FerrolockLocks, url: Option<&str>) -> Result<(), Error> {
     let out = out_arg(out, "locks", ptr::null_mut())?;
-    convert::watch_forks();
+    runtime::watch_forks();
     crate::logging::init();
-    let generation = convert::fork_generation();
+    let generation = runtime::fork_generation();
     let inner = match url {
         Some(url) => blocking::Locks::connect(url)?,
         None => blocking::Locks::connect_default()?,
@@ -146,7 +147,7 @@ pub unsafe extern "C" fn ferrolock_locks_free(locks: *mut FerrolockLocks) {
     boundary_value("ferrolock_locks_free", (), || {
         // SAFETY: made by Box::into_raw in ferrolock_connect.
         let locks = unsafe { Box::from_raw(locks) };
-        if locks.generation != convert::fork_generation() {
+        if locks.generation != runtime::fork_generation() {
             std::mem::forget(locks);
             return;
         }
@@ -364,5 +365,47 @@ pub unsafe extern "C" fn ferrolock_lock_list_free(list: *mut FerrolockLockList) 
                 unsafe { item.free_strings() };
             }
         }
+    })
+}
+
+/// What a backend can do, as `ferrolock_capabilities` reports it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FerrolockBackendCapabilities {
+    /// The longest ttl the backend accepts, in milliseconds.
+    pub max_ttl_ms: u64,
+    /// Shared (reader) locks; without them a shared acquire is
+    /// `FERROLOCK_UNSUPPORTED`.
+    pub shared: bool,
+    /// A held lock can be handed off as a token.
+    pub handoff: bool,
+    /// A FIFO wait queue in the backend, fair across processes; without it
+    /// waiters are served in no promised order.
+    pub queue: bool,
+    /// The backend tells waiters when a lock may be free; without it they
+    /// poll.
+    pub notices: bool,
+}
+
+/// The capabilities of the backend behind `locks` (no I/O).
+///
+/// # Safety
+/// `locks` is NULL or a live provider; `capabilities` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrolock_capabilities(
+    locks: *const FerrolockLocks,
+    capabilities: *mut FerrolockBackendCapabilities,
+) -> FerrolockStatus {
+    boundary("ferrolock_capabilities", || {
+        let out = out_arg(capabilities, "capabilities", FerrolockBackendCapabilities::default())?;
+        let caps = locks_arg(locks)?.inner.capabilities();
+        *out = FerrolockBackendCapabilities {
+            max_ttl_ms: caps.max_ttl.as_millis().min(u64::MAX as u128) as u64,
+            shared: caps.shared,
+            handoff: caps.handoff,
+            queue: caps.queue,
+            notices: caps.notices,
+        };
+        Ok(())
     })
 }

@@ -3,6 +3,8 @@
 //! `tracing` events, since a C program installs no subscriber of its own.
 //! `FERROLOCK_LOG` chooses the filter (`off`, `error`, `info`, `debug`,
 //! or a tracing directive such as `ferrolock=debug`); the default is `warn`.
+//! A file of its own: no other binding installs a subscriber, and this
+//! process-wide setup belongs to no handle and to no part of the bridge.
 
 use std::sync::Once;
 

@@ -37,6 +37,11 @@
 //! client would be). At the env's cleanup the handles are closed and the
 //! runtime goes to a thread that runs it until its tasks end (the releases
 //! that the env's finalizers start for collected handles), 5 s at most.
+//!
+//! A file of its own, beside `runtime.rs`, because it is a mechanism the
+//! bridge uses, not the bridge: libuv handles, tokio's park hook and raw
+//! napi calls, Linux only (`driver_stub.rs` stands in elsewhere). It knows
+//! nothing of operations: `runtime.rs` hands it finished ones as `Outcome`s.
 
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_ulong, c_void};
@@ -49,8 +54,12 @@ use std::task::{Poll, Waker};
 use std::thread::ThreadId;
 use tokio::runtime::{Handle, Runtime};
 
-use crate::runtime::Done;
 use napi::sys;
+
+/// An operation's outcome on its way to `complete(id, error, value)`: it
+/// makes that call's three arguments, on the JS thread. The bridge
+/// (`runtime.rs`) builds it; the driver only carries it to `complete`.
+pub type Outcome = Box<dyn FnOnce(sys::napi_env) -> Option<[sys::napi_value; 3]> + Send>;
 
 #[repr(C)]
 struct PollFd {
@@ -156,7 +165,7 @@ pub struct Local {
     /// The TypeScript layer's `complete`, called directly on this thread.
     js: Mutex<Option<Js>>,
     /// Outcomes waiting for `flush` (JS thread only).
-    done: Mutex<VecDeque<Done>>,
+    done: Mutex<VecDeque<Outcome>>,
     /// `flush` is calling into JS.
     flushing: AtomicBool,
     /// The ttls (ms) of the held locks short enough to cap the timer's
@@ -381,7 +390,7 @@ impl Local {
 
     /// Take an outcome for `flush`: false (the caller sends it another
     /// way) off the JS thread or without a runtime.
-    pub fn deliver(&self, done: Done) -> std::result::Result<(), Done> {
+    pub fn deliver(&self, done: Outcome) -> std::result::Result<(), Outcome> {
         if !self.on_js_thread() || lock(&self.js).is_none() || lock(&self.uv).is_none() {
             return Err(done);
         }
@@ -550,7 +559,7 @@ unsafe fn call_complete(
     env: sys::napi_env,
     func: sys::napi_ref,
     ctx: sys::napi_async_context,
-    done: Done,
+    done: Outcome,
 ) {
     let mut scope = std::ptr::null_mut();
     if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
@@ -562,7 +571,7 @@ unsafe fn call_complete(
         && !f.is_null()
         && sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
     {
-        if let Some(args) = crate::runtime::complete_args(env, done) {
+        if let Some(args) = done(env) {
             let mut result = std::ptr::null_mut();
             let status =
                 sys::napi_make_callback(env, ctx, global, f, 3, args.as_ptr(), &mut result);

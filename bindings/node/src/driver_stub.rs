@@ -1,11 +1,14 @@
 //! Where `driver.rs` is not built (not Linux: it finds tokio's epoll
 //! descriptor through `/proc`): no local runtime, every operation runs on
-//! napi's runtime (see `runtime.rs`).
+//! napi's runtime (see `runtime.rs`). Its own file so that `driver.rs`
+//! needs no `cfg` on every item; it has the same names, and does nothing.
 
-use crate::runtime::Done;
 use napi::sys;
 use std::sync::Arc;
 use tokio::runtime::Handle;
+
+/// As in `driver.rs`: `complete`'s three arguments, made on the JS thread.
+pub type Outcome = Box<dyn FnOnce(sys::napi_env) -> Option<[sys::napi_value; 3]> + Send>;
 
 pub struct TtlHold;
 
@@ -29,7 +32,7 @@ impl Local {
         None
     }
 
-    pub fn deliver(&self, done: Done) -> std::result::Result<(), Done> {
+    pub fn deliver(&self, done: Outcome) -> std::result::Result<(), Outcome> {
         Err(done)
     }
 }

@@ -10,14 +10,16 @@ mod driver;
 #[path = "driver_stub.rs"]
 mod driver;
 mod error;
+mod events;
 mod held;
 mod lock;
 mod locks;
 mod runtime;
 mod token;
 
+pub use events::NativeSubscription;
 pub use held::NativeHeld;
 pub use lock::{NativeCancel, NativeLock};
-pub use locks::{connect, NativeLocks, NativeSubscription};
+pub use locks::{connect, NativeLocks};
 pub use runtime::NativeBridge;
 pub use token::decode_token;

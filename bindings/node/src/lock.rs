@@ -1,9 +1,10 @@
-//! `NativeLock`: a named lock description, and the cancel switch an
-//! AbortSignal flips.
+//! `NativeLock`: a named lock description (the core's `LockOptions`), and
+//! the cancel switch an AbortSignal flips.
 
 use crate::error::{aborted, to_js, Result};
 use crate::held::NativeHeld;
 use crate::runtime::{millis, Ops};
+use ferrolock::{LockOptions, Mode};
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
@@ -30,11 +31,42 @@ impl NativeCancel {
     }
 }
 
+/// The core's options from those of `locks.lock(name, { ttl, shared,
+/// holder, autoRenew })`, `ttl` in milliseconds; what is not given keeps
+/// its default.
+pub fn options(
+    ttl: Option<f64>,
+    shared: Option<bool>,
+    holder: Option<String>,
+    auto_renew: Option<bool>,
+) -> Result<LockOptions> {
+    let mut options = LockOptions {
+        holder,
+        ..LockOptions::default()
+    };
+    if let Some(ttl) = ttl {
+        options.ttl = millis("ttl", ttl, false)?;
+    }
+    if shared == Some(true) {
+        options.mode = Mode::Shared;
+    }
+    if auto_renew == Some(false) {
+        options.auto_renew = false;
+    }
+    Ok(options)
+}
+
 /// A named lock: name, ttl, mode, holder, renewal. No I/O until used.
 #[napi]
 pub struct NativeLock {
-    pub(crate) lock: ferrolock::Lock,
-    pub(crate) bridge: Ops,
+    lock: ferrolock::Lock,
+    bridge: Ops,
+}
+
+impl NativeLock {
+    pub fn new(lock: ferrolock::Lock, bridge: Ops) -> NativeLock {
+        NativeLock { lock, bridge }
+    }
 }
 
 #[napi]

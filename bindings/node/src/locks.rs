@@ -1,16 +1,14 @@
-//! `NativeLocks`: a provider, and its subscriptions to events.
+//! `NativeLocks`: a provider.
 
 use crate::error::{to_js, Result};
+use crate::events::{self, EventCallback, NativeSubscription};
 use crate::held::NativeHeld;
-use crate::lock::NativeLock;
-use crate::runtime::{millis, to_millis, NativeBridge, Ops};
+use crate::lock::{self, NativeLock};
+use crate::runtime::{to_millis, NativeBridge, Ops};
 use ferrolock::{Drive, LockState};
 use napi::bindgen_prelude::Either;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
 use napi_derive::napi;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// Connect to the backend `url` names; without one, the default URL
 /// (`$FERROLOCK_URL`, else the SQLite file under `$XDG_DATA_HOME`).
@@ -57,18 +55,6 @@ pub struct LockInfo {
     pub readers: u32,
 }
 
-/// One event of the provider (never an owner id).
-#[napi(object, object_from_js = false)]
-pub struct LockEvent {
-    /// `acquired`, `released`, `queued`, `timed_out`, `renewed`, `lost` or `force_released`.
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub fence: u64,
-    pub mode: String,
-    pub holder: String,
-}
-
 /// What the backend can do.
 #[napi(object, object_from_js = false)]
 pub struct Capabilities {
@@ -79,28 +65,6 @@ pub struct Capabilities {
     pub queue: bool,
     pub notices: bool,
 }
-
-/// A subscription to events; `stop()` ends it.
-#[napi]
-pub struct NativeSubscription {
-    stop: CancellationToken,
-}
-
-#[napi]
-impl NativeSubscription {
-    #[napi]
-    pub fn stop(&self) {
-        self.stop.cancel();
-    }
-}
-
-impl Drop for NativeSubscription {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-type EventCallback = ThreadsafeFunction<LockEvent, (), LockEvent, Status, false, true>;
 
 #[napi]
 impl NativeLocks {
@@ -114,23 +78,11 @@ impl NativeLocks {
         holder: Option<String>,
         auto_renew: Option<bool>,
     ) -> Result<NativeLock> {
-        let mut lock = self.locks.lock(name);
-        if let Some(ttl) = ttl {
-            lock = lock.ttl(millis("ttl", ttl, false)?);
-        }
-        if shared == Some(true) {
-            lock = lock.shared();
-        }
-        if let Some(holder) = holder {
-            lock = lock.holder(holder);
-        }
-        if auto_renew == Some(false) {
-            lock = lock.auto_renew(false);
-        }
-        Ok(NativeLock {
-            lock,
-            bridge: self.bridge.clone(),
-        })
+        let options = lock::options(ttl, shared, holder, auto_renew)?;
+        Ok(NativeLock::new(
+            self.locks.lock_with(name, options),
+            self.bridge.clone(),
+        ))
     }
 
     /// Make an armed handle from a token written in any process or language.
@@ -248,30 +200,6 @@ impl NativeLocks {
     /// callback does not keep the process alive.
     #[napi(ts_args_type = "callback: (event: LockEvent) => void")]
     pub fn subscribe(&self, callback: EventCallback) -> NativeSubscription {
-        let mut events = self.locks.events();
-        let stop = CancellationToken::new();
-        let stopped = stop.clone();
-        self.bridge.spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stopped.cancelled() => break,
-                    e = events.recv() => match e {
-                        Some(e) => {
-                            let event = LockEvent {
-                                kind: e.kind.as_str().to_owned(),
-                                namespace: e.namespace,
-                                name: e.name,
-                                fence: e.fence,
-                                mode: e.mode.as_str().to_owned(),
-                                holder: e.holder,
-                            };
-                            callback.call(event, ThreadsafeFunctionCallMode::NonBlocking);
-                        }
-                        None => break,
-                    },
-                }
-            }
-        });
-        NativeSubscription { stop }
+        events::subscribe(self.locks.events(), &self.bridge, callback)
     }
 }

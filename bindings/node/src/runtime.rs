@@ -28,7 +28,7 @@
 //! runtime; there, opt-in `FERROLOCK_NODE_SPIN_US`, the JS thread waits a
 //! bounded spin for a fast result before going asynchronous).
 
-use crate::driver::Local;
+use crate::driver::{Local, Outcome, TtlHold};
 use crate::error::{coded, invalid, Result};
 use napi::bindgen_prelude::{sys, Either, FnArgs, Function, JsValue, ToNapiValue};
 use napi::threadsafe_function::{
@@ -66,16 +66,6 @@ fn init() {
     }
 }
 
-/// A finished operation's value, turned into a JS value on the JS thread.
-type Convert = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value> + Send>;
-
-/// What the threadsafe function carries: the operation id and its outcome
-/// (an error is its message, `[CODE] text`).
-pub struct Done {
-    id: u32,
-    outcome: std::result::Result<Convert, String>,
-}
-
 /// A JS value already made, passed through as a callback argument.
 pub struct Js(sys::napi_value);
 
@@ -85,39 +75,39 @@ impl ToNapiValue for Js {
     }
 }
 
-type Args = FnArgs<(u32, Option<String>, Option<Js>)>;
+type Args = FnArgs<(Js, Js, Js)>;
 
-/// A finished operation's `(id, error, value)`, its value made into a JS
-/// value on the JS thread of `env`.
-fn settle(env: sys::napi_env, done: Done) -> (u32, Option<String>, Option<sys::napi_value>) {
-    let Done { id, outcome } = done;
-    match outcome.map(|convert| convert(env)) {
-        Ok(Ok(v)) => (id, None, Some(v)),
-        Ok(Err(e)) => (
-            id,
-            Some(format!("[INTERNAL] internal error: {}", e.reason)),
-            None,
-        ),
-        Err(message) => (id, Some(message), None),
-    }
-}
-
-/// `(id, error, value)` for `complete`, made on the JS thread.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-pub(crate) fn complete_args(env: sys::napi_env, done: Done) -> Option<[sys::napi_value; 3]> {
-    let (id, error, value) = settle(env, done);
-    // SAFETY: JS thread of `env`, inside a handle scope.
-    unsafe {
-        let id = u32::to_napi_value(env, id).ok()?;
-        let error = Option::<String>::to_napi_value(env, error).ok()?;
-        let value = match value {
-            Some(v) => v,
-            None => <()>::to_napi_value(env, ()).ok()?,
+/// A finished operation's outcome for `complete(id, error, value)` (an
+/// error is its message, `[CODE] text`), its value made into a JS value
+/// on the JS thread that calls `complete`.
+fn outcome<T>(id: u32, outcome: std::result::Result<T, String>) -> Outcome
+where
+    T: ToNapiValue + Send + 'static,
+{
+    Box::new(move |env| {
+        // SAFETY: called on the JS thread of `env`, inside a handle scope.
+        let (error, value) = match outcome.map(|v| unsafe { T::to_napi_value(env, v) }) {
+            Ok(Ok(v)) => (None, Some(v)),
+            Ok(Err(e)) => (
+                Some(format!("[INTERNAL] internal error: {}", e.reason)),
+                None,
+            ),
+            Err(message) => (Some(message), None),
         };
-        Some([id, error, value])
-    }
+        // SAFETY: as above.
+        unsafe {
+            let id = u32::to_napi_value(env, id).ok()?;
+            let error = Option::<String>::to_napi_value(env, error).ok()?;
+            let value = match value {
+                Some(v) => v,
+                None => <()>::to_napi_value(env, ()).ok()?,
+            };
+            Some([id, error, value])
+        }
+    })
 }
-type Completer = ThreadsafeFunction<Done, (), Args, Status, false, true>;
+
+type Completer = ThreadsafeFunction<Outcome, (), Args, Status, false, true>;
 
 pub struct Bridge {
     /// The shared multi-thread runtime: operations that may block their
@@ -142,12 +132,12 @@ impl Completion {
         self.sent = true;
     }
 
-    fn send(&mut self, outcome: std::result::Result<Convert, String>) {
+    fn send<T>(&mut self, r: std::result::Result<T, String>)
+    where
+        T: ToNapiValue + Send + 'static,
+    {
         self.sent = true;
-        let mut done = Done {
-            id: self.id,
-            outcome,
-        };
+        let mut done = outcome(self.id, r);
         if let Some(local) = &self.bridge.local {
             match local.deliver(done) {
                 Ok(()) => return,
@@ -163,7 +153,7 @@ impl Completion {
 impl Drop for Completion {
     fn drop(&mut self) {
         if !self.sent {
-            self.send(Err(
+            self.send::<()>(Err(
                 "[INTERNAL] internal error: the operation ended without a result".into(),
             ));
         }
@@ -258,9 +248,7 @@ impl Bridge {
                     }
                     let r = task_slot.take();
                     completion.send(match r {
-                        Some(Ok(v)) => {
-                            Ok(Box::new(move |env| unsafe { T::to_napi_value(env, v) }) as Convert)
-                        }
+                        Some(Ok(v)) => Ok(v),
                         Some(Err(e)) => Err(e.reason.clone()),
                         None => {
                             Err("[INTERNAL] internal error: the operation's result was lost".into())
@@ -347,7 +335,7 @@ impl Ops {
     }
 
     /// See `Local::hold_ttl`.
-    pub fn hold_ttl(&self, ttl: Duration) -> Option<crate::driver::TtlHold> {
+    pub fn hold_ttl(&self, ttl: Duration) -> Option<TtlHold> {
         self.bridge.local.as_ref().and_then(|l| l.hold_ttl(ttl))
     }
 }
@@ -432,12 +420,17 @@ impl NativeBridge {
             )
         })?;
         let completer: Completer = complete
-            .build_threadsafe_function::<Done>()
+            .build_threadsafe_function::<Outcome>()
             .weak::<true>()
             .callee_handled::<false>()
-            .build_callback(|ctx: ThreadsafeCallContext<Done>| {
-                let (id, error, value) = settle(ctx.env.raw(), ctx.value);
-                Ok(FnArgs::from((id, error, value.map(Js))))
+            .build_callback(|ctx: ThreadsafeCallContext<Outcome>| {
+                let [id, error, value] = (ctx.value)(ctx.env.raw()).ok_or_else(|| {
+                    coded(
+                        "INTERNAL",
+                        "internal error: cannot make complete's arguments",
+                    )
+                })?;
+                Ok(FnArgs::from((Js(id), Js(error), Js(value))))
             })?;
         Ok(NativeBridge {
             bridge: Arc::new(Bridge {

@@ -28,7 +28,7 @@ impl Events {
 impl Events {
     /// The next event, waiting up to `timeout` seconds; `None` if none came.
     fn next(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<EventTuple>> {
-        let limit = crate::locks::seconds(timeout, "timeout")?;
+        let limit = runtime::seconds(timeout, "timeout")?;
         if !self.inner.is_ours() {
             return Ok(None);
         }

@@ -1,7 +1,6 @@
 //! `Held`: proof of an acquired lock (`ferrolock.Held` wraps it).
 
 use crate::error::IntoPy as _;
-use crate::locks::seconds;
 use crate::runtime::{self, Completions, Driver, Owned, Task};
 use pyo3::prelude::*;
 use std::sync::Arc;
@@ -114,13 +113,13 @@ impl Held {
     }
 
     fn refresh(&self, py: Python<'_>, ttl: f64) -> PyResult<()> {
-        let ttl = seconds(ttl, "ttl")?;
+        let ttl = runtime::seconds(ttl, "ttl")?;
         let held = self.get();
         runtime::block_on(py, self.driver(), held.refresh(ttl)).py()
     }
 
     fn refresh_async(&self, ttl: f64, done: &Completions, id: u64) -> PyResult<Task> {
-        let ttl = seconds(ttl, "ttl")?;
+        let ttl = runtime::seconds(ttl, "ttl")?;
         let held = self.get().clone();
         Ok(runtime::spawn(async move { held.refresh(ttl).await }, done, id))
     }
@@ -135,14 +134,14 @@ impl Held {
     #[pyo3(signature = (timeout))]
     fn wait_lost(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let held = self.get().clone();
-        let limit = timeout.map(|t| seconds(t, "timeout")).transpose()?;
+        let limit = timeout.map(|t| runtime::seconds(t, "timeout")).transpose()?;
         runtime::wait(py, self.driver(), wait_lost(held, limit))
     }
 
     #[pyo3(signature = (timeout, done, id))]
     fn wait_lost_async(&self, timeout: Option<f64>, done: &Completions, id: u64) -> PyResult<Task> {
         let held = self.get().clone();
-        let limit = timeout.map(|t| seconds(t, "timeout")).transpose()?;
+        let limit = timeout.map(|t| runtime::seconds(t, "timeout")).transpose()?;
         Ok(runtime::spawn(async move { Ok::<_, ferrolock::Error>(wait_lost(held, limit).await) }, done, id))
     }
 }

@@ -6,6 +6,7 @@
 mod error;
 mod events;
 mod held;
+mod lock;
 mod locks;
 mod runtime;
 mod token;
@@ -40,6 +41,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Fork handlers first: a fork before the first lock is seen too.
     ferrolock::binding::watch_forks();
     m.add_class::<locks::Provider>()?;
+    m.add_class::<lock::Lock>()?;
     m.add_class::<held::Held>()?;
     m.add_class::<events::Events>()?;
     m.add_class::<runtime::Task>()?;

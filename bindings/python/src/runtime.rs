@@ -1,14 +1,17 @@
 //! The async bridge, in one place: the tokio runtime every provider of this
 //! process runs on, blocking waits that release the GIL and still answer
-//! Ctrl-C, callbacks for asyncio.
+//! Ctrl-C, callbacks for asyncio, the connection a provider uses now, and
+//! durations from Python.
 //!
 //! After `fork()` the child has none of the parent's threads, so the
 //! parent's runtime is dead there: the core's fork generation moves on in
-//! the child, the next call builds a fresh runtime, and objects
-//! made in an older generation are never used for I/O nor dropped in the
-//! child (dropping them could deregister sockets from the epoll instance
-//! the child shares with its parent).
+//! the child, the next call builds a fresh runtime (and a provider
+//! a new connection), and objects made in an older generation are never
+//! used for I/O nor dropped in the child (dropping them could deregister
+//! sockets from the epoll instance the child shares with its parent).
 
+use crate::error::{invalid, to_py, IntoPy as _};
+use ferrolock::Error;
 use pyo3::prelude::*;
 use pyo3::BoundObject as _;
 use std::future::Future;
@@ -17,6 +20,17 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::runtime::Runtime;
+
+/// Seconds (already checked finite and not negative by the Python side) to a Duration.
+pub fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| invalid(format!("{what} {value} s is not a usable duration (0 to about 5.8e11 years)")))
+}
+
+/// A timeout: `None` waits forever.
+pub fn timeout(value: Option<f64>) -> PyResult<Duration> {
+    value.map_or(Ok(Duration::MAX), |v| seconds(v, "timeout"))
+}
 
 /// Which process image we are in: bumped in every forked child.
 pub fn generation() -> u64 {
@@ -135,6 +149,91 @@ impl<T> Drop for Owned<T> {
         if self.is_ours() {
             unsafe { ManuallyDrop::drop(&mut self.value) }
         }
+    }
+}
+
+/// A connection (runs inside the runtime the provider will use). A SQLite
+/// file a parent process had open is refused in a forked child by the core.
+pub async fn connect(url: String) -> Result<ferrolock::Locks, Error> {
+    let url = if url.is_empty() { ferrolock::default_url() } else { url };
+    ferrolock::Locks::connect(&url).await
+}
+
+/// Connect on a runtime of its own (sync) or the shared one (asyncio).
+fn connect_on(url: String, sync: bool) -> Result<(ferrolock::Locks, Driver), Error> {
+    let driver: Driver = if sync { Some(private()) } else { None };
+    let locks = rt(&driver).block_on(connect(url))?;
+    Ok((locks, driver))
+}
+
+struct Current {
+    /// The provider, and the runtime it runs on.
+    locks: Owned<(ferrolock::Locks, Driver)>,
+    closed: bool,
+}
+
+/// A provider's connection as of this process image: what `Provider` and
+/// every `Lock` it made call through. In a forked child it connects again to
+/// the same URL on first use (the inherited connection belongs to the parent).
+pub struct Connection {
+    /// The URL as given (it may hold a password: it is only used to connect
+    /// again in a forked child, never shown).
+    url: String,
+    /// Made by the synchronous API (a runtime of its own) or by asyncio.
+    sync: bool,
+    current: Mutex<Current>,
+}
+
+impl Connection {
+    pub fn new(url: String, locks: ferrolock::Locks, driver: Driver) -> Connection {
+        let sync = driver.is_some();
+        Connection { url, sync, current: Mutex::new(Current { locks: Owned::new((locks, driver)), closed: false }) }
+    }
+
+    /// Connect with the GIL released, on a runtime of its own (the sync API).
+    pub fn open_sync(py: Python<'_>, url: String) -> PyResult<Connection> {
+        let (locks, driver) = py.detach(|| connect_on(url.clone(), true)).py()?;
+        Ok(Connection::new(url, locks, driver))
+    }
+
+    /// The connection as it is, for reading its fixed properties (no I/O,
+    /// no reconnection in a forked child).
+    pub fn peek(&self) -> ferrolock::Locks {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).locks.get().0.clone()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
+    /// The provider to use now: in a forked child, a new connection to the
+    /// same URL (the inherited one belongs to the parent).
+    pub fn get(&self, py: Python<'_>) -> PyResult<(ferrolock::Locks, Driver)> {
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if cur.closed {
+            return Err(to_py(Error::Closed));
+        }
+        if !cur.locks.is_ours() {
+            // Connect with the GIL held: releasing it while holding this
+            // mutex could deadlock with a thread that waits for the mutex.
+            let _ = py;
+            let (fresh, driver) = connect_on(self.url.clone(), self.sync).py()?;
+            // The inherited value is leaked by Owned's Drop, never dropped;
+            // its file stays registered (the parent still has it open).
+            let old = std::mem::replace(&mut *cur, Current { locks: Owned::new((fresh, driver)), closed: false });
+            std::mem::forget(old);
+        }
+        Ok(cur.locks.get().clone())
+    }
+
+    /// Mark closed; the provider to close, unless it was already closed or
+    /// belongs to a parent process (a child must not close its parent's).
+    pub fn take_for_close(&self) -> Option<(ferrolock::Locks, Driver)> {
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if std::mem::replace(&mut cur.closed, true) || !cur.locks.is_ours() {
+            return None;
+        }
+        Some(cur.locks.get().clone())
     }
 }
 

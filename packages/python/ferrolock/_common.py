@@ -287,7 +287,7 @@ class HeldBase:
 class LockBase:
     """A named lock's description: name and options. No I/O."""
 
-    __slots__ = ("_locks", "_name", "_ttl", "_timeout", "_shared", "_holder", "_auto_renew", "_scopes")
+    __slots__ = ("_locks", "_name", "_ttl", "_timeout", "_shared", "_native", "_scopes")
 
     def __init__(
         self,
@@ -304,8 +304,15 @@ class LockBase:
         self._ttl: float = seconds(ttl, "ttl")
         self._timeout: Optional[float] = seconds(timeout, "timeout", none_ok=True)
         self._shared = flag(shared, "shared")
-        self._holder: Optional[str] = text(holder, "holder", none_ok=True)
-        self._auto_renew = flag(auto_renew, "auto_renew")
+        # The native lock, made once from the options; a bad name or a ttl
+        # above the backend's maximum is reported by its first operation.
+        self._native: _native.Lock = locks._native.lock(
+            self._name,
+            self._ttl,
+            self._shared,
+            text(holder, "holder", none_ok=True),
+            flag(auto_renew, "auto_renew"),
+        )
         # Handles taken by `with`/`async with`, per thread or task.
         self._scopes: Dict[Any, List[Any]] = {}
 
@@ -333,9 +340,6 @@ class LockBase:
         if timeout is UNSET:
             return self._timeout
         return seconds(timeout, "timeout", none_ok=True)
-
-    def _args(self) -> Tuple[str, float, bool, Optional[str], bool]:
-        return (self._name, self._ttl, self._shared, self._holder, self._auto_renew)
 
     def __repr__(self) -> str:
         mode = "shared" if self._shared else "exclusive"

@@ -95,20 +95,18 @@ class Lock(LockBase):
 
     def try_acquire(self) -> Optional[Held]:
         """Take the lock if it is free now; ``None`` if someone holds it."""
-        native = self._locks._native.try_acquire(*self._args())
+        native = self._native.try_acquire()
         return None if native is None else Held(native)
 
     def acquire(self, timeout: Optional[Duration] = UNSET) -> Held:
         """Wait up to ``timeout`` seconds (default: the lock's, 10 s;
         ``None``: forever) and return the held lock; ``LockTimeout`` after it.
         Ctrl-C stops the wait and leaves nothing held."""
-        t = self._timeout_arg(timeout)
-        return Held(self._locks._native.acquire(*self._args(), t, False))
+        return Held(self._native.acquire(self._timeout_arg(timeout)))
 
     def acquire_or_none(self, timeout: Optional[Duration] = UNSET) -> Optional[Held]:
         """Like :meth:`acquire`, but ``None`` instead of ``LockTimeout``."""
-        t = self._timeout_arg(timeout)
-        native = self._locks._native.acquire(*self._args(), t, True)
+        native = self._native.acquire_or_none(self._timeout_arg(timeout))
         return None if native is None else Held(native)
 
     def run(self, fn: Callable[[Held], T], timeout: Optional[Duration] = UNSET) -> T:

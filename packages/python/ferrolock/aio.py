@@ -133,25 +133,21 @@ class Lock(LockBase):
 
     __slots__ = ()
 
-    async def _acquire(self, timeout: Optional[float], or_none: bool) -> Optional[Held]:
-        native = await _call(self._locks._native.acquire_async, *self._args(), timeout, or_none)
-        return None if native is None else Held(native)
-
     async def try_acquire(self) -> Optional[Held]:
         """Take the lock if it is free now; ``None`` if someone holds it."""
-        return await self._acquire(0.0, True)
+        native = await _call(self._native.try_acquire_async)
+        return None if native is None else Held(native)
 
     async def acquire(self, timeout: Optional[Duration] = UNSET) -> Held:
         """Wait up to ``timeout`` seconds (default: the lock's; ``None``:
         forever); ``LockTimeout`` after it. Cancelling the task stops the
         wait and leaves nothing held."""
-        held = await self._acquire(self._timeout_arg(timeout), False)
-        assert held is not None
-        return held
+        return Held(await _call(self._native.acquire_async, self._timeout_arg(timeout)))
 
     async def acquire_or_none(self, timeout: Optional[Duration] = UNSET) -> Optional[Held]:
         """Like :meth:`acquire`, but ``None`` instead of ``LockTimeout``."""
-        return await self._acquire(self._timeout_arg(timeout), True)
+        native = await _call(self._native.acquire_or_none_async, self._timeout_arg(timeout))
+        return None if native is None else Held(native)
 
     async def run(self, fn: Callable[[Held], Awaitable[T]], timeout: Optional[Duration] = UNSET) -> T:
         """Acquire, ``await fn(held)``, release, and return its result;

@@ -41,6 +41,25 @@ def test_async_with_and_basic_operations(url):
     run(main())
 
 
+def test_one_lock_object_serves_many_acquisitions_until_close(url):
+    async def main():
+        locks = await aio.connect(url)
+        lock = locks.lock("reused", ttl=5, holder="me")
+        fences = []
+        for take in (lock.try_acquire, lambda: lock.acquire(1), lambda: lock.acquire_or_none(1)):
+            held = await take()
+            assert held is not None and (await locks.state("reused")).holder == "me"
+            fences.append(held.fence)
+            assert await held.release()
+        assert fences[0] < fences[1] < fences[2]
+        await locks.close()
+        for call in (lock.try_acquire, lambda: lock.acquire(0), lambda: lock.acquire_or_none(0)):
+            with pytest.raises(ferrolock.Closed):
+                await call()
+
+    run(main())
+
+
 def test_run_and_decorator(url3):
     async def main():
         async with await aio.connect(url3) as locks:

@@ -191,6 +191,36 @@ def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url, tmp
     locks.close()
 
 
+def test_a_lock_made_before_fork_acquires_through_the_childs_connection(redis_url):
+    # A native Lock keeps the core lock of its provider's connection; in a
+    # child it makes it again from the provider's new connection, never
+    # using the parent's.
+    locks = ferrolock.connect(redis_url)
+    lock = locks.lock("made-before-fork", ttl=5)
+    assert lock.try_acquire().release()  # the parent's core lock exists now
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            held = lock.acquire(5)
+            ok = held.armed and locks.state("made-before-fork").held
+            code = 0 if ok and held.release() else 1
+        except BaseException as e:  # report, never run the parent's pytest
+            os.write(w, repr(e).encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    status = _wait_child(pid)
+    msg = os.read(r, 4096).decode()
+    os.close(r)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, msg
+    # The parent's lock still goes through the parent's connection.
+    held = lock.try_acquire()
+    assert held is not None and held.release()
+    locks.close()
+
+
 def test_a_sqlite_file_closed_before_fork_is_usable_in_the_child(sqlite_url):
     with ferrolock.connect(sqlite_url) as locks:
         locks.lock("x").try_acquire().release()

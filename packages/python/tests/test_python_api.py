@@ -40,6 +40,24 @@ def test_with_connect_closes(url):
         locks.ping()
 
 
+def test_one_lock_object_serves_many_acquisitions_until_close(url):
+    # The native Lock is made once by locks.lock(); each call goes through
+    # the provider's current connection, so a closed provider answers Closed.
+    locks = ferrolock.connect(url)
+    lock = locks.lock("reused", ttl=5, holder="me")
+    fences = []
+    for take in (lock.try_acquire, lambda: lock.acquire(1), lambda: lock.acquire_or_none(1)):
+        held = take()
+        assert held is not None and locks.state("reused").holder == "me"
+        fences.append(held.fence)
+        assert held.release()
+    assert fences[0] < fences[1] < fences[2]
+    locks.close()
+    for call in (lock.try_acquire, lambda: lock.acquire(0), lambda: lock.acquire_or_none(0)):
+        with pytest.raises(ferrolock.Closed):
+            call()
+
+
 def test_resumed_handle_is_a_context_manager(connect):
     locks = connect()
     token = locks.lock("cm").try_acquire().into_token()
