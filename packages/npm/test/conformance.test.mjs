@@ -388,7 +388,11 @@ const scenarios = {
     const cancellers = Array.from({ length: 6 }, async () => {
       while (!done) {
         await cancelledAcquire()
-        if (!fair) await sleep(1)
+        // An acquire of a free SQLite or memory lock settles without leaving
+        // the microtask queue: without a turn of the event loop here, six
+        // such loops can keep the worker's pending wait from ever running.
+        if (fair) await new Promise((resolve) => setImmediate(resolve))
+        else await sleep(1)
       }
     })
     await Promise.all([worker, ...cancellers])
