@@ -168,21 +168,7 @@ def test_fork_disarms_inherited_handles_and_the_runtime_survives(shared_url, tmp
     locks = ferrolock.connect(shared_url)
     held = locks.lock("forked", ttl=5).try_acquire()
     locks.lock("warm").try_acquire().release()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        try:
-            code = 0 if _child_after_fork(locks, held, shared_url, f"sqlite://{tmp_path / 'other.db'}") else 1
-        except BaseException as e:  # report, never run the parent's pytest
-            os.write(w, repr(e).encode())
-        finally:
-            os._exit(code)
-    os.close(w)
-    status = _wait_child(pid)
-    msg = os.read(r, 4096).decode()
-    os.close(r)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, msg
+    _in_child(lambda: _child_after_fork(locks, held, shared_url, f"sqlite://{tmp_path / 'other.db'}"))
     # The parent still holds and renews its lock.
     assert held.armed and not held.lost
     assert locks.state("forked").held
@@ -198,23 +184,12 @@ def test_a_lock_made_before_fork_acquires_through_the_childs_connection(redis_ur
     locks = ferrolock.connect(redis_url)
     lock = locks.lock("made-before-fork", ttl=5)
     assert lock.try_acquire().release()  # the parent's core lock exists now
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        try:
-            held = lock.acquire(5)
-            ok = held.armed and locks.state("made-before-fork").held
-            code = 0 if ok and held.release() else 1
-        except BaseException as e:  # report, never run the parent's pytest
-            os.write(w, repr(e).encode())
-        finally:
-            os._exit(code)
-    os.close(w)
-    status = _wait_child(pid)
-    msg = os.read(r, 4096).decode()
-    os.close(r)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, msg
+    def child() -> bool:
+        held = lock.acquire(5)
+        ok = held.armed and locks.state("made-before-fork").held
+        return bool(ok and held.release())
+
+    _in_child(child)
     # The parent's lock still goes through the parent's connection.
     held = lock.try_acquire()
     assert held is not None and held.release()
@@ -247,6 +222,26 @@ def test_events_keep_flowing_in_the_parent_after_a_fork(sqlite_url):
     locks.lock("ev").try_acquire().release()
     assert wait_until(lambda: len(seen) == 1)
     locks.close()
+
+
+def _in_child(check) -> None:
+    """Fork; in the child, ``check()`` must return true (an exception is
+    reported back, and the child never runs the parent's pytest)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            code = 0 if check() else 1
+        except BaseException as e:
+            os.write(w, repr(e).encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    status = _wait_child(pid)
+    msg = os.read(r, 4096).decode()
+    os.close(r)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, msg
 
 
 def _wait_child(pid: int, timeout: float = 60.0) -> int:
