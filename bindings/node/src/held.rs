@@ -153,3 +153,16 @@ impl NativeHeld {
         });
     }
 }
+
+/// napi's own `async fn` path, for bench/node-bridge only (see lock.rs).
+#[cfg(feature = "bench-napi-async")]
+#[napi]
+impl NativeHeld {
+    /// `release` as a napi `async fn`.
+    #[napi]
+    pub async fn release_napi_async(&self) -> Result<bool> {
+        self.let_go();
+        let held = self.held.clone();
+        held.release_ref().await.map_err(to_js)
+    }
+}

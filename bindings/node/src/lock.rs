@@ -124,3 +124,19 @@ impl NativeLock {
         })
     }
 }
+
+/// napi's own `async fn` path (a threadsafe function and tasks on napi's
+/// runtime per call), measured against the bridge by bench/node-bridge;
+/// not in the shipped addon.
+#[cfg(feature = "bench-napi-async")]
+#[napi]
+impl NativeLock {
+    /// `try_acquire` as a napi `async fn`: the NativeHeld or null.
+    #[napi]
+    pub async fn try_acquire_napi_async(&self) -> Result<Option<NativeHeld>> {
+        let lock = self.lock.clone();
+        let bridge = self.bridge.clone();
+        let held = lock.try_acquire().await.map_err(to_js)?;
+        Ok(held.map(|h| NativeHeld::new(h, bridge)))
+    }
+}
