@@ -335,9 +335,7 @@ impl Held {
     pub fn take_token(&self) -> Result<String> {
         let locks = &self.shared.locks;
         locks.check_open()?;
-        if !locks.caps.handoff {
-            return Err(Error::Unsupported { backend: locks.kind.name(), operation: "into_token (handoff)".into() });
-        }
+        locks.check_handoff("into_token")?;
         self.shared
             .state
             .compare_exchange(ARMED, HANDED_OFF, Ordering::AcqRel, Ordering::Acquire)

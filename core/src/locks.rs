@@ -90,9 +90,7 @@ impl Locks {
     /// `Err(InvalidToken)` for a malformed token or one of another backend.
     pub async fn resume(&self, token: &str) -> Result<Held> {
         self.inner.check_open()?;
-        if !self.inner.caps.handoff {
-            return Err(Error::Unsupported { backend: self.inner.kind.name(), operation: "resume (handoff)".into() });
-        }
+        self.inner.check_handoff("resume")?;
         let data = token::decode_full(token)?;
         if data.info.backend != self.inner.kind {
             return Err(Error::InvalidToken(format!(

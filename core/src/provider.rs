@@ -44,6 +44,16 @@ impl Inner {
         }
     }
 
+    /// Handoff (a token) needs locks that outlive their process: elsewhere
+    /// `operation` is `Unsupported`.
+    pub(crate) fn check_handoff(&self, operation: &str) -> Result<()> {
+        if self.caps.handoff {
+            Ok(())
+        } else {
+            Err(Error::Unsupported { backend: self.kind.name(), operation: format!("{operation} (handoff)") })
+        }
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
