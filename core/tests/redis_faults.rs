@@ -152,3 +152,58 @@ async fn quorum_fences_strictly_increase() {
         held.release().await.unwrap();
     }
 }
+
+/// Issue 16's finding: a quorum of three with one server killed must work
+/// at the pace of its live majority. 8 tasks × 100 acquisitions of one key
+/// (ttl 10 s, wait 20 s) ended in `timed out after 20284ms waiting for lock`
+/// when every attempt waited for the dead server (up to 1 s at a 10 s ttl).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_with_one_dead_server_keeps_the_pace_of_the_other_two() {
+    let mut servers = [Server::start(&[]), Server::start(&[]), Server::start(&[])];
+    servers[0].kill();
+    let locks = Locks::connect(&quorum_url(&servers)).await.unwrap();
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let inside = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (locks, counter, inside) = (locks.clone(), counter.clone(), inside.clone());
+            tokio::spawn(async move {
+                let mut last = 0;
+                for _ in 0..100 {
+                    let lock = locks.lock("pace").ttl(Duration::from_secs(10));
+                    let held = lock.acquire(Duration::from_secs(20)).await?;
+                    assert!(!inside.swap(true, std::sync::atomic::Ordering::SeqCst), "two holders");
+                    assert!(held.fence() > last);
+                    last = held.fence();
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    inside.store(false, std::sync::atomic::Ordering::SeqCst);
+                    assert!(held.release().await?);
+                }
+                Ok::<_, Error>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(counter.load(std::sync::atomic::Ordering::SeqCst), 800);
+}
+
+/// With one server of three dead, a quorum still lists, inspects and
+/// force-releases: a majority answers (`list` failed with the dead
+/// server's "Connection refused" before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_with_one_dead_server_lists_inspects_and_force_releases() {
+    let mut servers = [Server::start(&[]), Server::start(&[]), Server::start(&[])];
+    servers[1].kill();
+    let locks = Locks::connect(&quorum_url(&servers)).await.unwrap();
+    let held = locks.lock("listed").try_acquire().await.unwrap().expect("free");
+    let listed = locks.list("").await.unwrap();
+    assert_eq!(listed.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["listed"]);
+    match locks.state("listed").await.unwrap() {
+        ferrolock::LockState::Held { fence, .. } => assert_eq!(fence, held.fence()),
+        other => panic!("state of a held lock: {other:?}"),
+    }
+    assert!(locks.force_release("listed").await.unwrap());
+    assert!(locks.lock("listed").try_acquire().await.unwrap().is_some());
+}

@@ -58,21 +58,23 @@ pub(crate) fn client(url: &str, certs: Option<&Certs>) -> redis::RedisResult<red
 }
 
 /// One server's connection, reconnecting as needed (made lazily: it
-/// connects on first use).
-pub(crate) fn server(url: &str, certs: Option<&Certs>, retries: bool) -> redis::RedisResult<Conn> {
-    let mut config = ConnectionManagerConfig::new()
+/// connects on first use), trying `retries` more times when a connect fails.
+pub(crate) fn server(url: &str, certs: Option<&Certs>, retries: usize) -> redis::RedisResult<Conn> {
+    let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
-        .set_response_timeout(Some(RESPONSE_TIMEOUT));
-    if retries {
-        config = config.set_number_of_retries(2).set_max_delay(Duration::from_millis(200));
-    }
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(retries)
+        .set_max_delay(Duration::from_millis(200));
     Ok(Conn::Server(ConnectionManager::new_lazy_with_config(client(url, certs)?, config)?))
 }
 
 /// The connections a target needs: one per server, or one to the cluster.
 pub(crate) async fn open(target: &RedisTarget, certs: Option<&Certs>) -> redis::RedisResult<Vec<Conn>> {
+    // A server of a quorum is not retried: the others answer meanwhile,
+    // and one that refuses rests (quorum.rs) until it is asked again.
+    let retries = if target.topology == RedisTopology::Quorum { 0 } else { 2 };
     if target.topology != RedisTopology::Cluster {
-        return target.nodes.iter().map(|url| server(url, certs, true)).collect();
+        return target.nodes.iter().map(|url| server(url, certs, retries)).collect();
     }
     let builder = redis::cluster::ClusterClientBuilder::new(target.nodes.iter().map(String::as_str))
         .connection_timeout(CONNECT_TIMEOUT)
@@ -159,7 +161,7 @@ pub(crate) async fn masters(cluster: &Conn, seed_url: &str, certs: Option<&Certs
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() > 2 && f[2].contains("master") && !f[2].contains("fail") {
             let addr = f[1].split('@').next().unwrap_or_default();
-            out.push(server(&format!("{scheme}://{auth}{addr}/0"), certs, false)?);
+            out.push(server(&format!("{scheme}://{auth}{addr}/0"), certs, 2)?);
         }
     }
     Ok(out)

@@ -68,10 +68,12 @@ struct BusyRequest {
 impl RedisBackend {
     pub(crate) async fn open(target: &RedisTarget, notices: &Arc<Notices>) -> Result<Self> {
         let certs = conn::load_certs(target.tls.as_ref())?;
-        let servers = Servers { topology: target.topology, conns: Vec::new(), password: target.password.clone() };
+        let servers =
+            Servers { topology: target.topology, conns: Vec::new(), health: Vec::new(), password: target.password.clone() };
         let conns = conn::open(target, certs.as_ref()).await.map_err(|e| servers.error(e))?;
+        let health = conns.iter().map(|_| Default::default()).collect();
         let backend = RedisBackend {
-            servers: Servers { conns, ..servers },
+            servers: Servers { conns, health, ..servers },
             provider: format!("{:016x}", rand::random::<u64>()),
             waiters: Default::default(),
             busy: Default::default(),
@@ -80,8 +82,19 @@ impl RedisBackend {
             stop: CancellationToken::new(),
         };
         backend.ping().await?;
-        let loads = futures_util::future::join_all(backend.servers.conns.iter().map(Conn::load_scripts));
-        let _ = tokio::time::timeout(Duration::from_millis(500), loads).await;
+        if backend.servers.is_quorum() {
+            // A dead minority must not hold up the start: the scripts reach
+            // the others in the background (a first call before them takes
+            // the NOSCRIPT detour, which works too).
+            let conns = backend.servers.conns.clone();
+            tokio::spawn(async move {
+                let loads = futures_util::future::join_all(conns.iter().map(Conn::load_scripts));
+                let _ = tokio::time::timeout(CONNECT_TIMEOUT, loads).await;
+            });
+        } else {
+            let loads = futures_util::future::join_all(backend.servers.conns.iter().map(Conn::load_scripts));
+            let _ = tokio::time::timeout(Duration::from_millis(500), loads).await;
+        }
         let listen_to = match target.topology {
             RedisTopology::Quorum => &target.nodes[..],
             // PUBLISH reaches every node of a cluster: one subscription will do.
@@ -215,8 +228,7 @@ impl Backend for RedisBackend {
         let s = &self.servers;
         let keys = Keys::of(key);
         let start = Instant::now();
-        let replies = s.on_all(&scripts::refresh(&keys, owner, ttl, s.quorum_fence(proof).flatten())).await;
-        let ok = s.agree(replies)?;
+        let ok = s.ask_all(&scripts::refresh(&keys, owner, ttl, s.quorum_fence(proof).flatten()), |&v| v > 0).await?;
         if ok.iter().filter(|&&v| v > 0).count() < s.majority() {
             return Ok(None);
         }
@@ -226,25 +238,20 @@ impl Backend for RedisBackend {
 
     async fn force_release(&self, key: &str) -> Result<bool> {
         let s = &self.servers;
-        let replies = s.on_all(&scripts::force_release(key)).await;
-        Ok(s.agree(replies)?.contains(&1))
+        // Decided once a majority answered, whatever they answered (any
+        // majority meets the holder's); the others finish in the background.
+        Ok(s.ask_all(&scripts::force_release(key), |_| true).await?.contains(&1))
     }
 
     async fn inspect(&self, key: &str) -> Result<Option<LeaseInfo>> {
         let s = &self.servers;
-        let call = scripts::inspect(key);
-        let mut seen = Vec::new();
-        let mut answered = 0;
-        for conn in &s.conns {
-            match conn.call::<Vec<String>>(&call).await {
-                Ok(reply) => {
-                    answered += 1;
-                    seen.extend(scripts::parse_inspect(&reply, now_ms()));
-                }
-                Err(e) if s.conns.len() == 1 => return Err(s.error(e)),
-                Err(_) => {}
-            }
+        let n = s.conns.len();
+        let (replies, _) = s.gather::<Vec<String>>(&scripts::inspect(key), conn::RESPONSE_TIMEOUT, |r| r.ok.len() + r.errors.len() == n).await;
+        if let (1, Some(e)) = (n, replies.errors.first()) {
+            return Err(s.error(e));
         }
+        let answered = replies.ok.len();
+        let seen: Vec<_> = replies.ok.iter().filter_map(|(_, reply)| scripts::parse_inspect(reply, now_ms())).collect();
         if answered < s.majority() {
             return Err(s.error(format!("only {answered} of {} servers answered", s.conns.len())));
         }
@@ -258,19 +265,34 @@ impl Backend for RedisBackend {
         let s = &self.servers;
         let pattern = format!("{}*", scripts::glob_escape(prefix));
         let mut keys = std::collections::BTreeSet::new();
-        for conn in self.masters().await? {
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, batch): (u64, Vec<String>) = conn
-                    .query(redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
-                    .await
-                    .map_err(|e| s.error(e))?;
-                keys.extend(batch);
-                cursor = next;
-                if cursor == 0 {
-                    break;
+        // Every master of a cluster must answer; a quorum's majority must.
+        let mut missed = Vec::new();
+        let masters = self.masters().await?;
+        let total = masters.len();
+        for conn in masters {
+            let scan = async {
+                let mut cursor: u64 = 0;
+                loop {
+                    let (next, batch): (u64, Vec<String>) = conn
+                        .query(redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
+                        .await?;
+                    keys.extend(batch);
+                    cursor = next;
+                    if cursor == 0 {
+                        return Ok::<_, redis::RedisError>(());
+                    }
                 }
+            };
+            match tokio::time::timeout(conn::RESPONSE_TIMEOUT, scan).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) if !s.is_quorum() => return Err(s.error(e)),
+                Ok(Err(e)) => missed.push(e.to_string()),
+                Err(_) => missed.push(format!("no answer within {:?}", conn::RESPONSE_TIMEOUT)),
             }
+        }
+        if !missed.is_empty() && (!s.is_quorum() || total - missed.len() < s.majority()) {
+            let answered = total - missed.len();
+            return Err(s.error(format!("only {answered} of {total} servers answered: {}", missed.join("; "))));
         }
         let mut out = Vec::new();
         for key in keys {
@@ -302,14 +324,18 @@ impl Backend for RedisBackend {
 
     async fn ping(&self) -> Result<()> {
         let s = &self.servers;
-        let replies = futures_util::future::join_all(s.conns.iter().map(|c| async {
-            tokio::time::timeout(conn::RESPONSE_TIMEOUT, c.query::<String>(&redis::cmd("PING")))
-                .await
-                .unwrap_or_else(|_| Err((redis::ErrorKind::Io, "timed out").into()))
-                .map(|_| 1)
-        }))
-        .await;
-        s.agree(replies).map(|_| ())
+        let majority = s.majority();
+        let (replies, late) = s
+            .gather_with(conn::RESPONSE_TIMEOUT, |r| r.settled(majority, |_| true), |c| async move {
+                c.query::<String>(&redis::cmd("PING")).await
+            })
+            .await;
+        late.finish(|_, _| None, &s.conns);
+        if replies.ok.len() < majority {
+            let e = replies.errors.last().cloned().unwrap_or_default();
+            return Err(s.error(format!("only {} of {} servers answered: {e}", replies.ok.len(), s.conns.len())));
+        }
+        Ok(())
     }
 
     fn close(&self) {

@@ -9,11 +9,17 @@ use super::url::RedisTopology;
 use crate::backend::contract::{Attempt, Lease};
 use crate::clock::{now_ms, ttl_ms};
 use crate::error::{Cause, Error, Result};
+use futures_util::stream::{FuturesUnordered, StreamExt as _};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Servers {
     pub topology: RedisTopology,
     pub conns: Vec<Conn>,
+    /// Whether each server answers (of a quorum: a dead one is skipped).
+    pub health: Vec<Arc<Health>>,
     /// Replaced by `***` in every error.
     pub password: Option<String>,
 }
@@ -43,7 +49,13 @@ impl Servers {
 
     /// One attempt: on the one server (or cluster), the acquire script's
     /// reply (with the ticket when it joined the queue); on a quorum, a
-    /// majority must grant within the lease's validity.
+    /// majority must grant within the lease's validity. A quorum answers at
+    /// the pace of its fastest majority: the attempt is decided as soon as
+    /// a majority granted, or enough refused that none can; what the other
+    /// servers answer later is settled in the background (a late grant to
+    /// a decided-granted attempt is kept, as if it had come in time: the
+    /// lock is then held on more servers, and release, refresh and the
+    /// fence rule treat it alike; a late grant to a failed one is given back).
     pub(crate) async fn try_acquire(&self, keys: &Keys, a: &AcquireArgs<'_>) -> Result<(Attempt, Option<u64>)> {
         if !self.is_quorum() {
             let r: Vec<i64> = self.conns[0].call(&scripts::acquire(keys, a)).await.map_err(|e| self.error(e))?;
@@ -52,25 +64,16 @@ impl Servers {
         let start = Instant::now();
         let ttl = Duration::from_millis(a.ttl_ms);
         let limit = Self::quorum_timeout(ttl);
-        let call = scripts::acquire(keys, a);
-        let replies = futures_util::future::join_all(
-            self.conns.iter().map(|c| tokio::time::timeout(limit, c.call::<Vec<i64>>(&call))),
-        )
-        .await;
-        let (mut granted, mut errors, mut retry) = (Vec::new(), Vec::new(), None::<i64>);
-        for (i, reply) in replies.into_iter().enumerate() {
-            match reply {
-                Ok(Ok(v)) if v.first() == Some(&1) && v.len() == 3 => granted.push((i, v[1] as u64)),
-                Ok(Ok(v)) if v.len() == 2 && v[1] >= 0 => retry = Some(retry.map_or(v[1], |r| r.min(v[1]))),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => errors.push(e.to_string()),
-                Err(_) => errors.push(format!("no answer within {limit:?}")),
-            }
-        }
+        let majority = self.majority();
+        let is_grant = |v: &Vec<i64>| v.first() == Some(&1) && v.len() == 3;
+        let (replies, late) = self.gather(&scripts::acquire(keys, a), limit, |r| r.settled(majority, is_grant)).await;
+        let granted: Vec<(usize, u64)> = replies.ok.iter().filter(|(_, v)| is_grant(v)).map(|(i, v)| (*i, v[1] as u64)).collect();
+        let retry = replies.ok.iter().filter(|(_, v)| v.len() == 2 && v[1] >= 0).map(|(_, v)| v[1]).min();
         let drift = ttl / 100 + Duration::from_millis(2);
         let validity = ttl.checked_sub(start.elapsed() + drift);
         let fence = granted.iter().map(|g| g.1).max().unwrap_or(0);
-        if granted.len() >= self.majority() && validity.is_some() {
+        if granted.len() >= majority && validity.is_some() {
+            late.finish(|_, _| None, &self.conns);
             let lease = Lease {
                 fence,
                 expires_at_ms: now_ms() + ttl_ms(validity.unwrap_or_default()),
@@ -78,48 +81,112 @@ impl Servers {
             };
             return Ok((Attempt::Granted(lease), None));
         }
-        // No quorum: give back what was granted, so nobody is held up.
-        let give_back = scripts::release(keys, a.owner, Some(Some(fence)));
+        // No quorum: give back what was granted, now and later, so nobody
+        // is held up.
+        let give_back = scripts::release(keys, a.owner, Some(Some(fence))).owned();
+        late.finish({
+            let give_back = give_back.clone();
+            move |_, v: Vec<i64>| is_grant(&v).then(|| give_back.clone())
+        }, &self.conns);
+        let give_back = give_back.call();
         let give_back = granted.iter().map(|(i, _)| self.conns[*i].call::<i64>(&give_back));
         let _ = tokio::time::timeout(limit, futures_util::future::join_all(give_back)).await;
-        if errors.len() > self.conns.len() - self.majority() {
+        if replies.errors.len() > self.conns.len() - majority {
             return Err(self.error(format!(
                 "only {} of {} servers answered ({})",
-                self.conns.len() - errors.len(),
+                replies.ok.len(),
                 self.conns.len(),
-                errors.join("; ")
+                replies.errors.join("; ")
             )));
         }
         Ok((Attempt::Busy { retry_in: retry.map(|r| Duration::from_millis(r as u64)) }, None))
     }
 
-    /// Run `call` on every server, each bounded by the response timeout.
-    pub(crate) async fn on_all(&self, call: &scripts::Call<'_>) -> Vec<redis::RedisResult<i64>> {
-        futures_util::future::join_all(self.conns.iter().map(|c| async {
-            tokio::time::timeout(RESPONSE_TIMEOUT, c.call::<i64>(call))
-                .await
-                .unwrap_or_else(|_| Err((redis::ErrorKind::Io, "timed out").into()))
-        }))
+    /// Ask every server (each bounded by `limit`) and collect the replies
+    /// as they come until `decided` says the outcome is known; the calls
+    /// still out are returned to be finished in the background. A server of
+    /// a quorum that refused connections rests (is not asked: it answers
+    /// at once with an error) for a while that doubles up to 2 s, and is
+    /// asked again when its rest ends, so a dead minority costs nothing.
+    pub(crate) async fn gather<T>(
+        &self,
+        call: &scripts::Call<'_>,
+        limit: Duration,
+        decided: impl Fn(&Replies<T>) -> bool,
+    ) -> (Replies<T>, Late<T>)
+    where
+        T: redis::FromRedisValue + Send + 'static,
+    {
+        if self.conns.len() == 1 {
+            let reply = tokio::time::timeout(limit, self.conns[0].call::<T>(call)).await;
+            return (Replies::one(limit, reply), Late(FuturesUnordered::new()));
+        }
+        let call = call.owned();
+        self.gather_with(limit, decided, move |conn| {
+            let call = call.clone();
+            async move { conn.call::<T>(&call.call()).await }
+        })
         .await
     }
 
-    /// Fold per-server replies: a single server's error is the error; a
-    /// quorum needs a majority of answers.
-    pub(crate) fn agree(&self, replies: Vec<redis::RedisResult<i64>>) -> Result<Vec<i64>> {
-        let total = replies.len();
-        let mut ok = Vec::new();
-        let mut last_err = None;
-        for r in replies {
-            match r {
-                Ok(v) => ok.push(v),
-                Err(e) => last_err = Some(e),
+    /// [`gather`](Self::gather) with any request: `ask` makes one server's.
+    pub(crate) async fn gather_with<T, F>(
+        &self,
+        limit: Duration,
+        decided: impl Fn(&Replies<T>) -> bool,
+        ask: impl Fn(Conn) -> F,
+    ) -> (Replies<T>, Late<T>)
+    where
+        T: Send + 'static,
+        F: Future<Output = redis::RedisResult<T>> + Send + 'static,
+    {
+        let mut replies = Replies { ok: Vec::new(), errors: Vec::new(), servers: self.conns.len() };
+        if self.conns.len() == 1 {
+            let reply = tokio::time::timeout(limit, ask(self.conns[0].clone())).await;
+            return (Replies::one(limit, reply), Late(FuturesUnordered::new()));
+        }
+        let mut pending: FuturesUnordered<LateCall<T>> = FuturesUnordered::new();
+        for (i, (conn, health)) in self.conns.iter().zip(&self.health).enumerate() {
+            let (request, health) = (ask(conn.clone()), health.clone());
+            pending.push(Box::pin(async move {
+                if let Some(rest) = health.resting() {
+                    return (i, Err(format!("skipped: it refused connections; asked again in {rest:?}")));
+                }
+                match tokio::time::timeout(limit, request).await {
+                    Ok(r) => {
+                        health.record(&r);
+                        (i, r.map_err(|e| e.to_string()))
+                    }
+                    Err(_) => (i, Err(format!("no answer within {limit:?}"))),
+                }
+            }));
+        }
+        while let Some((i, reply)) = pending.next().await {
+            match reply {
+                Ok(v) => replies.ok.push((i, v)),
+                Err(e) => replies.errors.push(e),
+            }
+            if decided(&replies) {
+                break;
             }
         }
-        if ok.len() < self.majority() {
-            let e = last_err.map(|e| e.to_string()).unwrap_or_default();
-            return Err(self.error(format!("only {} of {total} servers answered: {e}", ok.len())));
+        (replies, Late(pending))
+    }
+
+    /// Run `call` on every server, each bounded by the response timeout,
+    /// until a majority agreed (`yes`) or enough did not that none can; the
+    /// others finish in the background. A single server's error is the
+    /// error; a quorum needs a majority of answers.
+    pub(crate) async fn ask_all(&self, call: &scripts::Call<'_>, yes: impl Fn(&i64) -> bool) -> Result<Vec<i64>> {
+        let majority = self.majority();
+        let (replies, late) = self.gather::<i64>(call, RESPONSE_TIMEOUT, |r| r.settled(majority, &yes)).await;
+        late.finish(|_, _| None, &self.conns);
+        if replies.ok.len() < majority {
+            let total = self.conns.len();
+            let e = replies.errors.last().cloned().unwrap_or_default();
+            return Err(self.error(format!("only {} of {total} servers answered: {e}", replies.ok.len())));
         }
-        Ok(ok)
+        Ok(replies.ok.into_iter().map(|(_, v)| v).collect())
     }
 
     /// On a quorum, the fence a proof carries (the counters of the servers
@@ -130,8 +197,88 @@ impl Servers {
 
     /// Release on every server that holds it.
     pub(crate) async fn release(&self, keys: &Keys, owner: &[u8; 16], proof: &[u8]) -> Result<bool> {
-        let replies = self.on_all(&scripts::release(keys, owner, self.quorum_fence(proof))).await;
-        let ok = self.agree(replies)?;
+        let ok = self.ask_all(&scripts::release(keys, owner, self.quorum_fence(proof)), |&v| v == 1).await?;
         Ok(ok.iter().filter(|&&v| v == 1).count() >= self.majority())
+    }
+}
+
+/// The replies of the servers that answered so far.
+pub(crate) struct Replies<T> {
+    pub ok: Vec<(usize, T)>,
+    pub errors: Vec<String>,
+    servers: usize,
+}
+
+impl<T> Replies<T> {
+    /// The reply of a single server (or cluster) to a request bounded by `limit`.
+    fn one(limit: Duration, reply: std::result::Result<redis::RedisResult<T>, tokio::time::error::Elapsed>) -> Self {
+        let mut replies = Replies { ok: Vec::new(), errors: Vec::new(), servers: 1 };
+        match reply {
+            Ok(Ok(v)) => replies.ok.push((0, v)),
+            Ok(Err(e)) => replies.errors.push(e.to_string()),
+            Err(_) => replies.errors.push(format!("no answer within {limit:?}")),
+        }
+        replies
+    }
+
+    /// Whether the outcome of a majority vote is known: a majority said
+    /// `yes`, or so many said otherwise (or failed) that none can.
+    pub(crate) fn settled(&self, majority: usize, yes: impl Fn(&T) -> bool) -> bool {
+        let ayes = self.ok.iter().filter(|(_, v)| yes(v)).count();
+        let noes = self.ok.len() - ayes + self.errors.len();
+        ayes >= majority || noes > self.servers - majority
+    }
+}
+
+type LateCall<T> = Pin<Box<dyn Future<Output = (usize, std::result::Result<T, String>)> + Send>>;
+
+/// The calls still out when a vote was decided.
+pub(crate) struct Late<T>(FuturesUnordered<LateCall<T>>);
+
+impl<T: Send + 'static> Late<T> {
+    /// Let them finish in the background; `then` may answer a late reply
+    /// with a call to the same server (giving back a late grant).
+    pub(crate) fn finish(self, then: impl Fn(usize, T) -> Option<Arc<scripts::OwnedCall>> + Send + 'static, conns: &[Conn]) {
+        if self.0.is_empty() {
+            return;
+        }
+        let conns = conns.to_vec();
+        let mut pending = self.0;
+        tokio::spawn(async move {
+            while let Some((i, reply)) = pending.next().await {
+                if let Some(call) = reply.ok().and_then(|v| then(i, v)) {
+                    let _ = tokio::time::timeout(RESPONSE_TIMEOUT, conns[i].call::<i64>(&call.call())).await;
+                }
+            }
+        });
+    }
+}
+
+/// Whether one server of a quorum answers. After refused connections it
+/// rests (is not asked) for 50 ms, doubling with each failure up to 2 s,
+/// and is asked again when its rest ends; an answer ends the rests.
+#[derive(Default)]
+pub(crate) struct Health(Mutex<(u32, Option<Instant>)>);
+
+impl Health {
+    const LONGEST_REST: Duration = Duration::from_secs(2);
+
+    /// How much longer it rests, if it does.
+    fn resting(&self) -> Option<Duration> {
+        let state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        state.1.and_then(|until| until.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
+    }
+
+    fn record<T>(&self, reply: &redis::RedisResult<T>) {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match reply {
+            Ok(_) => *state = (0, None),
+            Err(e) if !e.is_timeout() && (e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error()) => {
+                state.0 = (state.0 + 1).min(16);
+                let rest = (Duration::from_millis(50) * (1 << (state.0 - 1).min(6))).min(Self::LONGEST_REST);
+                state.1 = Some(Instant::now() + rest);
+            }
+            Err(_) => {}
+        }
     }
 }

@@ -96,6 +96,32 @@ pub(crate) struct Call<'a> {
     pub args: Vec<Vec<u8>>,
 }
 
+impl Call<'_> {
+    /// The same call, owning its keys: for a call that outlives them
+    /// (finished in the background).
+    pub(crate) fn owned(&self) -> std::sync::Arc<OwnedCall> {
+        std::sync::Arc::new(OwnedCall {
+            script: self.script,
+            keys: self.keys.iter().map(|k| k.to_string()).collect(),
+            args: self.args.clone(),
+        })
+    }
+}
+
+/// A [`Call`] that owns its keys.
+#[derive(Debug)]
+pub(crate) struct OwnedCall {
+    script: Script,
+    keys: Vec<String>,
+    args: Vec<Vec<u8>>,
+}
+
+impl OwnedCall {
+    pub(crate) fn call(&self) -> Call<'_> {
+        Call { script: self.script, keys: self.keys.iter().map(String::as_str).collect(), args: self.args.clone() }
+    }
+}
+
 /// An acquire attempt as the acquire script takes it.
 pub(crate) struct AcquireArgs<'a> {
     pub owner: &'a [u8; 16],
