@@ -5,12 +5,15 @@
 //!   interleaved round by round in this one process; one JSON line each.
 //! - `worker`: one contended worker (`--impl ferrolock|rslock|floor`), per the
 //!   worker contract of bench/README.md.
+//! - `quorum`: a quorum of three with one server dead against one with all
+//!   up (bench/run-quorum).
 //! - `drive`: the driver that bench/run-redis starts: runs every contender
 //!   found under bench/contenders/, then prints the table and writes the
 //!   Markdown body of bench/RESULTS-redis.md.
 
 mod drive;
 mod pair;
+mod quorum;
 mod stats;
 mod worker;
 
@@ -57,6 +60,7 @@ fn main() {
         "pair" => pair::main(&opts),
         "worker" => worker::main(&opts),
         "drive" => drive::main(&opts),
+        "quorum" => quorum::main(&opts),
         other => Err(format!("unknown mode {other:?}")),
     });
     if let Err(e) = result {

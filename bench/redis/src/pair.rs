@@ -17,14 +17,25 @@ const TTL: Duration = Duration::from_secs(10);
 /// loads it on the first NOSCRIPT and uses EVALSHA from then on).
 pub const UNLOCK: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
-enum Impl {
+pub(crate) enum Impl {
     Ferrolock { lock: ferrolock::Lock, label: &'static str, _locks: ferrolock::Locks },
     Floor { conn: MultiplexedConnection, script: redis::Script, key: String, seq: u64, salt: u64 },
     Rslock { manager: rslock::LockManager, key: String },
+    /// The floor of a quorum: the same SET NX PX and compare-and-delete
+    /// sent to every server at once, each step done when a majority
+    /// answered yes (a server that cannot be reached has no connection).
+    FloorQuorum { conns: Vec<MultiplexedConnection>, servers: usize, script: redis::Script, key: String, seq: u64, salt: u64 },
+}
+
+/// The single-server URLs of a quorum URL `redis://h1,h2,h3`.
+pub(crate) fn servers_of(url: &str) -> Vec<String> {
+    let rest = url.strip_prefix("redis://").unwrap_or(url);
+    let (hosts, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    hosts.split(',').map(|h| format!("redis://{h}/{path}")).collect()
 }
 
 impl Impl {
-    async fn open(name: &str, url: &str) -> Result<Impl, String> {
+    pub(crate) async fn open(name: &str, url: &str) -> Result<Impl, String> {
         let err = |e: &dyn std::fmt::Display| format!("{name}: {e}");
         let pid = std::process::id();
         Ok(match name {
@@ -50,24 +61,43 @@ impl Impl {
                     salt: rand::random(),
                 }
             }
+            "floor-quorum" => {
+                let servers = servers_of(url);
+                let mut conns = Vec::new();
+                for u in &servers {
+                    let connect = async { redis::Client::open(u.as_str())?.get_multiplexed_async_connection().await };
+                    if let Ok(Ok(c)) = tokio::time::timeout(Duration::from_secs(1), connect).await {
+                        conns.push(c);
+                    }
+                }
+                Impl::FloorQuorum {
+                    conns,
+                    servers: servers.len(),
+                    script: redis::Script::new(UNLOCK),
+                    key: format!("bench-pair-floorq-{pid}"),
+                    seq: 0,
+                    salt: rand::random(),
+                }
+            }
             "rslock" => {
-                let manager = rslock::LockManager::new(vec![url.to_owned()]);
+                let manager = rslock::LockManager::new(servers_of(url));
                 Impl::Rslock { manager, key: format!("bench-pair-rslock-{pid}") }
             }
             other => return Err(format!("unknown implementation {other:?}")),
         })
     }
 
-    fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Impl::Ferrolock { label, .. } => label,
             Impl::Floor { .. } => "floor: SET NX PX + EVALSHA compare-and-delete (redis crate)",
             Impl::Rslock { .. } => "rslock 0.10 (Rust)",
+            Impl::FloorQuorum { .. } => "floor: SET NX PX + compare-and-delete on every server at once, each step at a majority's pace",
         }
     }
 
     /// `n` pairs; the time they took.
-    async fn run(&mut self, n: u64) -> Result<Duration, String> {
+    pub(crate) async fn run(&mut self, n: u64) -> Result<Duration, String> {
         let start = Instant::now();
         match self {
             Impl::Ferrolock { lock, .. } => {
@@ -105,6 +135,60 @@ impl Impl {
                 for _ in 0..n {
                     let lock = manager.lock(key.as_bytes(), TTL).await.map_err(|e| format!("rslock: {e}"))?;
                     lock.release().await;
+                }
+            }
+            Impl::FloorQuorum { conns, servers, script, key, seq, salt } => {
+                use futures_util::stream::{FuturesUnordered, StreamExt as _};
+                let majority = *servers / 2 + 1;
+                for _ in 0..n {
+                    *seq += 1;
+                    let val = format!("{salt:016x}{seq:016x}");
+                    let mut sets: FuturesUnordered<_> = conns
+                        .iter()
+                        .map(|c| {
+                            let mut c = c.clone();
+                            let (key, val) = (key.clone(), val.clone());
+                            async move {
+                                let ok: redis::RedisResult<Option<String>> = redis::cmd("SET")
+                                    .arg(key)
+                                    .arg(val)
+                                    .arg("NX")
+                                    .arg("PX")
+                                    .arg(TTL.as_millis() as u64)
+                                    .query_async(&mut c)
+                                    .await;
+                                matches!(ok, Ok(Some(_)))
+                            }
+                        })
+                        .collect();
+                    let mut yes = 0;
+                    while let Some(ok) = sets.next().await {
+                        yes += usize::from(ok);
+                        if yes >= majority {
+                            break;
+                        }
+                    }
+                    if yes < majority {
+                        return Err("floor-quorum: no majority for SET NX".into());
+                    }
+                    let mut dels: FuturesUnordered<_> = conns
+                        .iter()
+                        .map(|c| {
+                            let mut c = c.clone();
+                            let (script, key, val) = (script.clone(), key.clone(), val.clone());
+                            async move { matches!(script.key(key).arg(val).invoke_async::<i64>(&mut c).await, Ok(1)) }
+                        })
+                        .collect();
+                    let mut yes = 0;
+                    while let Some(ok) = dels.next().await {
+                        yes += usize::from(ok);
+                        if yes >= majority {
+                            break;
+                        }
+                    }
+                    // The rest finish as the next pair's commands queue behind them.
+                    drop(sets);
+                    drop(dels);
                 }
             }
         }
