@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""The chaos harness: N workers of mixed languages (Rust, Python, the CLI)
+loop on one lock of one backend, writing to a fenced store (store.py) inside
+their critical sections, while faults are injected: holders killed with
+SIGKILL and paused with SIGSTOP past their ttl, Redis servers killed and
+restarted (with persistence). Then the record is checked (README.md says
+what and why). Prints one line per check and a JSON report.
+
+    tests/chaos/run.py --backend sqlite|redis|quorum --seconds 15 \\
+        --workers rust:2,python:2,cli:1 --faults kill,stop,restart
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    """One redis-server of ours: 127.0.0.1, a free port, its own folder,
+    append-only file fsynced on every write, so a restart keeps its data."""
+
+    def __init__(self, root: str) -> None:
+        self.port = free_port()
+        self.dir = os.path.join(root, f"redis-{self.port}")
+        os.makedirs(self.dir)
+        self.proc = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit(f"redis-server on {self.port} did not start")
+                time.sleep(0.02)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Run:
+    def __init__(self, a: argparse.Namespace) -> None:
+        self.a = a
+        self.tmp = tempfile.mkdtemp(prefix="ferrolock-chaos-")
+        self.servers: list = []
+        self.workers: dict = {}  # pid -> (lang, Popen, stderr path)
+        self.faults: list = []
+        self.killed: set = set()
+        self.n = 0
+
+    def url(self) -> str:
+        b = self.a.backend
+        if b == "sqlite":
+            return f"sqlite://{self.tmp}/locks.db"
+        if b == "redis":
+            self.servers = [Redis(self.tmp)]
+        elif b == "quorum":
+            self.servers = [Redis(self.tmp) for _ in range(3)]
+        else:
+            raise SystemExit(f"unknown backend {b}")
+        return "redis://" + ",".join(f"127.0.0.1:{s.port}" for s in self.servers)
+
+    def spawn(self, lang: str) -> None:
+        a = self.a
+        self.n += 1
+        log = os.path.join(self.tmp, f"worker-{self.n}-{lang}.jsonl")
+        common = ["--url", self.target, "--name", "chaos", "--log", log, "--ttl-ms", str(a.ttl_ms),
+                  "--wait-ms", str(a.wait_ms), "--hold-ms", str(a.hold_ms), "--store", str(self.store_port),
+                  "--until", str(self.until_ms)]
+        cmd = {"rust": [a.rust], "python": [a.python, os.path.join(HERE, "worker.py")],
+               "cli": ["bash", os.path.join(HERE, "cli_worker.sh")]}[lang] + common
+        err = os.path.join(self.tmp, f"worker-{self.n}-{lang}.stderr")
+        env = dict(os.environ, FERROLOCK_CLI=a.cli, PYTHONPATH=HERE)
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(err, "w"), env=env)
+        self.workers[p.pid] = (lang, p, err)
+
+    def holder_now(self):
+        """The holder inside its critical section now, per the store: (pid, lang, fence) or None."""
+        with socket.create_connection(("127.0.0.1", self.store_port)) as s:
+            s.sendall(b"Q\n")
+            holder, fence, phase = s.makefile().readline().split()
+        if phase != "begin":
+            return None
+        lang, pid = holder.rsplit("-", 1)
+        return int(pid), lang, int(fence)
+
+    def inject(self) -> None:
+        a = self.a
+        kinds = [f for f in a.faults.split(",") if f and (f != "restart" or self.servers)]
+        kind = kinds[len(self.faults) % len(kinds)]  # in turn, so each is injected many times
+        now = time.time_ns()
+        if kind == "restart":
+            s = random.choice(self.servers)
+            s.kill()
+            time.sleep(random.uniform(0.05, 0.5))
+            s.start()
+            self.faults.append({"kind": "restart", "t_ns": now, "server": s.port, "down_ms": (time.time_ns() - now) / 1e6})
+            return
+        for _ in range(100):  # until a holder is inside its critical section
+            h = self.holder_now()
+            # a paused `ferrolock run` has no record of its own to check
+            if h is not None and not (kind == "stop" and h[1] == "cli"):
+                break
+            time.sleep(0.002)
+        else:
+            return
+        pid, lang, fence = h
+        now = time.time_ns()
+        try:
+            os.kill(pid, signal.SIGKILL if kind == "kill" else signal.SIGSTOP)
+        except ProcessLookupError:
+            return
+        fault = {"kind": kind, "t_ns": now, "pid": pid, "lang": lang, "fence": fence}
+        self.faults.append(fault)
+        if kind == "kill":
+            self.killed.add(pid)
+            if pid in self.workers:  # a worker process (not a CLI runner inside one): replace it
+                self.spawn(lang)
+        else:
+            time.sleep(a.ttl_ms / 1000 * 1.5 + 0.2)
+            os.kill(pid, signal.SIGCONT)
+            fault["resumed_ns"] = time.time_ns()
+
+    def go(self) -> dict:
+        a = self.a
+        try:
+            self.target = self.url()
+            store_log = os.path.join(self.tmp, "store.jsonl")
+            store = subprocess.Popen([sys.executable, os.path.join(HERE, "store.py"), "--log", store_log],
+                                     stdout=subprocess.PIPE, text=True)
+            self.store_port = int(store.stdout.readline())
+            start = time.time()
+            self.until_ms = int((start + a.seconds) * 1000)
+            for spec in a.workers.split(","):
+                lang, count = spec.split(":")
+                for _ in range(int(count)):
+                    self.spawn(lang)
+            time.sleep(0.5)
+            while time.time() < start + a.seconds - a.ttl_ms / 1000 * 2:
+                time.sleep(random.uniform(0.2, 0.6))
+                self.inject()
+            hung = []
+            deadline = self.until_ms / 1000 + (a.wait_ms + a.ttl_ms) / 1000 + 15
+            for pid, (lang, p, _) in list(self.workers.items()):
+                try:
+                    p.wait(timeout=max(0.1, deadline - time.time()))
+                except subprocess.TimeoutExpired:
+                    hung.append(f"{lang} worker {pid}")
+                    p.kill()
+                    p.wait()
+            store.terminate()
+            store.wait()
+            return self.check(store_log, hung)
+        finally:
+            for s in self.servers:
+                s.kill()
+            for _, p, _ in self.workers.values():
+                if p.poll() is None:
+                    p.kill()
+            if not a.keep:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def check(self, store_log: str, hung: list) -> dict:
+        a = self.a
+        writes = [json.loads(l) for l in open(store_log)]
+        events = []
+        for name in os.listdir(self.tmp):
+            if name.endswith(".jsonl") and name.startswith("worker-"):
+                events += [json.loads(l) for l in open(os.path.join(self.tmp, name)) if l.strip()]
+        checks = {}
+
+        # 1. One holder per fence: two holders writing under one fence held the lock at once.
+        by_fence: dict = {}
+        for w in writes:
+            by_fence.setdefault(w["fence"], set()).add(w["holder"])
+        shared = {f: sorted(h) for f, h in by_fence.items() if len(h) > 1}
+        checks["one holder per fence"] = [f"fence {f}: {h}" for f, h in shared.items()]
+
+        # 2. No holder that believed it held the lock throughout had a write refused:
+        #    a refused write means a later fence was written meanwhile (two holders).
+        refused = [e for e in events if e["ev"] in ("released", "body-done") and not (e["begin"] and e["end"])]
+        checks["a refused write only to a holder that lost the lock"] = [
+            f"{e['lang']} {e['pid']} fence {e['fence']}: release said ok={e.get('ok')}, lost={e.get('lost')}"
+            for e in refused if e["ev"] == "released" and e.get("ok") is True and not e.get("lost")]
+
+        # 3. Fences strictly increase in the order of acquisition.
+        acq = sorted((e for e in events if e["ev"] == "acquired"), key=lambda e: e["t_ns"])
+        checks["fences strictly increase"] = [
+            f"fence {y['fence']} ({y['lang']} {y['pid']}) after {x['fence']} ({x['lang']} {x['pid']})"
+            for x, y in zip(acq, acq[1:]) if y["fence"] <= x["fence"]]
+
+        # 4. A holder paused past its ttl learns it lost the lock, once another took it.
+        lost_checks, paused_taken = [], 0
+        for f in (f for f in self.faults if f["kind"] == "stop"):
+            taken = any(w["accepted"] and w["fence"] > f["fence"] and f["t_ns"] < w["t_ns"] < f["resumed_ns"]
+                        for w in writes)
+            rel = [e for e in events if e["ev"] == "released" and e["pid"] == f["pid"] and e["fence"] == f["fence"]]
+            if taken and rel:
+                paused_taken += 1
+            if taken and rel and rel[0].get("ok") is not False:
+                lost_checks.append(f"{f['lang']} {f['pid']} fence {f['fence']}: release said ok={rel[0].get('ok')}")
+        checks["a paused holder learns it lost the lock"] = lost_checks
+
+        # 5. A killed holder's lock is free within its ttl plus the margin.
+        gaps = []
+        for f in (f for f in self.faults if f["kind"] == "kill"):
+            nxt = [w["t_ns"] for w in writes if w["accepted"] and w["fence"] > f["fence"] and w["t_ns"] > f["t_ns"]]
+            if nxt:
+                gaps.append((min(nxt) - f["t_ns"]) / 1e6)
+        limit = a.ttl_ms + a.margin_ms
+        checks[f"a killed holder's lock is free within ttl + {a.margin_ms} ms"] = [
+            f"{g:.0f} ms" for g in gaps if g > limit]
+
+        # 6. No wait outlives its timeout (the CLI's waits include starting a process).
+        waits = [e for e in events if "waited_ms" in e and e["ev"] in ("acquired", "timeout", "exit-status")]
+        over = [e for e in waits if e["ev"] != "exit-status" or e.get("status") == 75]
+        checks["no wait outlives its timeout"] = [
+            f"{e['lang']} {e['pid']} {e['ev']} after {e['waited_ms']:.0f} ms" for e in over
+            if e["waited_ms"] > a.wait_ms + a.margin_ms]
+
+        # 7. No process hangs or panics.
+        bad = list(hung)
+        for pid, (lang, p, err) in self.workers.items():
+            text = open(err).read()
+            if "panicked" in text or "Traceback" in text:
+                bad.append(f"{lang} {pid}: {text.strip().splitlines()[-1][:200]}")
+            elif pid not in self.killed and p.returncode not in (0, None):
+                bad.append(f"{lang} {pid} exited {p.returncode}")
+        checks["no process hangs or panics"] = bad
+
+        acquisitions = len(acq)
+        checks["work was done (acquisitions under faults)"] = [] if acquisitions >= 10 else [f"only {acquisitions}"]
+        report = {
+            "backend": a.backend, "seconds": a.seconds, "workers": a.workers, "ttl_ms": a.ttl_ms,
+            "acquisitions": acquisitions, "writes": len(writes),
+            "refused_writes": sum(1 for w in writes if not w["accepted"]),
+            "faults": {k: sum(1 for f in self.faults if f["kind"] == k) for k in ("kill", "stop", "restart")},
+            "free_after_kill_ms": {"n": len(gaps), "p50": statistics.median(gaps) if gaps else None,
+                                   "max": max(gaps) if gaps else None},
+            "paused_holders_taken_over": paused_taken,
+            "timeouts": sum(1 for e in events if e["ev"] == "timeout"),
+            "unavailable": sum(1 for e in events if e["ev"] == "unavailable"),
+            "violations": {k: v for k, v in checks.items() if v},
+        }
+        for name, v in checks.items():
+            print(f"{'ok  ' if not v else 'FAIL'} {a.backend}: {name}" + (f": {v[:5]}" if v else ""))
+        return report
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", required=True)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--workers", default="rust:2,python:2,cli:1")
+    ap.add_argument("--faults", default="kill,stop,restart")
+    ap.add_argument("--ttl-ms", type=int, default=1000)
+    ap.add_argument("--wait-ms", type=int, default=5000)
+    ap.add_argument("--hold-ms", type=int, default=20)
+    ap.add_argument("--margin-ms", type=int, default=1000)
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--rust", required=True)
+    ap.add_argument("--report", help="append the JSON report to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the run's folder (its path is printed)")
+    a = ap.parse_args()
+    run = Run(a)
+    if a.keep:
+        print(f"run folder: {run.tmp}")
+    report = run.go()
+    print(json.dumps(report))
+    if a.report:
+        with open(a.report, "a") as f:
+            f.write(json.dumps(report) + "\n")
+    return 1 if report["violations"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
