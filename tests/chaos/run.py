@@ -95,7 +95,7 @@ class Run:
         cmd = {"rust": [a.rust], "python": [a.python, os.path.join(HERE, "worker.py")],
                "cli": ["bash", os.path.join(HERE, "cli_worker.sh")]}[lang] + common
         err = os.path.join(self.tmp, f"worker-{self.n}-{lang}.stderr")
-        env = dict(os.environ, FERROLOCK_CLI=a.cli, PYTHONPATH=HERE)
+        env = dict(os.environ, FERROLOCK_CLI=a.cli, PYTHONPATH=HERE, PYTHONDONTWRITEBYTECODE="1")
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(err, "w"), env=env)
         self.workers[p.pid] = (lang, p, err)
 
@@ -187,6 +187,8 @@ class Run:
 
     def check(self, store_log: str, hung: list) -> dict:
         a = self.a
+        with open(os.path.join(self.tmp, "faults.jsonl"), "w") as f:
+            f.writelines(json.dumps(x) + "\n" for x in self.faults)
         writes = [json.loads(l) for l in open(store_log)]
         events = []
         for name in os.listdir(self.tmp):
@@ -253,6 +255,13 @@ class Run:
                 bad.append(f"{lang} {pid} exited {p.returncode}")
         checks["no process hangs or panics"] = bad
 
+        # 9. The whole history, by Porcupine against a model of a fenced lock (check/main.go).
+        if a.check:
+            r = subprocess.run([a.check, self.tmp], capture_output=True, text=True)
+            print(r.stdout.strip())
+            checks["porcupine: linearizable as a fenced lock"] = [] if r.returncode == 0 else [
+                (r.stdout + r.stderr).strip()[-300:]]
+
         acquisitions = len(acq)
         checks["work was done (acquisitions under faults)"] = [] if acquisitions >= 10 else [f"only {acquisitions}"]
         report = {
@@ -285,6 +294,7 @@ def main() -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--cli", required=True)
     ap.add_argument("--rust", required=True)
+    ap.add_argument("--check", help="the Porcupine checker (go build ./tests/chaos/check)")
     ap.add_argument("--report", help="append the JSON report to this file")
     ap.add_argument("--keep", action="store_true", help="keep the run's folder (its path is printed)")
     a = ap.parse_args()
