@@ -13,7 +13,9 @@ port, log, hold_ms = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 fence = int(os.environ["FERROLOCK_FENCE"])
 holder = f"cli-{os.getppid()}"
 record, store = Record(log, "cli"), Store(port)
-record("acquired", fence=fence, runner=os.getppid())
+# The wait began when cli_worker.sh started `ferrolock run` (its process start included).
+waited_ms = (time.time_ns() - int(os.environ["FERROLOCK_CHAOS_START"])) / 1e6
+record("acquired", fence=fence, runner=os.getppid(), waited_ms=waited_ms)
 ok_begin = store.write(fence, holder, "begin")
 time.sleep(random.uniform(0, hold_ms / 1000))
 ok_end = store.write(fence, holder, "end")

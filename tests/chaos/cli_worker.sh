@@ -9,7 +9,7 @@ while [ $# -gt 0 ]; do declare "$(echo "${1#--}" | tr - _)=$2"; shift 2; done
 record() { printf '{"pid": %d, "lang": "cli", "ev": "%s", "t_ns": %s%s}\n' $$ "$1" "$(date +%s%N)" "${2-}" >>"$log"; }
 while [ "$(date +%s%3N)" -lt "$until" ]; do
     start=$(date +%s%N)
-    "$FERROLOCK_CLI" run --url "$url" --ttl "${ttl_ms}ms" --timeout "${wait_ms}ms" "$name" -- \
+    FERROLOCK_CHAOS_START=$start "$FERROLOCK_CLI" run --url "$url" --ttl "${ttl_ms}ms" --timeout "${wait_ms}ms" "$name" -- \
         python3 "$here/cli_body.py" "$store" "$log" "$hold_ms"
     status=$?
     record exit-status ", \"status\": $status, \"waited_ms\": $(( ($(date +%s%N) - start) / 1000000 ))"

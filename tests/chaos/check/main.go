@@ -117,12 +117,11 @@ func main() {
 				continue
 			}
 			ret := num(e, "t_ns")
-			waited := int64(0)
-			if w, ok := e["waited_ms"].(float64); ok {
-				waited = int64(w * 1e6)
-			} else {
-				waited = int64(30 * time.Second) // the CLI's body does not know when its wait began
+			w, ok := e["waited_ms"].(float64)
+			if !ok {
+				fail(fmt.Errorf("%s: an acquisition without waited_ms", path))
 			}
+			waited := int64(w * 1e6)
 			ops = append(ops, porcupine.Operation{ClientId: int(num(e, "pid")), Input: input{Acquire: true, Fence: uint64(num(e, "fence"))},
 				Call: ret - waited - int64(time.Millisecond), Return: ret})
 		}
