@@ -68,7 +68,11 @@ struct BusyRequest {
 impl RedisBackend {
     pub(crate) async fn open(target: &RedisTarget, notices: &Arc<Notices>) -> Result<Self> {
         let certs = conn::load_certs(target.tls.as_ref())?;
-        let servers = Servers { topology: target.topology, conns: Vec::new(), password: target.password.clone() };
+        let addrs = match target.topology {
+            RedisTopology::Cluster => vec![target.addrs.join(",")],
+            _ => target.addrs.clone(),
+        };
+        let servers = Servers { topology: target.topology, conns: Vec::new(), addrs, password: target.password.clone() };
         let conns = conn::open(target, certs.as_ref()).await.map_err(|e| servers.error(e))?;
         let backend = RedisBackend {
             servers: Servers { conns, ..servers },
@@ -235,18 +239,18 @@ impl Backend for RedisBackend {
         let call = scripts::inspect(key);
         let mut seen = Vec::new();
         let mut answered = 0;
-        for conn in &s.conns {
+        let mut failed = Vec::new();
+        for (i, conn) in s.conns.iter().enumerate() {
             match conn.call::<Vec<String>>(&call).await {
                 Ok(reply) => {
                     answered += 1;
                     seen.extend(scripts::parse_inspect(&reply, now_ms()));
                 }
-                Err(e) if s.conns.len() == 1 => return Err(s.error(e)),
-                Err(_) => {}
+                Err(e) => failed.push((i, e.to_string())),
             }
         }
         if answered < s.majority() {
-            return Err(s.error(format!("only {answered} of {} servers answered", s.conns.len())));
+            return Err(s.unanswered(answered, failed));
         }
         if seen.len() < s.majority() {
             return Ok(None);

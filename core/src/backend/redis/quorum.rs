@@ -14,17 +14,51 @@ use std::time::{Duration, Instant};
 pub(crate) struct Servers {
     pub topology: RedisTopology,
     pub conns: Vec<Conn>,
+    /// `host:port` of each connection, as the URL names it (a cluster's one
+    /// connection: its seed nodes).
+    pub addrs: Vec<String>,
     /// Replaced by `***` in every error.
     pub password: Option<String>,
 }
 
 impl Servers {
-    /// A backend error, password redacted.
+    /// Where the servers are, for a message: `h:6379`, `h1:1, h2:2, h3:3`.
+    fn place(&self) -> String {
+        self.addrs.join(", ")
+    }
+
+    /// A backend error of the whole connection (one server, or a cluster),
+    /// naming where it is; password redacted.
     pub(crate) fn error(&self, e: impl std::fmt::Display) -> Error {
-        let mut message = e.to_string();
-        if let Some(p) = &self.password {
-            message = message.replace(p.as_str(), "***");
+        self.error_of(&[(self.place(), e.to_string())], None)
+    }
+
+    /// An error of server `i` (of a quorum), for [`error_of`](Self::error_of).
+    fn at(&self, i: usize, e: impl std::fmt::Display) -> (String, String) {
+        (self.addrs.get(i).cloned().unwrap_or_else(|| self.place()), e.to_string())
+    }
+
+    /// The error of failed servers, each `(host:port, its error)`; `summary`
+    /// says how many answered, on a quorum. A refused password is not a
+    /// passing failure: `INVALID_ARGUMENT` (exit 64), saying that retrying
+    /// will not help; anything else is `BACKEND_UNAVAILABLE`.
+    fn error_of(&self, failed: &[(String, String)], summary: Option<String>) -> Error {
+        let redact = |m: &str| match &self.password {
+            Some(p) => m.replace(p.as_str(), "***"),
+            None => m.to_owned(),
+        };
+        for (addr, e) in failed {
+            if let Some(why) = refused_credentials(e) {
+                return Error::invalid(format!(
+                    "Redis at {addr} {why}; retrying will not help: fix the user name or password in the URL"
+                ));
+            }
         }
+        let each = failed.iter().map(|(addr, e)| format!("{addr}: {}", redact(e))).collect::<Vec<_>>().join("; ");
+        let message = match summary {
+            Some(s) => format!("{s} ({each})"),
+            None => each,
+        };
         Error::Unavailable { backend: "redis", cause: Some(Cause(message.clone())), message }
     }
 
@@ -63,8 +97,8 @@ impl Servers {
                 Ok(Ok(v)) if v.first() == Some(&1) && v.len() == 3 => granted.push((i, v[1] as u64)),
                 Ok(Ok(v)) if v.len() == 2 && v[1] >= 0 => retry = Some(retry.map_or(v[1], |r| r.min(v[1]))),
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => errors.push(e.to_string()),
-                Err(_) => errors.push(format!("no answer within {limit:?}")),
+                Ok(Err(e)) => errors.push(self.at(i, e)),
+                Err(_) => errors.push(self.at(i, format_args!("no answer within {limit:?}"))),
             }
         }
         let drift = ttl / 100 + Duration::from_millis(2);
@@ -83,12 +117,8 @@ impl Servers {
         let give_back = granted.iter().map(|(i, _)| self.conns[*i].call::<i64>(&give_back));
         let _ = tokio::time::timeout(limit, futures_util::future::join_all(give_back)).await;
         if errors.len() > self.conns.len() - self.majority() {
-            return Err(self.error(format!(
-                "only {} of {} servers answered ({})",
-                self.conns.len() - errors.len(),
-                self.conns.len(),
-                errors.join("; ")
-            )));
+            let summary = format!("only {} of {} servers answered", self.conns.len() - errors.len(), self.conns.len());
+            return Err(self.error_of(&errors, Some(summary)));
         }
         Ok((Attempt::Busy { retry_in: retry.map(|r| Duration::from_millis(r as u64)) }, None))
     }
@@ -108,18 +138,25 @@ impl Servers {
     pub(crate) fn agree(&self, replies: Vec<redis::RedisResult<i64>>) -> Result<Vec<i64>> {
         let total = replies.len();
         let mut ok = Vec::new();
-        let mut last_err = None;
-        for r in replies {
+        let mut failed = Vec::new();
+        for (i, r) in replies.into_iter().enumerate() {
             match r {
                 Ok(v) => ok.push(v),
-                Err(e) => last_err = Some(e),
+                Err(e) => failed.push(self.at(i, e)),
             }
         }
         if ok.len() < self.majority() {
-            let e = last_err.map(|e| e.to_string()).unwrap_or_default();
-            return Err(self.error(format!("only {} of {total} servers answered: {e}", ok.len())));
+            let summary = (total > 1).then(|| format!("only {} of {total} servers answered", ok.len()));
+            return Err(self.error_of(&failed, summary));
         }
         Ok(ok)
+    }
+
+    /// [`agree`](Self::agree)'s error for `inspect`, which asks each server in turn.
+    pub(crate) fn unanswered(&self, answered: usize, failed: Vec<(usize, String)>) -> Error {
+        let failed: Vec<_> = failed.into_iter().map(|(i, e)| self.at(i, e)).collect();
+        let summary = format!("only {answered} of {} servers answered", self.conns.len());
+        self.error_of(&failed, (self.conns.len() > 1).then_some(summary))
     }
 
     /// On a quorum, the fence a proof carries (the counters of the servers
@@ -133,5 +170,17 @@ impl Servers {
         let replies = self.on_all(&scripts::release(keys, owner, self.quorum_fence(proof))).await;
         let ok = self.agree(replies)?;
         Ok(ok.iter().filter(|&&v| v == 1).count() >= self.majority())
+    }
+}
+
+/// Why a server refused the connection's credentials, if it did: the
+/// server's `WRONGPASS` / `NOAUTH` replies, or the client's word for them.
+fn refused_credentials(e: &str) -> Option<&'static str> {
+    if e.contains("NOAUTH") {
+        Some("requires a password (NOAUTH) and the URL gives none")
+    } else if e.contains("WRONGPASS") || e.contains("AuthenticationFailed") || e.contains("invalid username-password") {
+        Some("refused the URL's user name or password (WRONGPASS)")
+    } else {
+        None
     }
 }
