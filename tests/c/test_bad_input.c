@@ -38,6 +38,12 @@ static void connect_refuses_bad_input(const char *u) {
         EXPECT(s, FERROLOCK_UNAVAILABLE);
     }
     CHECK(strstr(ferrolock_last_error(), "hunter2") == NULL);
+    CHECK(strstr(ferrolock_last_error(), "127.0.0.1:1") != NULL); /* the server, as the URL names it */
+    /* A scheme without its slashes: the fix, not "no scheme". */
+    EXPECT_ERR(ferrolock_connect("sqlite:locks.db", &locks), FERROLOCK_INVALID_ARGUMENT, "write sqlite://locks.db");
+    /* A planned backend is not a feature to rebuild with. */
+    EXPECT_ERR(ferrolock_connect("couchbase://h/b", &locks), FERROLOCK_UNSUPPORTED, "planned");
+    CHECK(strstr(ferrolock_last_error(), "rebuild with it") == NULL);
 }
 
 static void connect_default_reads_ferrolock_url(const char *u) {
@@ -84,7 +90,8 @@ static void acquire_refuses_bad_input(const char *u) {
     long_name[513] = '\0';
     EXPECT_ERR(ferrolock_try_acquire(locks, long_name, 1000, &h), FERROLOCK_INVALID_ARGUMENT, "513");
     EXPECT_ERR(ferrolock_try_acquire(locks, "bad\nname", 1000, &h), FERROLOCK_INVALID_ARGUMENT, "control");
-    EXPECT_ERR(ferrolock_try_acquire(locks, "t", 0, &h), FERROLOCK_INVALID_ARGUMENT, "ttl");
+    /* In the unit C gives (milliseconds), not Rust's `0ns`. */
+    EXPECT_ERR(ferrolock_try_acquire(locks, "t", 0, &h), FERROLOCK_INVALID_ARGUMENT, "ttl 0ms is too short");
     EXPECT_ERR(ferrolock_try_acquire(locks, "t", UINT64_MAX, &h), FERROLOCK_INVALID_ARGUMENT, "maximum");
     h = GARBAGE;
     EXPECT_ERR(ferrolock_acquire(locks, "t", 0, 100, &h), FERROLOCK_INVALID_ARGUMENT, "ferrolock_acquire: ");
@@ -154,7 +161,7 @@ static void options_refuse_bad_input(const char *u) {
     RELEASE_FREE(h);
     o = ferrolock_lock_options_init();
     o.ttl_ms = 0;
-    EXPECT_ERR(ferrolock_try_acquire_with(locks, "o", &o, &h), FERROLOCK_INVALID_ARGUMENT, "ttl");
+    EXPECT_ERR(ferrolock_try_acquire_with(locks, "o", &o, &h), FERROLOCK_INVALID_ARGUMENT, "ttl 0ms is too short");
     o = ferrolock_lock_options_init();
     o.holder = BAD_UTF8;
     EXPECT_ERR(ferrolock_try_acquire_with(locks, "o", &o, &h), FERROLOCK_INVALID_ARGUMENT, "options->holder");

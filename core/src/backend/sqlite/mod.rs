@@ -176,6 +176,9 @@ impl SqliteBackend {
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+                _ if dir.exists() && !dir.is_dir() => {
+                    bad_path(path, format_args!("{} is a file, not a folder", dir.display()))
+                }
                 std::io::ErrorKind::PermissionDenied
                 | std::io::ErrorKind::ReadOnlyFilesystem
                 | std::io::ErrorKind::NotADirectory
