@@ -459,8 +459,15 @@ class Lock {
         let invalid;
         let n;
         try {
-            if (o.ttl !== undefined)
+            if (o.ttl !== undefined) {
                 ttl = parseDuration('ttl', o.ttl);
+                // Named in the unit given (the engine's message would be in seconds).
+                const max = ttl > 86_400_000 ? locks.capabilities.maxTtl : Infinity;
+                if (ttl > max) {
+                    const shown = typeof o.ttl === 'string' ? JSON.stringify(o.ttl) : `${o.ttl} ms`;
+                    throw new InvalidArgument(`invalid argument: ttl ${shown} is above this backend's maximum of ${max} ms`);
+                }
+            }
             n = callSync(() => locks.lock(name, ttl, o.shared, o.holder, o.autoRenew));
         }
         catch (e) {

@@ -587,7 +587,15 @@ export class Lock {
     let invalid: unknown
     let n: Native.NativeLock | undefined
     try {
-      if (o.ttl !== undefined) ttl = parseDuration('ttl', o.ttl as Duration)
+      if (o.ttl !== undefined) {
+        ttl = parseDuration('ttl', o.ttl as Duration)
+        // Named in the unit given (the engine's message would be in seconds).
+        const max = ttl > 86_400_000 ? locks.capabilities.maxTtl : Infinity
+        if (ttl > max) {
+          const shown = typeof o.ttl === 'string' ? JSON.stringify(o.ttl) : `${o.ttl} ms`
+          throw new InvalidArgument(`invalid argument: ttl ${shown} is above this backend's maximum of ${max} ms`)
+        }
+      }
       n = callSync(() => locks.lock(name, ttl, o.shared as boolean | undefined, o.holder as string | undefined, o.autoRenew as boolean | undefined))
     } catch (e) {
       if (e instanceof TypeError) throw e
