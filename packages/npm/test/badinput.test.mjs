@@ -52,14 +52,14 @@ test('lock: name and options of wrong types', async () => {
 
 test('ttl: NaN, negative, zero, Infinity, huge, unparseable: reported by the first operation', async () => {
   for (const [ttl, needle] of [[NaN, 'NaN'], [-1, 'negative'], [0, 'ttl'], [Infinity, 'Infinity'], [1e300, 'ttl'],
-    [2 ** 64, 'ttl'], ['10 parsecs', 'ttl'], ['', 'ttl'], ['-5s', 'ttl'], ['1e3', 'ttl'], [400 * 24 * 3600 * 1000, `ttl ${400 * 24 * 3600 * 1000} ms is above this backend's maximum`], ['400d', 'ttl "400d" is above']]) {
+    [2 ** 64, 'ttl'], ['10 parsecs', 'ttl'], ['', 'ttl'], ['-5s', 'ttl'], ['1e3', 'ttl'], [' 250 ', 'ttl " 250 " has no unit'], [400 * 24 * 3600 * 1000, `ttl ${400 * 24 * 3600 * 1000} ms is above this backend's maximum`], ['400d', 'ttl "400d" is above']]) {
     const lock = locks.lock('a', { ttl })
     await fails(() => lock.tryAcquire(), InvalidArgument, needle)
     await fails(() => lock.acquire(), InvalidArgument, needle)
     await fails(() => lock.run(() => 1), InvalidArgument, needle)
   }
   // Strings of every unit are fine.
-  for (const ttl of ['500ms', '10s', '1.5m', '2h', '1d', ' 250 ', 0.5 * 1000]) {
+  for (const ttl of ['500ms', '10s', '1.5m', '2h', '1d', ' 250 ms ', 0.5 * 1000]) {
     const held = await locks.lock('units', { ttl }).tryAcquire()
     assert.ok(held, String(ttl))
     await held.release()
