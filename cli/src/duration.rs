@@ -1,27 +1,11 @@
 //! Durations on the command line, in the grammar every language shares
-//! (docs/durations.md, tests/vectors/durations.json): a number and a unit,
-//! `500ms`, `10s`, `1.5m`, `2h`, `1d`. On the command line a bare number is
-//! seconds (as flock's `-w`); `--timeout` also takes `forever`.
+//! (`ferrolock::duration`, docs/durations.md, tests/vectors/durations.json):
+//! a number and a unit, `500ms`, `10s`, `1.5m`, `2h`, `1d`. On the command
+//! line a bare number is seconds (as flock's `-w`); `--timeout` also takes
+//! `forever`.
 
+use ferrolock::duration::Bare;
 use std::time::Duration;
-
-const FORMS: &str = "expected a number and a unit, like 500ms, 10s, 2m or 1h (a bare number is seconds)";
-
-/// Milliseconds per unit; the long names are the CLI's since its first
-/// version, and every language accepts them too.
-const UNITS: &[(&str, u64)] = &[
-    ("ms", 1),
-    ("s", 1_000),
-    ("sec", 1_000),
-    ("secs", 1_000),
-    ("m", 60_000),
-    ("min", 60_000),
-    ("mins", 60_000),
-    ("h", 3_600_000),
-    ("hr", 3_600_000),
-    ("hrs", 3_600_000),
-    ("d", 86_400_000),
-];
 
 /// Parse `--ttl`: a positive duration.
 pub fn parse_ttl(s: &str) -> Result<Duration, String> {
@@ -38,41 +22,16 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     if t.eq_ignore_ascii_case("forever") || t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("infinity") {
         return Ok(Duration::MAX);
     }
-    parse(t).map_err(|e| if e == FORMS { format!("{FORMS}, or forever") } else { e })
+    parse(t).map_err(|e| if e.contains("is not a duration") { format!("{e}, or forever") } else { e })
 }
 
-/// The shared grammar: digits with an optional fraction (`1.5`, `.5`), then
-/// optional spaces and a unit; here a missing unit means seconds.
+/// The shared grammar, a bare number being seconds; clap names the value
+/// and the flag, so the message is the engine's without its prefix.
 pub fn parse(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.starts_with('-') {
-        return Err("a duration cannot be negative".to_owned());
-    }
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
-    let well_formed = digits(whole)
-        && digits(fraction)
-        && (!whole.is_empty() || !fraction.is_empty())
-        && !(number.contains('.') && fraction.is_empty());
-    if !well_formed {
-        return Err(FORMS.to_owned());
-    }
-    let unit = unit.trim_start();
-    let per_unit_ms = if unit.is_empty() {
-        1_000
-    } else {
-        UNITS.iter().find(|(name, _)| *name == unit).map(|u| u.1).ok_or_else(|| FORMS.to_owned())?
-    };
-    let too_long = || "that duration is too long".to_owned();
-    if fraction.is_empty() {
-        let n: u64 = whole.parse().map_err(|_| too_long())?;
-        n.checked_mul(per_unit_ms).map(Duration::from_millis).ok_or_else(too_long)
-    } else {
-        let value: f64 = number.parse().map_err(|_| FORMS.to_owned())?;
-        Duration::try_from_secs_f64(value * per_unit_ms as f64 / 1000.0).map_err(|_| too_long())
-    }
+    ferrolock::duration::parse(s, Bare::Seconds).map_err(|e| match e {
+        ferrolock::Error::InvalidArgument(m) => m,
+        other => other.to_string(),
+    })
 }
 
 /// A short human form: `850ms`, `29.8s`, `4m10s`, `2h05m`.
@@ -144,7 +103,7 @@ mod tests {
         }
         assert!(parse_ttl("0s").is_err());
         assert!(parse_ttl("forever").is_err());
-        assert_eq!(parse_ttl("-5s"), Err("a duration cannot be negative".to_owned()));
+        assert_eq!(parse_ttl("-5s"), Err("duration \"-5s\" cannot be negative".to_owned()));
     }
 
     #[test]
