@@ -29,7 +29,8 @@ const EX_IOERR: i32 = 74;
                   Locks live where --url says (default: $FERROLOCK_URL, else a SQLite file under \
                   ~/.local/share/ferrolock/). New here? Run `ferrolock demo`.",
     after_help = "Exit status: the command's own for `run`; 75 when the lock was not had in time; \
-                  1 when a token no longer holds its lock; 64 for bad input; 69 when the backend is unreachable.",
+                  1 when a token no longer holds its lock; 64 for bad input (a refused password, a SQLite path that cannot be used); \
+                  69 when the backend is unreachable.",
     propagate_version = true
 )]
 struct Cli {
