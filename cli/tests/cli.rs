@@ -709,3 +709,17 @@ fn a_negative_duration_is_named_without_clap_s_tip() {
         assert!(!out.stderr.contains("-- -5") && !out.stderr.contains("tip"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn an_unreachable_redis_is_named_by_host_and_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = finish({
+        let mut c = bare();
+        c.args(["--url", &format!("redis://bob:hunter2@127.0.0.1:{port}"), "state", "x"]);
+        c
+    });
+    assert_eq!(out.code, 69, "{out:?}");
+    out.assert_one_error_line();
+    assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{}", out.stderr);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
