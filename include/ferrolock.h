@@ -498,6 +498,20 @@ ferrolock_status ferrolock_capabilities(const ferrolock_locks *locks,
 ferrolock_lock_options ferrolock_lock_options_init(void);
 
 /**
+ * Read a duration string with its unit (`"500ms"`, `"10s"`, `"1.5m"`,
+ * `"2h"`, `"1d"`), from a configuration file say, as milliseconds for
+ * `ttl_ms` and `timeout_ms`: the grammar every language reads
+ * (docs/durations.md). A string without a unit (`"30"`) is
+ * `FERROLOCK_INVALID_ARGUMENT`, as in Python and Node: a bare 30 is seconds
+ * in one language and milliseconds in another. So is a value that is not a
+ * whole number of milliseconds (`"0.5ms"`); `*ms` is 0 on failure.
+ *
+ * # Safety
+ * `text` is NULL or a NUL-terminated string; `ms` NULL or writable.
+ */
+ferrolock_status ferrolock_parse_duration(const char *text, uint64_t *ms);
+
+/**
  * Take the lock `name` if it is free now, with a lease of `ttl_ms`
  * milliseconds (renewed in the background). `FERROLOCK_OK` with `*held`
  * set to a handle, or to NULL when another owner holds the lock. Not

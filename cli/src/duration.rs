@@ -1,13 +1,15 @@
-//! Durations on the command line: `500ms`, `10s`, `2m`, `1h`, a bare number
-//! of seconds, and (for `--timeout`) `forever`.
+//! Durations on the command line, in the grammar every language shares
+//! (`ferrolock::duration`, docs/durations.md, tests/vectors/durations.json):
+//! a number and a unit, `500ms`, `10s`, `1.5m`, `2h`, `1d`. On the command
+//! line a bare number is seconds (as flock's `-w`); `--timeout` also takes
+//! `forever`.
 
+use ferrolock::duration::Bare;
 use std::time::Duration;
-
-const FORMS: &str = "expected a duration like 500ms, 10s, 2m or 1h (a bare number is seconds)";
 
 /// Parse `--ttl`: a positive duration.
 pub fn parse_ttl(s: &str) -> Result<Duration, String> {
-    let d = parse(s).ok_or_else(|| FORMS.to_owned())?;
+    let d = parse(s)?;
     if d < Duration::from_millis(1) {
         return Err("the ttl must be at least 1ms".to_owned());
     }
@@ -20,29 +22,16 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     if t.eq_ignore_ascii_case("forever") || t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("infinity") {
         return Ok(Duration::MAX);
     }
-    parse(t).ok_or_else(|| format!("{FORMS}, or forever"))
+    parse(t).map_err(|e| if e.contains("is not a duration") { format!("{e}, or forever") } else { e })
 }
 
-fn parse(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    if number.is_empty() || !number.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (per_unit_ms, whole): (u64, fn(u64) -> Option<Duration>) = match unit.trim() {
-        "ms" => (1, |n| Some(Duration::from_millis(n))),
-        "" | "s" | "sec" | "secs" => (1_000, |n| Some(Duration::from_secs(n))),
-        "m" | "min" | "mins" => (60_000, |n| n.checked_mul(60).map(Duration::from_secs)),
-        "h" | "hr" | "hrs" => (3_600_000, |n| n.checked_mul(3600).map(Duration::from_secs)),
-        _ => return None,
-    };
-    if number.contains('.') {
-        let value: f64 = number.parse().ok()?;
-        Duration::try_from_secs_f64(value * per_unit_ms as f64 / 1000.0).ok()
-    } else {
-        whole(number.parse().ok()?)
-    }
+/// The shared grammar, a bare number being seconds; clap names the value
+/// and the flag, so the message is the engine's without its prefix.
+pub fn parse(s: &str) -> Result<Duration, String> {
+    ferrolock::duration::parse(s, Bare::Seconds).map_err(|e| match e {
+        ferrolock::Error::InvalidArgument(m) => m,
+        other => other.to_string(),
+    })
 }
 
 /// A short human form: `850ms`, `29.8s`, `4m10s`, `2h05m`.
@@ -83,6 +72,30 @@ mod tests {
         assert_eq!(parse_timeout("forever"), Ok(Duration::MAX));
     }
 
+    /// The shared table of tests/vectors/durations.json: strings with a unit
+    /// mean the same everywhere; a bare number string is seconds here (the
+    /// CLI's custom, as flock's -w), refused in Python and Node.
+    #[test]
+    fn follows_the_shared_duration_vectors() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/durations.json")).unwrap();
+        for case in v["strings"].as_array().unwrap() {
+            let input = case["input"].as_str().unwrap();
+            let ms = case["ms"].as_f64().unwrap();
+            let d = parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            assert!((d.as_secs_f64() * 1000.0 - ms).abs() < 1e-6, "{input:?}: {d:?} is not {ms}ms");
+        }
+        for case in v["bare_strings"].as_array().unwrap() {
+            let input = case["input"].as_str().unwrap();
+            let seconds = case["cli_seconds"].as_f64().unwrap();
+            assert_eq!(parse(input).map(|d| d.as_secs_f64()), Ok(seconds), "{input:?}");
+        }
+        for bad in v["invalid"].as_array().unwrap() {
+            let bad = bad.as_str().unwrap();
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
     #[test]
     fn rejects_nonsense() {
         for bad in ["banana", "", "ms", "10x", "-1s", "1.2.3s", ".", "99999999999999999999h"] {
@@ -90,6 +103,7 @@ mod tests {
         }
         assert!(parse_ttl("0s").is_err());
         assert!(parse_ttl("forever").is_err());
+        assert_eq!(parse_ttl("-5s"), Err("duration \"-5s\" cannot be negative".to_owned()));
     }
 
     #[test]

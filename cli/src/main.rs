@@ -29,7 +29,8 @@ const EX_IOERR: i32 = 74;
                   Locks live where --url says (default: $FERROLOCK_URL, else a SQLite file under \
                   ~/.local/share/ferrolock/). New here? Run `ferrolock demo`.",
     after_help = "Exit status: the command's own for `run`; 75 when the lock was not had in time; \
-                  1 when a token no longer holds its lock; 64 for bad input; 69 when the backend is unreachable.",
+                  1 when a token no longer holds its lock; 64 for bad input (a refused password, a SQLite path that cannot be used); \
+                  69 when the backend is unreachable.",
     propagate_version = true
 )]
 struct Cli {
@@ -52,11 +53,16 @@ enum Command {
                       SIGTERM (SIGKILL 10s later) and ferrolock exits 1."
     )]
     Run {
-        /// How long to wait for the lock: 500ms, 10s, 2m, 1h, or forever
-        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+        /// How long to wait for the lock: 500ms, 10s, 2m, 1h, a bare number of seconds, or forever.
+        /// Unlike flock(1), which waits forever, the default is 10s
+        #[arg(long, short = 'w', visible_alias = "wait", value_name = "DURATION", default_value = "10s",
+              value_parser = parse_timeout, allow_hyphen_values = true)]
         timeout: std::time::Duration,
+        /// Do not wait: exit 75 at once if the lock is held (as flock -n)
+        #[arg(long, short = 'n', conflicts_with = "timeout")]
+        nonblock: bool,
         /// Lease time to live; a crashed holder's lock frees after it
-        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_ttl)]
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_ttl, allow_hyphen_values = true)]
         ttl: std::time::Duration,
         /// Take the lock shared (many shared holders at once, no exclusive one)
         #[arg(long)]
@@ -74,11 +80,16 @@ enum Command {
     #[command(after_help = "Nothing renews a handed-off lock: it frees when its ttl passes unless \
                             `ferrolock refresh TOKEN` extends it or `ferrolock release TOKEN` frees it first.")]
     Acquire {
-        /// How long to wait for the lock: 500ms, 10s, 2m, 1h, or forever
-        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+        /// How long to wait for the lock: 500ms, 10s, 2m, 1h, a bare number of seconds, or forever.
+        /// Unlike flock(1), which waits forever, the default is 10s
+        #[arg(long, short = 'w', visible_alias = "wait", value_name = "DURATION", default_value = "10s",
+              value_parser = parse_timeout, allow_hyphen_values = true)]
         timeout: std::time::Duration,
+        /// Do not wait: exit 75 at once if the lock is held (as flock -n)
+        #[arg(long, short = 'n', conflicts_with = "timeout")]
+        nonblock: bool,
         /// Lease time to live: the lock frees after it unless refreshed
-        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_ttl)]
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_ttl, allow_hyphen_values = true)]
         ttl: std::time::Duration,
         /// Print a JSON object: token, name, fence, expires_at_ms
         #[arg(long)]
@@ -94,7 +105,7 @@ enum Command {
     /// Extend the lease of the lock a token holds and print its new token (exit 1 if lost)
     Refresh {
         /// New time to live, from now [default: the token's ttl]
-        #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+        #[arg(long, value_name = "DURATION", value_parser = parse_ttl, allow_hyphen_values = true)]
         ttl: Option<std::time::Duration>,
         /// A token from `acquire` or `refresh` (`-` reads it from standard input)
         token: String,
@@ -290,19 +301,53 @@ fn init_logging() {
     };
 }
 
+/// The URL to use: `--url`, else `$FERROLOCK_URL` (unless empty), else the
+/// default file. An empty `--url` is a mistake (an unset shell variable,
+/// say), not a request for the default.
+fn url_of(given: Option<String>) -> Result<String, Exit> {
+    let from_env = std::env::var_os("FERROLOCK_URL").is_some_and(|v| given.as_deref().map(OsString::from) == Some(v));
+    match given {
+        Some(u) if u.trim().is_empty() && !from_env => Err(Exit::new(
+            EX_USAGE,
+            "--url is empty; give a URL (sqlite://PATH, redis://HOST, memory://), or leave --url out for the default \
+             ($FERROLOCK_URL, else ~/.local/share/ferrolock/locks.db)",
+        )),
+        Some(u) if !u.trim().is_empty() => Ok(u),
+        _ => Ok(ferrolock::default_url()),
+    }
+}
+
+/// The commands that only look at, extend or release locks: on a store that
+/// does not exist they say so (exit 64) rather than create an empty one and
+/// answer "free" or "no longer holds".
+fn creates_nothing(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Release { .. }
+            | Command::Refresh { .. }
+            | Command::State { .. }
+            | Command::ForceRelease { .. }
+            | Command::List { .. }
+    )
+}
+
 async fn dispatch(cli: Cli) -> Result<i32, Exit> {
-    let url = cli.url.filter(|u| !u.trim().is_empty()).unwrap_or_else(ferrolock::default_url);
+    let url = url_of(cli.url)?;
     match cli.command {
         Command::Decode { token } => decode(&read_token(&token)?),
         Command::Demo => demo::demo().await,
         command => {
-            let locks = Locks::connect(&url).await?;
+            let locks = if creates_nothing(&command) {
+                Locks::connect_existing(&url).await?
+            } else {
+                Locks::connect(&url).await?
+            };
             match command {
-                Command::Run { timeout, ttl, shared, conflict_exit_code, name, command } => {
+                Command::Run { timeout, nonblock, ttl, shared, conflict_exit_code, name, command } => {
                     run::run(
                         &locks,
                         run::RunArgs {
-                            timeout,
+                            timeout: if nonblock { Duration::ZERO } else { timeout },
                             ttl,
                             shared,
                             conflict_exit_code: conflict_exit_code.map_or(75, i32::from),
@@ -312,7 +357,9 @@ async fn dispatch(cli: Cli) -> Result<i32, Exit> {
                     )
                     .await
                 }
-                Command::Acquire { timeout, ttl, json, name } => acquire(&locks, &name, timeout, ttl, json).await,
+                Command::Acquire { timeout, nonblock, ttl, json, name } => {
+                    acquire(&locks, &name, if nonblock { Duration::ZERO } else { timeout }, ttl, json).await
+                }
                 Command::Release { token } => release(&locks, &read_token(&token)?).await,
                 Command::Refresh { ttl, token } => refresh(&locks, &read_token(&token)?, ttl).await,
                 Command::State { json, name } => state(&locks, &name, json).await,
@@ -400,7 +447,12 @@ async fn acquire(locks: &Locks, name: &str, timeout: Duration, ttl: Duration, as
         }
         return Err(e);
     }
-    if !as_json && std::io::stdout().is_terminal() {
+    if locks.backend() == ferrolock::BackendKind::Memory {
+        complain(&format!(
+            "warning: memory:// locks live inside one process; lock {name:?} ended when this command exited, \
+             so this token holds nothing (use sqlite:// or redis:// to hand locks between processes)"
+        ));
+    } else if !as_json && std::io::stdout().is_terminal() {
         complain(&format!(
             "holding {name:?} (fence {fence}) for {}: `ferrolock release TOKEN` frees it, `ferrolock refresh TOKEN` extends it",
             human(ttl)

@@ -564,3 +564,162 @@ fn demo_runs() {
     assert!(out.stdout.contains("resumed"), "{}", out.stdout);
     assert!(out.took < Duration::from_secs(20), "demo took {:?}", out.took);
 }
+
+#[test]
+fn nonblock_and_wait_are_flocks_flags() {
+    let db = Db::new();
+    let _token = db.acquire(&["busy"]);
+    // -n / --nonblock: exit 75 at once, on run and acquire.
+    for args in [&["acquire", "-n", "busy"][..], &["acquire", "--nonblock", "busy"], &["run", "-n", "busy", "--", "true"]] {
+        let out = db.run(args);
+        assert_eq!(out.code, 75, "{args:?}: {out:?}");
+        out.assert_one_error_line();
+        assert!(out.stderr.contains("at once"), "{}", out.stderr);
+        assert!(out.took < Duration::from_secs(5), "{args:?} waited {:?}", out.took);
+    }
+    // -w SECONDS / --wait: a bare number is seconds, as flock's.
+    for args in [&["acquire", "-w", "0.3", "busy"][..], &["run", "--wait", "0.3", "busy", "--", "true"]] {
+        let out = db.run(args);
+        assert_eq!(out.code, 75, "{args:?}: {out:?}");
+        assert!(out.took >= Duration::from_millis(300), "{args:?} gave up after {:?}", out.took);
+        assert!(out.stderr.contains("within 300ms"), "{}", out.stderr);
+    }
+    // Both at once is a usage error.
+    let out = db.run(&["acquire", "-n", "-w", "1", "busy"]);
+    assert_eq!(out.code, 64, "{out:?}");
+    out.assert_one_error_line();
+    // A free lock: -n takes it.
+    let out = db.run(&["run", "-n", "free", "--", "true"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn help_says_the_default_wait_is_not_flocks() {
+    for sub in ["run", "acquire"] {
+        let out = finish({
+            let mut c = bare();
+            c.args([sub, "--help"]);
+            c
+        });
+        assert_eq!(out.code, 0);
+        assert!(out.stdout.contains("-n, --nonblock") && out.stdout.contains("-w, --timeout"), "{}", out.stdout);
+        assert!(out.stdout.contains("flock(1), which waits forever, the default is 10s"), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn an_empty_url_is_an_error() {
+    let db = Db::new();
+    let out = finish({
+        let mut c = bare();
+        c.args(["--url", "", "acquire", "x"]).current_dir(db.dir.path()).env("HOME", db.dir.path());
+        c
+    });
+    assert_eq!(out.code, 64, "{out:?}");
+    out.assert_one_error_line();
+    assert!(out.stderr.contains("--url is empty"), "{}", out.stderr);
+    assert!(!db.dir.path().join(".local").exists(), "the default database was used");
+}
+
+#[test]
+fn a_memory_token_comes_with_a_warning() {
+    let out = finish({
+        let mut c = bare();
+        c.args(["--url", "memory://", "acquire", "x"]);
+        c
+    });
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.trim().starts_with("flk1."), "{}", out.stdout);
+    out.assert_one_error_line();
+    assert!(out.stderr.contains("warning: memory://") && out.stderr.contains("holds nothing"), "{}", out.stderr);
+}
+
+#[test]
+fn inspecting_commands_do_not_create_a_database() {
+    let db = Db::new();
+    let token = db.acquire(&["x"]);
+    let missing = db.path("typo.db");
+    let url = format!("sqlite://{}", missing.display());
+    for args in [
+        &["release", &token][..],
+        &["refresh", &token],
+        &["state", "x"],
+        &["force-release", "x"],
+        &["list"],
+    ] {
+        let out = finish({
+            let mut c = bare();
+            c.arg("--url").arg(&url).args(args);
+            c
+        });
+        assert_eq!(out.code, 64, "{args:?}: {out:?}");
+        out.assert_one_error_line();
+        assert!(out.stderr.contains(&missing.display().to_string()), "{}", out.stderr);
+        assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+    // The right database still holds the lock.
+    assert_eq!(db.state_json("x")["held"], true);
+}
+
+#[test]
+fn sqlite_paths_mean_what_a_shell_user_means() {
+    let db = Db::new();
+    // ~ is $HOME, not a folder named "~" here.
+    let out = finish({
+        let mut c = bare();
+        c.args(["--url", "sqlite://~/sub/locks.db", "acquire", "x"])
+            .env("HOME", db.dir.path())
+            .current_dir(db.dir.path());
+        c
+    });
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(db.path("sub/locks.db").is_file());
+    assert!(!db.path("~").exists());
+
+    // A folder is a bad argument (64), named.
+    let folder = db.dir.path().display().to_string();
+    let out = finish({
+        let mut c = bare();
+        c.args(["--url", &format!("sqlite://{folder}"), "acquire", "x"]);
+        c
+    });
+    assert_eq!(out.code, 64, "{out:?}");
+    out.assert_one_error_line();
+    assert!(out.stderr.contains(&folder) && out.stderr.contains("folder"), "{}", out.stderr);
+
+    // `sqlite:locks.db` lacks the slashes: the message says so and gives the fix.
+    let out = finish({
+        let mut c = bare();
+        c.args(["--url", "sqlite:locks.db", "state", "x"]);
+        c
+    });
+    assert_eq!(out.code, 64, "{out:?}");
+    assert!(out.stderr.contains("write sqlite://locks.db") && !out.stderr.contains("no scheme"), "{}", out.stderr);
+}
+
+#[test]
+fn a_negative_duration_is_named_without_clap_s_tip() {
+    let db = Db::new();
+    for args in [&["run", "--ttl", "-5s", "x", "--", "true"][..], &["acquire", "--timeout", "-5", "x"]] {
+        let out = db.run(args);
+        assert_eq!(out.code, 64, "{args:?}: {out:?}");
+        out.assert_one_error_line();
+        assert!(out.stderr.contains("'-5") && out.stderr.contains("cannot be negative"), "{}", out.stderr);
+        assert!(!out.stderr.contains("-- -5") && !out.stderr.contains("tip"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn an_unreachable_redis_is_named_by_host_and_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = finish({
+        let mut c = bare();
+        c.args(["--url", &format!("redis://bob:hunter2@127.0.0.1:{port}"), "state", "x"]);
+        c
+    });
+    assert_eq!(out.code, 69, "{out:?}");
+    out.assert_one_error_line();
+    assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{}", out.stderr);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}

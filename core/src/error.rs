@@ -30,7 +30,7 @@ pub enum Error {
         waited: Duration,
     },
     /// The lock was lost: it expired or was taken over (or force-released).
-    #[error("lock {name:?} was lost (expired or taken over)")]
+    #[error("lock {name:?} was lost: this owner no longer holds it (it expired, or was released with its token elsewhere, force-released or taken over)")]
     Lost {
         /// The lock's name.
         name: String,

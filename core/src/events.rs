@@ -20,7 +20,8 @@ pub enum EventKind {
     TimedOut,
     /// The watchdog extended a lock.
     Renewed,
-    /// A held lock was found lost (expired or taken over).
+    /// A held lock was found lost (expired, released with its token
+    /// elsewhere, force-released or taken over).
     Lost,
     /// A lock was force-released by an administrator.
     ForceReleased,

@@ -114,7 +114,7 @@ impl HeldShared {
 
     pub(crate) fn mark_lost(&self) {
         if self.is_armed() && self.lost.set() {
-            tracing::warn!(name = %self.name, fence = self.fence, "ferrolock: lock lost (expired or taken over)");
+            tracing::warn!(name = %self.name, fence = self.fence, "ferrolock: lock lost (expired, released with its token elsewhere, force-released or taken over)");
             self.emit(EventKind::Lost);
         }
     }
@@ -316,9 +316,14 @@ impl Held {
     /// `run`, C's `ferrolock_run`): release the lock, then say how the scope
     /// ends. If the body failed, its own error wins and this is `Ok`;
     /// otherwise a failed release is that error, and a lock lost meanwhile
-    /// (or no longer held at release) is `Err(Lost)`.
+    /// (or no longer held at release) is `Err(Lost)`. A body that released
+    /// the lock itself, or handed it off, ends the scope as it chose: `Ok`
+    /// (unless the lock had been found lost before).
     pub async fn finish(&self, body_failed: bool) -> Result<()> {
         let lost = self.is_lost();
+        if !self.is_armed() && !lost {
+            return Ok(());
+        }
         let released = self.release_ref().await;
         if body_failed {
             return Ok(());

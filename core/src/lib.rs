@@ -43,6 +43,7 @@ mod backend;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod blocking;
 mod clock;
+pub mod duration;
 mod error;
 mod events;
 mod fork;

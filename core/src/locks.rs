@@ -41,8 +41,24 @@ impl Locks {
         Self::connect(&url::default_url()).await
     }
 
+    /// [`connect`](Locks::connect), but never create the store: a SQLite
+    /// file that does not exist is `InvalidArgument` naming it, rather than a
+    /// new empty database. For tools that only inspect, refresh or release
+    /// locks (the CLI's `release`, `refresh`, `state`, `force-release`,
+    /// `list`), where a mistyped path would otherwise answer "free".
+    pub async fn connect_existing(url: &str) -> Result<Locks> {
+        let runtime = Runtime::current()
+            .ok_or_else(|| Error::Internal("Locks::connect_existing must run inside a tokio runtime".into()))?;
+        Self::open_on(url, runtime, false).await
+    }
+
     pub(crate) async fn connect_on(url_str: &str, runtime: Runtime) -> Result<Locks> {
+        Self::open_on(url_str, runtime, true).await
+    }
+
+    async fn open_on(url_str: &str, runtime: Runtime, create: bool) -> Result<Locks> {
         let mut url = url::parse(url_str)?;
+        url.create = create;
         let target = Target::parse(&mut url)?;
         let kind = target.kind();
         let notices = Arc::new(Notices::default());

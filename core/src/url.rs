@@ -23,6 +23,10 @@ pub(crate) struct UrlParts {
     pub namespace: String,
     pub bypass: bool,
     pub holder: Option<String>,
+    /// Whether opening may create the store (a SQLite file); false for
+    /// [`Locks::connect_existing`](crate::Locks::connect_existing).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub create: bool,
 }
 
 /// The parameters every URL may carry.
@@ -94,9 +98,9 @@ pub fn redact(url: &str) -> String {
 pub(crate) fn parse(url: &str) -> Result<UrlParts> {
     let redacted = redact(url);
     let Some(scheme_end) = url.find("://") else {
-        return Err(Error::invalid(format!(
-            "URL {redacted:?} has no scheme; expected memory://, sqlite://PATH or redis://HOST"
-        )));
+        return Err(Error::invalid(without_slashes(url).unwrap_or_else(|| {
+            format!("URL {redacted:?} has no scheme; expected memory://, sqlite://PATH or redis://HOST")
+        })));
     };
     let rest = &url[scheme_end + 3..];
     let (body, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -108,6 +112,7 @@ pub(crate) fn parse(url: &str) -> Result<UrlParts> {
         namespace: "default".to_owned(),
         bypass: false,
         holder: None,
+        create: true,
     };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -133,6 +138,21 @@ pub(crate) fn parse(url: &str) -> Result<UrlParts> {
         }
     }
     Ok(parts)
+}
+
+/// The message for a scheme written without `//` (`sqlite:locks.db`,
+/// `redis:host`): what was meant, redacted. `None` when there is no scheme.
+fn without_slashes(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once(':')?;
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme || rest.is_empty() {
+        return None;
+    }
+    // `sqlite:/abs/x.db` meant the absolute path: sqlite:///abs/x.db.
+    let meant = redact(&format!("{scheme}://{rest}"));
+    let shown = if url.contains('@') { String::new() } else { format!("{url:?} ") };
+    Some(format!("URL {shown}lacks the `//` after `{scheme}:`; write {meant}"))
 }
 
 /// Decode `%XX` escapes; `None` if one is malformed or the result is not UTF-8.
@@ -181,6 +201,18 @@ mod tests {
         for bad in ["memory://?namespace=a/b", "memory://?bypass=maybe", "memory://?x=%zz", "nothing"] {
             assert_eq!(parse(bad).unwrap_err().code(), "INVALID_ARGUMENT", "{bad}");
         }
+    }
+
+    #[test]
+    fn a_scheme_without_slashes_is_named_with_the_fix() {
+        let e = parse("sqlite:locks.db").unwrap_err().to_string();
+        assert_eq!(e, "invalid argument: URL \"sqlite:locks.db\" lacks the `//` after `sqlite:`; write sqlite://locks.db");
+        let e = parse("sqlite:/var/x.db").unwrap_err().to_string();
+        assert!(e.ends_with("write sqlite:///var/x.db"), "{e}");
+        let e = parse("redis::hunter2@host:6379").unwrap_err().to_string();
+        assert!(e.ends_with("write redis://:***@host:6379") && !e.contains("hunter2"), "{e}");
+        let e = parse("locks.db").unwrap_err().to_string();
+        assert!(e.contains("has no scheme"), "{e}");
     }
 
     #[test]

@@ -66,15 +66,34 @@ pub(crate) fn holder(holder: &str) -> Result<()> {
 pub(crate) fn ttl(ttl: Duration, max: Duration) -> Result<()> {
     if ttl < Duration::from_millis(1) {
         return Err(Error::invalid(format!(
-            "ttl {ttl:?} is too short; it must be at least 1ms"
+            "ttl {} is too short; it must be at least 1ms",
+            show(ttl)
         )));
     }
     if ttl > max {
         return Err(Error::invalid(format!(
-            "ttl {ttl:?} is above this backend's maximum of {max:?}"
+            "ttl {} is above this backend's maximum of {}",
+            show(ttl),
+            show(max)
         )));
     }
     Ok(())
+}
+
+/// A duration as a person writes it: milliseconds below a second (`0ms`,
+/// `0.5ms`, `250ms`), else seconds (`30s`, `1.5s`). Not `Debug`'s `0ns`:
+/// the bindings pass milliseconds (C, Node) or seconds (Python, the CLI),
+/// and a message should read in one of those units.
+pub(crate) fn show(d: Duration) -> String {
+    fn trim(x: f64) -> String {
+        let s = format!("{x:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+    if d < Duration::from_secs(1) {
+        format!("{}ms", trim(d.as_secs_f64() * 1000.0))
+    } else {
+        format!("{}s", trim(d.as_secs_f64()))
+    }
 }
 
 /// A deadline for `timeout`: `None` waits forever (`Duration::MAX`).
@@ -84,7 +103,8 @@ pub(crate) fn deadline(timeout: Duration, start: Instant) -> Result<Option<Insta
     }
     start.checked_add(timeout).map(Some).ok_or_else(|| {
         Error::invalid(format!(
-            "timeout {timeout:?} overflows the clock; use Duration::MAX to wait forever"
+            "timeout {} overflows the clock; use Duration::MAX to wait forever",
+            show(timeout)
         ))
     })
 }
@@ -98,4 +118,22 @@ fn truncate(s: &str) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_messages_read_in_milliseconds_or_seconds() {
+        assert_eq!(show(Duration::ZERO), "0ms");
+        assert_eq!(show(Duration::from_micros(500)), "0.5ms");
+        assert_eq!(show(Duration::from_millis(250)), "250ms");
+        assert_eq!(show(Duration::from_secs(30)), "30s");
+        assert_eq!(show(Duration::from_millis(1500)), "1.5s");
+        let e = ttl(Duration::ZERO, Duration::from_secs(60)).unwrap_err().to_string();
+        assert_eq!(e, "invalid argument: ttl 0ms is too short; it must be at least 1ms");
+        let e = ttl(Duration::from_secs(90), Duration::from_secs(60)).unwrap_err().to_string();
+        assert_eq!(e, "invalid argument: ttl 90s is above this backend's maximum of 60s");
+    }
 }

@@ -108,16 +108,47 @@ async fn a_quorum_survives_one_dead_server_and_refuses_with_two() {
     assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
     assert_eq!(err.code(), "BACKEND_UNAVAILABLE");
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    // The message names each server that did not answer, and not the one that did.
+    let msg = err.to_string();
+    assert!(msg.contains(&servers[0].addr()) && msg.contains(&servers[1].addr()), "{msg}");
+    assert!(!msg.contains(&servers[2].addr()), "{msg}");
+}
+
+/// A server that cannot be reached is named as the URL names it: host as
+/// typed, and port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_named_by_host_and_port() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let err = Locks::connect(&format!("redis://127.0.0.1:{dead}")).await.unwrap_err();
+    assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{err:?}");
+    assert!(err.to_string().contains(&format!("127.0.0.1:{dead}")), "{err}");
+    let err = Locks::connect("redis://no-such-host.invalid:6380").await.unwrap_err();
+    assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{err:?}");
+    assert!(err.to_string().contains("no-such-host.invalid:6380"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_a_clear_redacted_error() {
     let server = Server::start(&["--requirepass", "right-horse-battery"]);
+    // The server answered: a refused password is the URL's fault, not a
+    // passing outage (INVALID_ARGUMENT, exit 64; retrying will not help).
     let err = Locks::connect(&format!("redis://:wrong-pass-1234@{}", server.addr())).await.unwrap_err();
-    assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{err:?}");
+    assert_eq!(err.code(), "INVALID_ARGUMENT", "{err:?}");
     let msg = err.to_string();
     assert!(!msg.contains("wrong-pass-1234"), "password leaked: {msg}");
-    assert!(msg.to_lowercase().contains("pass") || msg.to_lowercase().contains("auth"), "unclear: {msg}");
+    assert!(msg.contains(&server.addr()) && msg.contains("WRONGPASS"), "unclear: {msg}");
+    assert!(msg.contains("retrying will not help"), "{msg}");
+    // No password at all: NOAUTH, said as such.
+    let err = Locks::connect(&format!("redis://{}", server.addr())).await.unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT", "{err:?}");
+    assert!(err.to_string().contains("NOAUTH") && err.to_string().contains("retrying will not help"), "{err}");
+    // In a quorum too, where the others answer.
+    let others = [Server::start(&[]), Server::start(&[])];
+    let url = format!("redis://:wrong-pass-1234@{},{},{}", server.addr(), others[0].addr(), others[1].addr());
+    let err = Locks::connect(&url).await.unwrap_err();
+    assert!(!err.to_string().contains("wrong-pass-1234"), "password leaked: {err}");
+    assert_eq!(err.code(), "INVALID_ARGUMENT", "{err:?}");
+    assert!(err.to_string().contains(&server.addr()), "{err}");
 
     let locks = Locks::connect(&format!("redis://:right-horse-battery@{}", server.addr())).await.unwrap();
     assert!(!locks.url().contains("right-horse-battery"));

@@ -120,8 +120,10 @@ async fn a_client_certificate_is_sent_when_the_server_asks() {
 async fn a_wrong_password_over_tls_is_redacted() {
     let server = TlsServer::start(&["--tls-auth-clients", "no", "--requirepass", "tls-right-horse"]);
     let ca = file("ca.pem");
-    let msg = refused(&format!("rediss://:tls-wrong-9876@{}?ca={ca}", server.addr()), "BACKEND_UNAVAILABLE").await;
+    // Refused by the server that answered: the URL's fault (INVALID_ARGUMENT).
+    let msg = refused(&format!("rediss://:tls-wrong-9876@{}?ca={ca}", server.addr()), "INVALID_ARGUMENT").await;
     assert!(!msg.contains("tls-wrong-9876"), "password leaked: {msg}");
+    assert!(msg.contains(&server.addr()) && msg.contains("retrying will not help"), "{msg}");
     let locks = Locks::connect(&format!("rediss://:tls-right-horse@{}?ca={ca}", server.addr())).await.unwrap();
     assert!(!locks.url().contains("tls-right-horse"));
     let token = locks.lock("p").try_acquire().await.unwrap().unwrap().into_token().unwrap();

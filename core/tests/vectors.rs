@@ -69,3 +69,35 @@ fn tokens_written_by_rust_follow_the_documented_layout() {
     assert_eq!((info.mode, info.holder.as_str()), (Mode::Shared, "h"));
     assert!(locks.resume(&token).unwrap().release().unwrap());
 }
+
+/// `ferrolock::duration`, which the CLI and C read strings with, against
+/// the shared table: a bare number string is refused (C) or seconds (CLI).
+#[test]
+fn duration_strings_follow_durations_json() {
+    use ferrolock::duration::{parse, Bare};
+    let v = vectors("durations.json");
+    for case in v["strings"].as_array().unwrap() {
+        let input = case["input"].as_str().unwrap();
+        let ms = case["ms"].as_f64().unwrap();
+        for bare in [Bare::Refused, Bare::Seconds] {
+            let d = parse(input, bare).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            assert!((d.as_secs_f64() * 1000.0 - ms).abs() < 1e-6, "{input:?}: {d:?}");
+        }
+    }
+    for case in v["bare_strings"].as_array().unwrap() {
+        let input = case["input"].as_str().unwrap();
+        let e = parse(input, Bare::Refused).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.to_string().contains(&format!("{input:?} has no unit")), "{e}");
+        let seconds = case["cli_seconds"].as_f64().unwrap();
+        assert_eq!(parse(input, Bare::Seconds).unwrap().as_secs_f64(), seconds, "{input:?}");
+    }
+    for bad in v["invalid"].as_array().unwrap() {
+        let bad = bad.as_str().unwrap();
+        for bare in [Bare::Refused, Bare::Seconds] {
+            let e = parse(bad, bare).expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+}

@@ -55,12 +55,17 @@ export declare class Closed extends LockError {
 }
 /** The class of each code of the error table. */
 export declare const errorClasses: Readonly<Record<string, new (message: string) => LockError>>;
-/** Milliseconds, or a string such as `'500ms'`, `'10s'`, `'1.5m'`, `'2h'`, `'1d'`. */
+/**
+ * Milliseconds (a number), or a string with its unit: `'500ms'`, `'10s'`,
+ * `'1.5m'`, `'2h'`, `'1d'`. A string without a unit (`'30'`) is refused:
+ * Python reads a bare 30 as seconds, so the string must say which
+ * (docs/durations.md).
+ */
 export type Duration = number | string;
 /**
  * A duration in milliseconds. `Infinity` is allowed where `forever` is
  * (timeouts). Wrong JS types are a `TypeError`; bad values an
- * `InvalidArgument` naming `what`.
+ * `InvalidArgument` naming `what` and the value as it was given.
  */
 export declare function parseDuration(what: string, value: Duration, forever?: boolean): number;
 /** Options of `locks.lock(name, options)`. */
@@ -83,6 +88,13 @@ export interface AcquireOptions {
 }
 /** `exclusive` or `shared`. */
 export type Mode = 'exclusive' | 'shared';
+/**
+ * What `JSON.stringify` writes for a record of this package: its fields,
+ * bigints (fences) as decimal strings.
+ */
+export type Jsonified<T> = {
+    [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]: T[K] extends bigint ? string : T[K];
+};
 /** One active lock, as `list` reports it. Never carries an owner id. */
 export interface LockInfo {
     name: string;
@@ -93,10 +105,15 @@ export interface LockInfo {
     expiresIn: number;
     /** How many hold it shared (0 for an exclusive lock). */
     readers: number;
+    /** For `JSON.stringify`: the fence as a decimal string. */
+    toJSON(): Jsonified<LockInfo>;
 }
 /** What `state` finds: free, or who holds it. */
 export type LockState = {
     held: false;
+    toJSON(): {
+        held: false;
+    };
 } | ({
     held: true;
 } & LockInfo);
@@ -112,6 +129,22 @@ export interface TokenInfo {
     /** The ttl the resumed handle renews with, in milliseconds. */
     ttlMs: bigint;
     holder: string;
+    /** For `JSON.stringify`: fence, expiresAtMs and ttlMs as decimal strings. */
+    toJSON(): Jsonified<TokenInfo>;
+}
+/** What `JSON.stringify(held)` writes: a `Held`'s public fields, the fence as a decimal string. */
+export interface HeldJSON {
+    name: string;
+    namespace: string;
+    fence: string;
+    mode: Mode;
+    holder: string;
+    /** The ttl renewals use, in milliseconds. */
+    ttl: number;
+    /** When the lease expires unless renewed, in unix milliseconds. */
+    expiresAt: number;
+    isLost: boolean;
+    isArmed: boolean;
 }
 /** The kinds of event a provider emits. */
 export type EventKind = 'acquired' | 'released' | 'queued' | 'timed_out' | 'renewed' | 'lost' | 'force_released';
@@ -124,6 +157,8 @@ export interface LockEvent {
     fence: bigint;
     mode: Mode;
     holder: string;
+    /** For `JSON.stringify`: the fence as a decimal string. */
+    toJSON(): Jsonified<LockEvent>;
 }
 /** What the backend can do. */
 export interface Capabilities {
@@ -254,6 +289,11 @@ export declare class Held {
      * `locks.resume(token)` in any process or language.
      */
     intoToken(): string;
+    /**
+     * For `JSON.stringify`: the public fields (never the token or owner id),
+     * the fence as a decimal string.
+     */
+    toJSON(): HeldJSON;
     /** Releases the lock at the end of an `await using` scope. */
     [Symbol.asyncDispose](): Promise<void>;
 }

@@ -204,23 +204,33 @@ function callSync(f) {
         throw mapError(e);
     }
 }
-const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Milliseconds per unit: the grammar every language shares (tests/vectors/durations.json). */
+const UNITS = {
+    ms: 1, s: 1000, sec: 1000, secs: 1000, m: 60_000, min: 60_000, mins: 60_000,
+    h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, d: 86_400_000,
+};
 /**
  * A duration in milliseconds. `Infinity` is allowed where `forever` is
  * (timeouts). Wrong JS types are a `TypeError`; bad values an
- * `InvalidArgument` naming `what`.
+ * `InvalidArgument` naming `what` and the value as it was given.
  */
 function parseDuration(what, value, forever = false) {
     let ms;
+    let shown;
     if (typeof value === 'number') {
         ms = value;
+        shown = `${value} ms`;
     }
     else if (typeof value === 'string') {
-        const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$/.exec(value);
-        if (!m) {
-            throw new InvalidArgument(`invalid argument: ${what} ${JSON.stringify(value)} is not a duration (milliseconds, or a string like '500ms', '10s', '2m')`);
+        shown = JSON.stringify(value);
+        const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/.exec(value);
+        if (!m || (m[2] !== '' && !Object.hasOwn(UNITS, m[2]))) {
+            throw new InvalidArgument(`invalid argument: ${what} ${shown} is not a duration: give milliseconds as a number, or a string with its unit ('500ms', '10s', '2m', '1h')`);
         }
-        ms = Number(m[1]) * UNITS[m[2] ?? 'ms'];
+        if (m[2] === '') {
+            throw new InvalidArgument(`invalid argument: ${what} ${shown} has no unit: write '${m[1]}ms' or '${m[1]}s', or the number ${m[1]} for milliseconds`);
+        }
+        ms = Number(m[1]) * UNITS[m[2]];
     }
     else {
         throw new TypeError(`${what} must be milliseconds (a number) or a string like '10s', not ${describe(value)}`);
@@ -228,22 +238,57 @@ function parseDuration(what, value, forever = false) {
     if (Number.isNaN(ms))
         throw new InvalidArgument(`invalid argument: ${what} is NaN`);
     if (ms < 0)
-        throw new InvalidArgument(`invalid argument: ${what} ${ms} is negative`);
+        throw new InvalidArgument(`invalid argument: ${what} ${shown} is negative`);
     if (ms === Infinity && !forever)
         throw new InvalidArgument(`invalid argument: ${what} cannot be Infinity`);
     if (ms !== Infinity && ms > MAX_MS) {
-        throw new InvalidArgument(`invalid argument: ${what} ${ms}ms is too large${forever ? '; use Infinity to wait forever' : ''}`);
+        throw new InvalidArgument(`invalid argument: ${what} ${shown} is too large${forever ? '; use Infinity to wait forever' : ''}`);
+    }
+    if (what === 'ttl' && ms < 1) {
+        throw new InvalidArgument(`invalid argument: ttl ${shown} is too short; it must be at least 1 ms`);
     }
     return ms;
 }
 /** The largest duration accepted: about 285,000 years. */
 const MAX_MS = Number.MAX_SAFE_INTEGER;
+/** A value as a message names it: `undefined`, `the number 5`, `an object`. */
 function describe(v) {
     if (v === null)
         return 'null';
+    if (v === undefined)
+        return 'undefined';
     if (Array.isArray(v))
         return 'an array';
-    return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+    switch (typeof v) {
+        case 'object':
+            return 'an object';
+        case 'function':
+            return 'a function';
+        case 'symbol':
+            return 'a symbol';
+        case 'string':
+            return `the string ${JSON.stringify(v)}`;
+        case 'bigint':
+            return `the bigint ${v}n`;
+        default:
+            return `the ${typeof v} ${String(v)}`;
+    }
+}
+/**
+ * `toJSON` of the records with bigint fields (fences, token times): each
+ * bigint as a decimal string, so that `JSON.stringify` works on them
+ * without a global `BigInt.prototype.toJSON`.
+ */
+function bigintsAsStrings() {
+    const out = {};
+    for (const [k, v] of Object.entries(this))
+        out[k] = typeof v === 'bigint' ? v.toString() : v;
+    return out;
+}
+/** Give `record` a `toJSON` (not enumerable: spreads and comparisons do not see it). */
+function jsonable(record) {
+    Object.defineProperty(record, 'toJSON', { value: bigintsAsStrings, enumerable: false, writable: true, configurable: true });
+    return record;
 }
 function checkString(what, v) {
     if (typeof v !== 'string')
@@ -327,12 +372,12 @@ class Locks extends node_events_1.EventEmitter {
     async state(name) {
         checkString('name', name);
         const info = await call(() => this.#native.state(name));
-        return info == null ? { held: false } : { held: true, ...info };
+        return jsonable(info == null ? { held: false } : { held: true, ...info });
     }
     /** The active locks of this namespace whose names start with `prefix`. */
     async list(prefix = '') {
         checkString('prefix', prefix);
-        return (await call(() => this.#native.list(prefix)));
+        return (await call(() => this.#native.list(prefix))).map(jsonable);
     }
     /** Release `name` whoever holds it (an administrator's tool); whether it was held. */
     async forceRelease(name) {
@@ -377,7 +422,8 @@ class Locks extends node_events_1.EventEmitter {
     #subscribe() {
         if (this.#subscription || this.#closed)
             return;
-        this.#subscription = this.#native.subscribe((e) => {
+        this.#subscription = this.#native.subscribe((native) => {
+            const e = jsonable(native);
             this.emit(e.kind, e);
             this.emit('event', e);
         });
@@ -413,8 +459,15 @@ class Lock {
         let invalid;
         let n;
         try {
-            if (o.ttl !== undefined)
+            if (o.ttl !== undefined) {
                 ttl = parseDuration('ttl', o.ttl);
+                // Named in the unit given (the engine's message would be in seconds).
+                const max = ttl > 86_400_000 ? locks.capabilities.maxTtl : Infinity;
+                if (ttl > max) {
+                    const shown = typeof o.ttl === 'string' ? JSON.stringify(o.ttl) : `${o.ttl} ms`;
+                    throw new InvalidArgument(`invalid argument: ttl ${shown} is above this backend's maximum of ${max} ms`);
+                }
+            }
             n = callSync(() => locks.lock(name, ttl, o.shared, o.holder, o.autoRenew));
         }
         catch (e) {
@@ -597,7 +650,7 @@ class Held {
             this.#lost = controller;
             const fire = () => {
                 if (!controller.signal.aborted) {
-                    controller.abort(new LockLost(`lock ${JSON.stringify(this.name)} was lost (expired or taken over)`));
+                    controller.abort(new LockLost(`lock ${JSON.stringify(this.name)} was lost: this owner no longer holds it (it expired, or was released with its token elsewhere, force-released or taken over)`));
                 }
             };
             if (this.#native.isLost)
@@ -635,6 +688,23 @@ class Held {
         forgotten.unregister(this);
         return t;
     }
+    /**
+     * For `JSON.stringify`: the public fields (never the token or owner id),
+     * the fence as a decimal string.
+     */
+    toJSON() {
+        return {
+            name: this.name,
+            namespace: this.namespace,
+            fence: this.fence.toString(),
+            mode: this.mode,
+            holder: this.holder,
+            ttl: this.ttl,
+            expiresAt: this.expiresAt,
+            isLost: this.isLost,
+            isArmed: this.isArmed,
+        };
+    }
     /** Releases the lock at the end of an `await using` scope. */
     async [Symbol.asyncDispose]() {
         await this.release();
@@ -645,5 +715,5 @@ exports.Held = Held;
 /** A token's public fields, checking its format (an `InvalidToken` if malformed). */
 function decodeToken(tokenString) {
     checkString('token', tokenString);
-    return callSync(() => native.decodeToken(tokenString));
+    return jsonable(callSync(() => native.decodeToken(tokenString)));
 }

@@ -3,6 +3,8 @@
  * Each gives a status and a message naming the function and the argument;
  * out-parameters are reset; nothing crashes or leaks. */
 #include "harness.h"
+#include "vectors.h"
+#include <math.h>
 #include <pthread.h>
 
 #define GARBAGE ((void *)0x1)
@@ -38,6 +40,12 @@ static void connect_refuses_bad_input(const char *u) {
         EXPECT(s, FERROLOCK_UNAVAILABLE);
     }
     CHECK(strstr(ferrolock_last_error(), "hunter2") == NULL);
+    CHECK(strstr(ferrolock_last_error(), "127.0.0.1:1") != NULL); /* the server, as the URL names it */
+    /* A scheme without its slashes: the fix, not "no scheme". */
+    EXPECT_ERR(ferrolock_connect("sqlite:locks.db", &locks), FERROLOCK_INVALID_ARGUMENT, "write sqlite://locks.db");
+    /* A planned backend is not a feature to rebuild with. */
+    EXPECT_ERR(ferrolock_connect("couchbase://h/b", &locks), FERROLOCK_UNSUPPORTED, "planned");
+    CHECK(strstr(ferrolock_last_error(), "rebuild with it") == NULL);
 }
 
 static void connect_default_reads_ferrolock_url(const char *u) {
@@ -84,7 +92,8 @@ static void acquire_refuses_bad_input(const char *u) {
     long_name[513] = '\0';
     EXPECT_ERR(ferrolock_try_acquire(locks, long_name, 1000, &h), FERROLOCK_INVALID_ARGUMENT, "513");
     EXPECT_ERR(ferrolock_try_acquire(locks, "bad\nname", 1000, &h), FERROLOCK_INVALID_ARGUMENT, "control");
-    EXPECT_ERR(ferrolock_try_acquire(locks, "t", 0, &h), FERROLOCK_INVALID_ARGUMENT, "ttl");
+    /* In the unit C gives (milliseconds), not Rust's `0ns`. */
+    EXPECT_ERR(ferrolock_try_acquire(locks, "t", 0, &h), FERROLOCK_INVALID_ARGUMENT, "ttl 0ms is too short");
     EXPECT_ERR(ferrolock_try_acquire(locks, "t", UINT64_MAX, &h), FERROLOCK_INVALID_ARGUMENT, "maximum");
     h = GARBAGE;
     EXPECT_ERR(ferrolock_acquire(locks, "t", 0, 100, &h), FERROLOCK_INVALID_ARGUMENT, "ferrolock_acquire: ");
@@ -154,7 +163,7 @@ static void options_refuse_bad_input(const char *u) {
     RELEASE_FREE(h);
     o = ferrolock_lock_options_init();
     o.ttl_ms = 0;
-    EXPECT_ERR(ferrolock_try_acquire_with(locks, "o", &o, &h), FERROLOCK_INVALID_ARGUMENT, "ttl");
+    EXPECT_ERR(ferrolock_try_acquire_with(locks, "o", &o, &h), FERROLOCK_INVALID_ARGUMENT, "ttl 0ms is too short");
     o = ferrolock_lock_options_init();
     o.holder = BAD_UTF8;
     EXPECT_ERR(ferrolock_try_acquire_with(locks, "o", &o, &h), FERROLOCK_INVALID_ARGUMENT, "options->holder");
@@ -316,6 +325,34 @@ static void last_error_is_per_thread(const char *u) {
     CHECK(strstr(ferrolock_last_error(), "ferrolock_ping") != NULL);
 }
 
+/* tests/vectors/durations.json: a string carries its unit; "30" is refused,
+ * naming it (a bare 30 is seconds in Python, milliseconds here). */
+static void duration_strings_follow_the_shared_table(const char *u) {
+    (void)u;
+    uint64_t ms = 7;
+    for (size_t i = 0; i < N_DURATION_STRINGS; i++) {
+        const duration_row *d = &DURATION_STRINGS[i];
+        if (d->ms == floor(d->ms)) {
+            OK(ferrolock_parse_duration(d->input, &ms));
+            CHECK(ms == (uint64_t)d->ms);
+        } else {
+            EXPECT_ERR(ferrolock_parse_duration(d->input, &ms), FERROLOCK_INVALID_ARGUMENT, "whole number of milliseconds");
+            CHECK(ms == 0);
+        }
+    }
+    for (size_t i = 0; i < N_BARE_DURATIONS; i++) {
+        ms = 7;
+        EXPECT_ERR(ferrolock_parse_duration(BARE_DURATIONS[i], &ms), FERROLOCK_INVALID_ARGUMENT, "has no unit");
+        CHECK(strstr(ferrolock_last_error(), BARE_DURATIONS[i]) != NULL);
+        CHECK(ms == 0);
+    }
+    for (size_t i = 0; i < N_INVALID_DURATIONS; i++) {
+        EXPECT_ERR(ferrolock_parse_duration(INVALID_DURATIONS[i], &ms), FERROLOCK_INVALID_ARGUMENT, "duration");
+    }
+    EXPECT_ERR(ferrolock_parse_duration(NULL, &ms), FERROLOCK_INVALID_ARGUMENT, "text is NULL");
+    EXPECT_ERR(ferrolock_parse_duration("10s", NULL), FERROLOCK_INVALID_ARGUMENT, "ms is NULL");
+}
+
 int main(void) {
     RUN(connect_refuses_bad_input, "");
     RUN(connect_default_reads_ferrolock_url, "");
@@ -326,5 +363,6 @@ int main(void) {
     RUN(frees_accept_null, "");
     RUN(events_and_capabilities_refuse_bad_input, "");
     RUN(last_error_is_per_thread, "");
+    RUN(duration_strings_follow_the_shared_table, "");
     return finish("test_bad_input");
 }

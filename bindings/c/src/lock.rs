@@ -44,6 +44,33 @@ pub extern "C" fn ferrolock_lock_options_init() -> FerrolockLockOptions {
     }
 }
 
+/// Read a duration string with its unit (`"500ms"`, `"10s"`, `"1.5m"`,
+/// `"2h"`, `"1d"`), from a configuration file say, as milliseconds for
+/// `ttl_ms` and `timeout_ms`: the grammar every language reads
+/// (docs/durations.md). A string without a unit (`"30"`) is
+/// `FERROLOCK_INVALID_ARGUMENT`, as in Python and Node: a bare 30 is seconds
+/// in one language and milliseconds in another. So is a value that is not a
+/// whole number of milliseconds (`"0.5ms"`); `*ms` is 0 on failure.
+///
+/// # Safety
+/// `text` is NULL or a NUL-terminated string; `ms` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrolock_parse_duration(text: *const c_char, ms: *mut u64) -> FerrolockStatus {
+    boundary("ferrolock_parse_duration", || {
+        let out = out_arg(ms, "ms", 0)?;
+        let text = str_arg(text, "text")?;
+        let d = core_lock::duration::parse(text, core_lock::duration::Bare::Refused)?;
+        if d.subsec_nanos() % 1_000_000 != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "duration {text:?} is not a whole number of milliseconds"
+            )));
+        }
+        *out = u64::try_from(d.as_millis())
+            .map_err(|_| Error::InvalidArgument(format!("duration {text:?} is too long")))?;
+        Ok(())
+    })
+}
+
 /// The fields of a caller's `ferrolock_lock_options`, read without trusting
 /// its `bool`s to be 0 or 1 (C code may have memset or cast them).
 struct Options {

@@ -10,6 +10,17 @@
 //! and `BackendType::open(&Target, &Arc<Notices>) -> Result<BackendType>`,
 //! and `BackendType` implements [`Backend`](super::contract::Backend).
 
+/// What a scheme whose backend is not built says. A row whose cfg is
+/// `any()` (never true) is a planned backend: no cargo feature builds it, so
+/// "rebuild with it" would send the user after a feature that does not exist.
+pub(crate) fn compiled_out(feature: &str, cfg: &str) -> String {
+    if cfg.replace(' ', "") == "any()" {
+        format!("anything yet: it is planned, not written (ferrolock has no cargo feature `{feature}` to rebuild with)")
+    } else {
+        format!("builds without the cargo feature `{feature}` (rebuild with it: --features {feature})")
+    }
+}
+
 macro_rules! backends {
     ($($variant:ident => $module:ident :: $backend:ident, cfg($cfg:meta), $feature:literal, [$($scheme:literal),+]);+ $(;)?) => {
         $( #[cfg($cfg)] pub(crate) mod $module; )+
@@ -28,7 +39,7 @@ macro_rules! backends {
                     $( #[cfg($cfg)] $($scheme)|+ => Ok(Target::$variant($module::parse(url)?)), )+
                     $( #[cfg(not($cfg))] $($scheme)|+ => Err($crate::error::Error::Unsupported {
                         backend: $feature,
-                        operation: format!("builds without the cargo feature `{}` (rebuild with it)", $feature),
+                        operation: $crate::backend::registry::compiled_out($feature, stringify!($cfg)),
                     }), )+
                     other => Err(url.invalid(format_args!(
                         "unknown scheme {other:?}; expected {}",

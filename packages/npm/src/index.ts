@@ -207,34 +207,52 @@ function callSync<T>(f: () => T): T {
 
 // -------------------------------------------------------------- arguments
 
-/** Milliseconds, or a string such as `'500ms'`, `'10s'`, `'1.5m'`, `'2h'`, `'1d'`. */
+/**
+ * Milliseconds (a number), or a string with its unit: `'500ms'`, `'10s'`,
+ * `'1.5m'`, `'2h'`, `'1d'`. A string without a unit (`'30'`) is refused:
+ * Python reads a bare 30 as seconds, so the string must say which
+ * (docs/durations.md).
+ */
 export type Duration = number | string
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+/** Milliseconds per unit: the grammar every language shares (tests/vectors/durations.json). */
+const UNITS: Record<string, number> = {
+  ms: 1, s: 1000, sec: 1000, secs: 1000, m: 60_000, min: 60_000, mins: 60_000,
+  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, d: 86_400_000,
+}
 
 /**
  * A duration in milliseconds. `Infinity` is allowed where `forever` is
  * (timeouts). Wrong JS types are a `TypeError`; bad values an
- * `InvalidArgument` naming `what`.
+ * `InvalidArgument` naming `what` and the value as it was given.
  */
 export function parseDuration(what: string, value: Duration, forever = false): number {
   let ms: number
+  let shown: string
   if (typeof value === 'number') {
     ms = value
+    shown = `${value} ms`
   } else if (typeof value === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$/.exec(value)
-    if (!m) {
-      throw new InvalidArgument(`invalid argument: ${what} ${JSON.stringify(value)} is not a duration (milliseconds, or a string like '500ms', '10s', '2m')`)
+    shown = JSON.stringify(value)
+    const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/.exec(value)
+    if (!m || (m[2] !== '' && !Object.hasOwn(UNITS, m[2]))) {
+      throw new InvalidArgument(`invalid argument: ${what} ${shown} is not a duration: give milliseconds as a number, or a string with its unit ('500ms', '10s', '2m', '1h')`)
     }
-    ms = Number(m[1]) * UNITS[m[2] ?? 'ms']
+    if (m[2] === '') {
+      throw new InvalidArgument(`invalid argument: ${what} ${shown} has no unit: write '${m[1]}ms' or '${m[1]}s', or the number ${m[1]} for milliseconds`)
+    }
+    ms = Number(m[1]) * UNITS[m[2]]
   } else {
     throw new TypeError(`${what} must be milliseconds (a number) or a string like '10s', not ${describe(value)}`)
   }
   if (Number.isNaN(ms)) throw new InvalidArgument(`invalid argument: ${what} is NaN`)
-  if (ms < 0) throw new InvalidArgument(`invalid argument: ${what} ${ms} is negative`)
+  if (ms < 0) throw new InvalidArgument(`invalid argument: ${what} ${shown} is negative`)
   if (ms === Infinity && !forever) throw new InvalidArgument(`invalid argument: ${what} cannot be Infinity`)
   if (ms !== Infinity && ms > MAX_MS) {
-    throw new InvalidArgument(`invalid argument: ${what} ${ms}ms is too large${forever ? '; use Infinity to wait forever' : ''}`)
+    throw new InvalidArgument(`invalid argument: ${what} ${shown} is too large${forever ? '; use Infinity to wait forever' : ''}`)
+  }
+  if (what === 'ttl' && ms < 1) {
+    throw new InvalidArgument(`invalid argument: ttl ${shown} is too short; it must be at least 1 ms`)
   }
   return ms
 }
@@ -242,10 +260,42 @@ export function parseDuration(what: string, value: Duration, forever = false): n
 /** The largest duration accepted: about 285,000 years. */
 const MAX_MS = Number.MAX_SAFE_INTEGER
 
+/** A value as a message names it: `undefined`, `the number 5`, `an object`. */
 function describe(v: unknown): string {
   if (v === null) return 'null'
+  if (v === undefined) return 'undefined'
   if (Array.isArray(v)) return 'an array'
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`
+  switch (typeof v) {
+    case 'object':
+      return 'an object'
+    case 'function':
+      return 'a function'
+    case 'symbol':
+      return 'a symbol'
+    case 'string':
+      return `the string ${JSON.stringify(v)}`
+    case 'bigint':
+      return `the bigint ${v}n`
+    default:
+      return `the ${typeof v} ${String(v)}`
+  }
+}
+
+/**
+ * `toJSON` of the records with bigint fields (fences, token times): each
+ * bigint as a decimal string, so that `JSON.stringify` works on them
+ * without a global `BigInt.prototype.toJSON`.
+ */
+function bigintsAsStrings(this: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(this)) out[k] = typeof v === 'bigint' ? v.toString() : v
+  return out
+}
+
+/** Give `record` a `toJSON` (not enumerable: spreads and comparisons do not see it). */
+function jsonable<T extends object>(record: T): T {
+  Object.defineProperty(record, 'toJSON', { value: bigintsAsStrings, enumerable: false, writable: true, configurable: true })
+  return record
 }
 
 function checkString(what: string, v: unknown): string {
@@ -297,6 +347,14 @@ export interface AcquireOptions {
 /** `exclusive` or `shared`. */
 export type Mode = 'exclusive' | 'shared'
 
+/**
+ * What `JSON.stringify` writes for a record of this package: its fields,
+ * bigints (fences) as decimal strings.
+ */
+export type Jsonified<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]: T[K] extends bigint ? string : T[K]
+}
+
 /** One active lock, as `list` reports it. Never carries an owner id. */
 export interface LockInfo {
   name: string
@@ -307,10 +365,12 @@ export interface LockInfo {
   expiresIn: number
   /** How many hold it shared (0 for an exclusive lock). */
   readers: number
+  /** For `JSON.stringify`: the fence as a decimal string. */
+  toJSON(): Jsonified<LockInfo>
 }
 
 /** What `state` finds: free, or who holds it. */
-export type LockState = { held: false } | ({ held: true } & LockInfo)
+export type LockState = { held: false; toJSON(): { held: false } } | ({ held: true } & LockInfo)
 
 /** The public fields of a token (never its owner id). */
 export interface TokenInfo {
@@ -324,6 +384,23 @@ export interface TokenInfo {
   /** The ttl the resumed handle renews with, in milliseconds. */
   ttlMs: bigint
   holder: string
+  /** For `JSON.stringify`: fence, expiresAtMs and ttlMs as decimal strings. */
+  toJSON(): Jsonified<TokenInfo>
+}
+
+/** What `JSON.stringify(held)` writes: a `Held`'s public fields, the fence as a decimal string. */
+export interface HeldJSON {
+  name: string
+  namespace: string
+  fence: string
+  mode: Mode
+  holder: string
+  /** The ttl renewals use, in milliseconds. */
+  ttl: number
+  /** When the lease expires unless renewed, in unix milliseconds. */
+  expiresAt: number
+  isLost: boolean
+  isArmed: boolean
 }
 
 /** The kinds of event a provider emits. */
@@ -338,6 +415,8 @@ export interface LockEvent {
   fence: bigint
   mode: Mode
   holder: string
+  /** For `JSON.stringify`: the fence as a decimal string. */
+  toJSON(): Jsonified<LockEvent>
 }
 
 /** What the backend can do. */
@@ -415,13 +494,13 @@ export class Locks extends EventEmitter {
   async state(name: string): Promise<LockState> {
     checkString('name', name)
     const info = await call(() => this.#native.state(name))
-    return info == null ? { held: false } : { held: true, ...(info as LockInfo) }
+    return jsonable(info == null ? { held: false } : { held: true, ...(info as object) }) as LockState
   }
 
   /** The active locks of this namespace whose names start with `prefix`. */
   async list(prefix = ''): Promise<LockInfo[]> {
     checkString('prefix', prefix)
-    return (await call(() => this.#native.list(prefix))) as LockInfo[]
+    return ((await call(() => this.#native.list(prefix))) as object[]).map(jsonable) as LockInfo[]
   }
 
   /** Release `name` whoever holds it (an administrator's tool); whether it was held. */
@@ -472,7 +551,8 @@ export class Locks extends EventEmitter {
 
   #subscribe(): void {
     if (this.#subscription || this.#closed) return
-    this.#subscription = this.#native.subscribe((e) => {
+    this.#subscription = this.#native.subscribe((native) => {
+      const e = jsonable(native) as LockEvent
       this.emit(e.kind, e)
       this.emit('event', e)
     })
@@ -507,7 +587,15 @@ export class Lock {
     let invalid: unknown
     let n: Native.NativeLock | undefined
     try {
-      if (o.ttl !== undefined) ttl = parseDuration('ttl', o.ttl as Duration)
+      if (o.ttl !== undefined) {
+        ttl = parseDuration('ttl', o.ttl as Duration)
+        // Named in the unit given (the engine's message would be in seconds).
+        const max = ttl > 86_400_000 ? locks.capabilities.maxTtl : Infinity
+        if (ttl > max) {
+          const shown = typeof o.ttl === 'string' ? JSON.stringify(o.ttl) : `${o.ttl} ms`
+          throw new InvalidArgument(`invalid argument: ttl ${shown} is above this backend's maximum of ${max} ms`)
+        }
+      }
       n = callSync(() => locks.lock(name, ttl, o.shared as boolean | undefined, o.holder as string | undefined, o.autoRenew as boolean | undefined))
     } catch (e) {
       if (e instanceof TypeError) throw e
@@ -706,7 +794,9 @@ export class Held {
       this.#lost = controller
       const fire = () => {
         if (!controller.signal.aborted) {
-          controller.abort(new LockLost(`lock ${JSON.stringify(this.name)} was lost (expired or taken over)`))
+          controller.abort(new LockLost(
+            `lock ${JSON.stringify(this.name)} was lost: this owner no longer holds it (it expired, or was released with its token elsewhere, force-released or taken over)`,
+          ))
         }
       }
       if (this.#native.isLost) fire()
@@ -744,6 +834,24 @@ export class Held {
     return t
   }
 
+  /**
+   * For `JSON.stringify`: the public fields (never the token or owner id),
+   * the fence as a decimal string.
+   */
+  toJSON(): HeldJSON {
+    return {
+      name: this.name,
+      namespace: this.namespace,
+      fence: this.fence.toString(),
+      mode: this.mode,
+      holder: this.holder,
+      ttl: this.ttl,
+      expiresAt: this.expiresAt,
+      isLost: this.isLost,
+      isArmed: this.isArmed,
+    }
+  }
+
   /** Releases the lock at the end of an `await using` scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release()
@@ -755,5 +863,5 @@ export class Held {
 /** A token's public fields, checking its format (an `InvalidToken` if malformed). */
 export function decodeToken(tokenString: string): TokenInfo {
   checkString('token', tokenString)
-  return callSync(() => native.decodeToken(tokenString)) as TokenInfo
+  return jsonable(callSync(() => native.decodeToken(tokenString)) as object) as TokenInfo
 }

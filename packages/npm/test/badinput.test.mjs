@@ -3,7 +3,7 @@
 // TypeError for a wrong JS type), never a crash, and leaves nothing held.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Locks, BackendUnavailable, InvalidArgument, InvalidToken, LockLost, decodeToken } from 'ferrolock'
@@ -52,14 +52,14 @@ test('lock: name and options of wrong types', async () => {
 
 test('ttl: NaN, negative, zero, Infinity, huge, unparseable: reported by the first operation', async () => {
   for (const [ttl, needle] of [[NaN, 'NaN'], [-1, 'negative'], [0, 'ttl'], [Infinity, 'Infinity'], [1e300, 'ttl'],
-    [2 ** 64, 'ttl'], ['10 parsecs', 'ttl'], ['', 'ttl'], ['-5s', 'ttl'], ['1e3', 'ttl'], [400 * 24 * 3600 * 1000, 'maximum']]) {
+    [2 ** 64, 'ttl'], ['10 parsecs', 'ttl'], ['', 'ttl'], ['-5s', 'ttl'], ['1e3', 'ttl'], [' 250 ', 'ttl " 250 " has no unit'], [400 * 24 * 3600 * 1000, `ttl ${400 * 24 * 3600 * 1000} ms is above this backend's maximum`], ['400d', 'ttl "400d" is above']]) {
     const lock = locks.lock('a', { ttl })
     await fails(() => lock.tryAcquire(), InvalidArgument, needle)
     await fails(() => lock.acquire(), InvalidArgument, needle)
     await fails(() => lock.run(() => 1), InvalidArgument, needle)
   }
   // Strings of every unit are fine.
-  for (const ttl of ['500ms', '10s', '1.5m', '2h', '1d', ' 250 ', 0.5 * 1000]) {
+  for (const ttl of ['500ms', '10s', '1.5m', '2h', '1d', ' 250 ms ', 0.5 * 1000]) {
     const held = await locks.lock('units', { ttl }).tryAcquire()
     assert.ok(held, String(ttl))
     await held.release()
@@ -132,17 +132,46 @@ test('refresh: bad ttl values', async () => {
   await held.release()
 })
 
-test('an unavailable backend keeps its own error as cause', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'ferrolock-cause-')), 'file')
-  writeFileSync(file, '')
-  let error
-  try {
-    await Locks.connect(`sqlite://${file}/locks.db`)
-  } catch (e) {
-    error = e
-  }
+test('an unavailable backend names the server and keeps its own error as cause', async () => {
+  const error = await Locks.connect('redis://127.0.0.1:1').catch((e) => e)
   assert.ok(error instanceof BackendUnavailable, String(error))
-  assert.ok(error.message.includes(file) && !error.message.includes('[cause]'), error.message)
+  assert.ok(error.message.includes('127.0.0.1:1') && !error.message.includes('[cause]'), error.message)
   assert.ok(error.cause instanceof Error, 'no cause')
   assert.ok(error.cause.message && error.message.includes(error.cause.message), error.cause.message)
+})
+
+test('a SQLite path that cannot be a database is a bad argument naming it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferrolock-path-'))
+  const file = join(dir, 'file')
+  writeFileSync(file, '')
+  try {
+    await fails(() => Locks.connect(`sqlite://${file}/locks.db`), InvalidArgument, `${file} is a file, not a folder`)
+    await fails(() => Locks.connect(`sqlite://${dir}`), InvalidArgument, `${dir}: is a folder`)
+    await fails(() => Locks.connect('sqlite:locks.db'), InvalidArgument, 'write sqlite://locks.db')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('messages name a missing value as undefined, once', async () => {
+  for (const f of [() => locks.lock(undefined), () => locks.state(undefined), () => decodeToken(undefined)]) {
+    await assert.rejects(async () => f(), (e) => {
+      assert.ok(e instanceof TypeError)
+      assert.ok(e.message.endsWith('must be a string, not undefined'), e.message)
+      return true
+    })
+  }
+  await fails(() => locks.lock(5), TypeError, 'not the number 5')
+})
+
+test('a run whose body released or handed off its lock ends without LockLost', async () => {
+  assert.equal(await locks.lock('early').run(async (held) => held.release()), true)
+  const token = await locks.lock('handed').run((held) => held.intoToken())
+  assert.equal((await locks.state('handed')).held, true)
+  assert.equal(await (await locks.resume(token)).release(), true)
+  // A force release is named among the causes of a loss.
+  await assert.rejects(
+    locks.lock('forced').run(async () => { await locks.forceRelease('forced') }),
+    (e) => e instanceof LockLost && e.message.includes('force-released'),
+  )
 })

@@ -463,8 +463,10 @@ const scenarios = {
     assert.deepEqual(await viaCb(() => 6), [null, 6])
     assert.deepEqual(await viaCb(async () => { throw bad }), [bad, undefined])
     assert.deepEqual(await locks.state('run'), { held: false })
-    await locks.lock('run').tryAcquire()
+    // Kept in a variable: a handle collected meanwhile would release the lock.
+    const holder = await locks.lock('run').tryAcquire()
     await assert.rejects(locks.lock('run').run(async () => 1, { timeout: 50 }), LockTimeout)
+    assert.equal(await holder.release(), true)
   },
 
   async events_report_what_happened(fx) {

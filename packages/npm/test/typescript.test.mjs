@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   const token: string = blocker.intoToken()
   const info = decodeToken(token)
   const resumed: Held = await locks.resume(token)
+  // JSON: fences as decimal strings, in the types too.
+  const infoFence: string = info.toJSON().fence
+  const heldFence: string = resumed.toJSON().fence
+  if (infoFence !== heldFence || JSON.parse(JSON.stringify(resumed)).fence !== heldFence) throw new Error('toJSON')
   if (!(await resumed.release())) throw new Error('resume')
 
   const viaCallback = await new Promise<number>((resolve, reject) =>

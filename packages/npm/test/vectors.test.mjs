@@ -99,3 +99,47 @@ test('errors.json: real failures carry their code and class', async () => {
   await r.ping()
   await r.close()
 })
+
+test('durations: strings carry their unit (tests/vectors/durations.json)', async () => {
+  const { strings, bare_strings: bare, invalid } = vectors('durations.json')
+  const locks = await Locks.connect(`memory://durations-${process.pid}`)
+  try {
+    for (const c of strings) {
+      assert.equal(ferrolock.parseDuration('timeout', c.input), c.ms, JSON.stringify(c.input))
+      if (c.ms >= 1) {
+        const held = await locks.lock('d', { ttl: c.input }).tryAcquire()
+        assert.equal(held.ttl, c.ms, JSON.stringify(c.input))
+        await held.release()
+      }
+    }
+    // A bare number is milliseconds in JS and seconds in Python: a string must say which.
+    for (const c of bare) {
+      for (const what of ['ttl', 'timeout']) {
+        assert.throws(() => ferrolock.parseDuration(what, c.input), (e) => {
+          assert.equal(e.code, 'INVALID_ARGUMENT')
+          assert.ok(e.message.includes(`${what} ${JSON.stringify(c.input)} has no unit`), e.message)
+          return true
+        })
+      }
+      await assert.rejects(locks.lock('d', { ttl: c.input }).tryAcquire(), /has no unit/)
+    }
+    for (const bad of invalid) {
+      assert.throws(() => ferrolock.parseDuration('ttl', bad), (e) => {
+        assert.equal(e.code, 'INVALID_ARGUMENT', JSON.stringify(bad))
+        assert.ok(e.message.includes(`ttl ${JSON.stringify(bad)}`), e.message)
+        return true
+      })
+    }
+    // A ttl too short is named as it was given, never as 0ns.
+    for (const [ttl, shown] of [[0, 'ttl 0 ms'], [0.5, 'ttl 0.5 ms'], ['0s', 'ttl "0s"'], ['0.5ms', 'ttl "0.5ms"']]) {
+      await assert.rejects(locks.lock('d', { ttl }).tryAcquire(), (e) => {
+        assert.equal(e.code, 'INVALID_ARGUMENT')
+        assert.ok(e.message.includes(`${shown} is too short; it must be at least 1 ms`), e.message)
+        assert.ok(!/\dns\b/.test(e.message), e.message)
+        return true
+      })
+    }
+  } finally {
+    await locks.close()
+  }
+})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 import warnings
 import weakref
@@ -15,8 +16,10 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Union, o
 from . import _native
 from .errors import InvalidArgument
 
-#: A duration: seconds as an ``int``/``float``, or a ``timedelta``.
-Duration = Union[float, int, timedelta]
+#: A duration: seconds as an ``int``/``float``, a ``timedelta``, or a string
+#: with its unit (``"500ms"``, ``"10s"``, ``"2m"``, ``"1h"``, ``"1d"``; a string
+#: without a unit is refused). See docs/durations.md.
+Duration = Union[float, int, timedelta, str]
 
 DEFAULT_TTL: float = _native.DEFAULT_TTL
 DEFAULT_TIMEOUT: float = _native.DEFAULT_TIMEOUT
@@ -37,6 +40,31 @@ def _type_name(value: object) -> str:
     return "None" if value is None else type(value).__name__
 
 
+#: Milliseconds per unit of a duration string: the grammar every language
+#: shares (tests/vectors/durations.json).
+_UNITS = {
+    "ms": 0.001, "s": 1.0, "sec": 1.0, "secs": 1.0, "m": 60.0, "min": 60.0, "mins": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "d": 86400.0,
+}
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*", re.ASCII)
+
+
+def _parse_duration(text: str, arg: str) -> float:
+    """A duration string (``"10s"``) as seconds; a missing unit is refused."""
+    m = _DURATION.fullmatch(text)
+    if m is None or (m.group(2) and m.group(2) not in _UNITS):
+        raise InvalidArgument(
+            f"{arg} {text!r} is not a duration: give seconds as a number ({arg}=30), "
+            f"or a string with its unit ('500ms', '10s', '2m', '1h')"
+        )
+    if not m.group(2):
+        raise InvalidArgument(
+            f"{arg} {text!r} has no unit: write '{m.group(1)}s' or '{m.group(1)}ms', "
+            f"or the number {arg}={m.group(1)} for seconds"
+        )
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
 @overload
 def seconds(value: object, arg: str) -> float: ...
 @overload
@@ -44,28 +72,38 @@ def seconds(value: object, arg: str, *, none_ok: Literal[True]) -> Optional[floa
 
 
 def seconds(value: object, arg: str, *, none_ok: bool = False) -> Optional[float]:
-    """``value`` as seconds, or an InvalidArgument naming ``arg``."""
+    """``value`` as seconds, or an InvalidArgument naming ``arg`` and the
+    value as it was given (a ttl below 1 ms too)."""
     if value is None:
         if none_ok:
             return None
-        raise InvalidArgument(f"{arg} must be seconds (a number) or a timedelta, not None")
+        raise InvalidArgument(f"{arg} must be seconds (a number), a string with a unit or a timedelta, not None")
     if isinstance(value, timedelta):
-        value = value.total_seconds()
+        shown = repr(value)
+        v = value.total_seconds()
+    elif isinstance(value, str):
+        shown = repr(value)
+        v = _parse_duration(value, arg)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
-            raise TypeError(f"{arg}: expected a number or timedelta, got {_type_name(value)}")
+            raise TypeError(f"{arg}: expected a number, str or timedelta, got {_type_name(value)}")
         except TypeError as cause:
             raise InvalidArgument(
-                f"{arg} must be seconds (a number) or a timedelta, not {_type_name(value)}"
+                f"{arg} must be seconds (a number), a string with a unit ('10s') or a timedelta, "
+                f"not {_type_name(value)}"
             ) from cause
-    v = float(value)
+    else:
+        shown = f"{value} s"
+        v = float(value)
     if math.isnan(v):
         raise InvalidArgument(f"{arg} is NaN; it must be a number of seconds")
     if math.isinf(v):
         hint = "; use timeout=None to wait forever" if arg == "timeout" and v > 0 else ""
         raise InvalidArgument(f"{arg} is infinite{hint}")
     if v < 0:
-        raise InvalidArgument(f"{arg} is negative ({v} s)")
+        raise InvalidArgument(f"{arg} is negative ({shown})")
+    if arg == "ttl" and v < 0.001:
+        raise InvalidArgument(f"ttl {shown} is too short; it must be at least 1 ms (0.001 s)")
     return v
 
 

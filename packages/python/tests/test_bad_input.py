@@ -18,7 +18,7 @@ def locks(url3):
 
 
 BAD_NAMES = [None, b"bytes", 42, 1.5, ["x"], object()]
-BAD_DURATIONS = [None, -1, -0.001, math.nan, math.inf, -math.inf, "10", b"1", True, [1], timedelta(seconds=-1)]
+BAD_DURATIONS = [None, -1, -0.001, math.nan, math.inf, -math.inf, "10", "10x", "-1s", b"1", True, [1], timedelta(seconds=-1)]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES, ids=repr)
@@ -192,14 +192,26 @@ def test_unreachable_backend_is_backend_unavailable():
     assert "s3cret" not in str(cause)
 
 
-def test_a_sqlite_file_that_cannot_be_made_keeps_the_cause(tmp_path):
+def test_a_sqlite_path_that_cannot_be_made_is_a_bad_argument_naming_it(tmp_path):
+    # Retrying will not help: the path is at fault (64), not the backend (69).
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
-    with pytest.raises(ferrolock.BackendUnavailable) as info:
+    with pytest.raises(ferrolock.InvalidArgument) as info:
         ferrolock.connect(f"sqlite://{not_a_dir}/locks.db")
-    assert str(not_a_dir) in str(info.value)
-    assert isinstance(info.value.__cause__, ConnectionError)
-    assert str(info.value.__cause__) in str(info.value) and str(not_a_dir) not in str(info.value.__cause__)
+    assert f"{not_a_dir}/locks.db" in str(info.value)
+    assert f"{not_a_dir} is a file, not a folder" in str(info.value)
+    with pytest.raises(ferrolock.InvalidArgument, match="is a folder") as info:
+        ferrolock.connect(f"sqlite://{tmp_path}")
+    assert str(tmp_path) in str(info.value)
+
+
+def test_a_tilde_in_a_sqlite_path_is_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with ferrolock.connect("sqlite://~/app/locks.db") as locks:
+        assert locks.lock("x").try_acquire().release()
+    assert (tmp_path / "app" / "locks.db").is_file()
+    assert not (tmp_path / "~").exists()
 
 
 def _tls_url() -> str:

@@ -81,6 +81,27 @@ def test_connect_without_a_url_uses_the_default(tmp_path, monkeypatch):
 
 def test_urls_in_reprs_and_errors_hide_passwords(redis_url):
     with_password = redis_url.replace("redis://", "redis://:hunter2@", 1).split("?")[0]
-    with pytest.raises(ferrolock.BackendUnavailable) as info:
+    # The server answers and refuses it: a bad argument, not an outage.
+    with pytest.raises(ferrolock.InvalidArgument, match="retrying will not help") as info:
         ferrolock.connect(with_password).ping()
     assert "hunter2" not in str(info.value)
+    host_port = with_password.split("@", 1)[1].split("/")[0]
+    assert host_port in str(info.value)
+
+
+def test_a_with_body_that_releases_or_hands_off_its_lock_ends_without_lost(connect):
+    locks = connect()
+    with locks.lock("early") as held:
+        assert held.release()
+    assert locks.state("early").free
+    with locks.lock("handed") as held:
+        token = held.into_token()
+    assert locks.state("handed").held  # the token holds it now
+    assert locks.resume(token).release()
+
+
+def test_a_force_released_lock_says_so_in_its_lost_error(connect):
+    locks = connect()
+    with pytest.raises(ferrolock.LockLost, match="force-released"):
+        with locks.lock("forced"):
+            assert locks.force_release("forced")

@@ -4,6 +4,7 @@ tests/vectors/errors.json against the exception classes."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -69,3 +70,53 @@ def test_errors_pickle_with_their_details():
     err = ferrolock.LockTimeout("timed out", name="job", waited=1.5)
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is ferrolock.LockTimeout and (back.name, back.waited, back.code) == ("job", 1.5, "TIMEOUT")
+
+
+DURATIONS = json.loads((VECTORS / "durations.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def memory():
+    with ferrolock.connect("memory://durations") as locks:
+        yield locks
+
+
+@pytest.mark.parametrize("case", DURATIONS["strings"], ids=lambda c: repr(c["input"]))
+def test_duration_strings_carry_their_unit(memory, case):
+    assert memory.lock("d", timeout=case["input"]).timeout == pytest.approx(case["ms"] / 1000)
+    if case["ms"] >= 1:
+        assert memory.lock("d", ttl=case["input"]).ttl == pytest.approx(case["ms"] / 1000)
+
+
+@pytest.mark.parametrize("case", DURATIONS["bare_strings"], ids=lambda c: repr(c["input"]))
+def test_a_duration_string_without_a_unit_is_refused_naming_it(memory, case):
+    # ttl=30 is 30 s in Python and 30 ms in Node: the string must say which.
+    for arg in ("ttl", "timeout"):
+        with pytest.raises(ferrolock.InvalidArgument, match="has no unit") as info:
+            memory.lock("d", **{arg: case["input"]})
+        assert repr(case["input"]) in str(info.value) and arg in str(info.value)
+
+
+@pytest.mark.parametrize("bad", DURATIONS["invalid"], ids=repr)
+def test_malformed_duration_strings_are_refused_naming_them(memory, bad):
+    with pytest.raises(ferrolock.InvalidArgument) as info:
+        memory.lock("d", ttl=bad)
+    assert repr(bad) in str(info.value) and "ttl" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "ttl,shown",
+    [(0, "ttl 0 s"), (0.0004, "ttl 0.0004 s"), ("0s", "ttl '0s'"), ("0.5ms", "ttl '0.5ms'"),
+     (timedelta(0), "ttl datetime.timedelta(0)")],
+    ids=repr,
+)
+def test_a_ttl_too_short_is_named_in_the_unit_given(memory, ttl, shown):
+    with pytest.raises(ferrolock.InvalidArgument) as info:
+        memory.lock("d", ttl=ttl)
+    message = str(info.value)
+    assert shown in message and "at least 1 ms" in message, message
+    assert "ns" not in message.replace("datetime", ""), message
+    held = memory.lock("d").try_acquire()
+    with pytest.raises(ferrolock.InvalidArgument, match="too short"):
+        held.refresh(ttl)
+    assert held.release()

@@ -68,12 +68,27 @@ struct BusyRequest {
 impl RedisBackend {
     pub(crate) async fn open(target: &RedisTarget, notices: &Arc<Notices>) -> Result<Self> {
         let certs = conn::load_certs(target.tls.as_ref())?;
-        let servers =
-            Servers { topology: target.topology, conns: Vec::new(), health: Vec::new(), password: target.password.clone() };
-        let conns = conn::open(target, certs.as_ref()).await.map_err(|e| servers.error(e))?;
+        let addrs = match target.topology {
+            RedisTopology::Cluster => vec![target.addrs.join(",")],
+            _ => target.addrs.clone(),
+        };
+        let servers = Servers {
+            topology: target.topology,
+            conns: Vec::new(),
+            health: Vec::new(),
+            addrs,
+            password: target.password.clone(),
+        };
+        let conns = conn::open(target, certs.as_ref())
+            .await
+            .map_err(|e| servers.error(e))?;
         let health = conns.iter().map(|_| Default::default()).collect();
         let backend = RedisBackend {
-            servers: Servers { conns, health, ..servers },
+            servers: Servers {
+                conns,
+                health,
+                ..servers
+            },
             provider: format!("{:016x}", rand::random::<u64>()),
             waiters: Default::default(),
             busy: Default::default(),
@@ -92,7 +107,9 @@ impl RedisBackend {
                 let _ = tokio::time::timeout(CONNECT_TIMEOUT, loads).await;
             });
         } else {
-            let loads = futures_util::future::join_all(backend.servers.conns.iter().map(Conn::load_scripts));
+            let loads = futures_util::future::join_all(
+                backend.servers.conns.iter().map(Conn::load_scripts),
+            );
             let _ = tokio::time::timeout(Duration::from_millis(500), loads).await;
         }
         let listen_to = match target.topology {
@@ -121,8 +138,21 @@ impl RedisBackend {
         Ok(backend)
     }
 
-    fn acquire_args<'a>(&'a self, req: &'a AcquireRequest<'_>, ttl_ms: u64, ticket: Option<u64>) -> AcquireArgs<'a> {
-        AcquireArgs { owner: req.owner, mode: req.mode, ttl_ms, holder: req.holder, ticket, min_fence: None, provider: &self.provider }
+    fn acquire_args<'a>(
+        &'a self,
+        req: &'a AcquireRequest<'_>,
+        ttl_ms: u64,
+        ticket: Option<u64>,
+    ) -> AcquireArgs<'a> {
+        AcquireArgs {
+            owner: req.owner,
+            mode: req.mode,
+            ttl_ms,
+            holder: req.holder,
+            ticket,
+            min_fence: None,
+            provider: &self.provider,
+        }
     }
 
     /// The connections to SCAN: every server, or every master of a cluster.
@@ -131,7 +161,9 @@ impl RedisBackend {
         if s.topology != RedisTopology::Cluster {
             return Ok(s.conns.clone());
         }
-        conn::masters(&s.conns[0], &self.urls[0], self.certs.as_ref()).await.map_err(|e| s.error(e))
+        conn::masters(&s.conns[0], &self.urls[0], self.certs.as_ref())
+            .await
+            .map_err(|e| s.error(e))
     }
 
     /// Join the queue with a full attempt in one round trip (the acquire
@@ -152,15 +184,20 @@ impl RedisBackend {
             min_fence: None,
             provider: &self.provider,
         };
-        let joined = self.servers.try_acquire(&keys, &args).await.and_then(|(attempt, ticket)| {
-            let ticket = ticket.ok_or_else(|| Error::Internal("acquire joined no queue".into()))?;
-            let found = match attempt {
-                Attempt::Granted(lease) => Known::Granted(lease),
-                Attempt::Busy { retry_in } => Known::Busy(retry_in),
-            };
-            self.waiters.joined(*owner, key, ticket, found);
-            Ok(ticket)
-        });
+        let joined = self
+            .servers
+            .try_acquire(&keys, &args)
+            .await
+            .and_then(|(attempt, ticket)| {
+                let ticket =
+                    ticket.ok_or_else(|| Error::Internal("acquire joined no queue".into()))?;
+                let found = match attempt {
+                    Attempt::Granted(lease) => Known::Granted(lease),
+                    Attempt::Busy { retry_in } => Known::Busy(retry_in),
+                };
+                self.waiters.joined(*owner, key, ticket, found);
+                Ok(ticket)
+            });
         if joined.is_err() {
             self.waiters.remove(owner);
         }
@@ -173,7 +210,11 @@ impl RedisBackend {
         let owner = self.waiters.remove_ticket(key, ticket);
         let keys = Keys::of(key);
         let s = &self.servers;
-        s.conns[0].call::<i64>(&scripts::leave(&keys, ticket, owner.as_ref())).await.map(|_| ()).map_err(|e| s.error(e))
+        s.conns[0]
+            .call::<i64>(&scripts::leave(&keys, ticket, owner.as_ref()))
+            .await
+            .map(|_| ())
+            .map_err(|e| s.error(e))
     }
 }
 
@@ -204,7 +245,11 @@ impl Backend for RedisBackend {
         // A caller gone while this is in flight: the engine gives back what it got.
         let ttl_ms = ttl_ms(req.ttl);
         let keys = Keys::of(req.key);
-        let attempt = self.servers.try_acquire(&keys, &self.acquire_args(req, ttl_ms, req.ticket)).await.map(|a| a.0);
+        let attempt = self
+            .servers
+            .try_acquire(&keys, &self.acquire_args(req, ttl_ms, req.ticket))
+            .await
+            .map(|a| a.0);
         match (&attempt, req.ticket) {
             (Ok(Attempt::Granted(_)), Some(_)) => self.waiters.remove(req.owner),
             (Ok(Attempt::Busy { .. }), None) if !self.servers.is_quorum() => {
@@ -213,7 +258,14 @@ impl Backend for RedisBackend {
                 if busy.len() >= 256 {
                     busy.clear();
                 }
-                busy.insert(*req.owner, BusyRequest { key: req.key.to_owned(), ttl_ms, holder: req.holder.to_string() });
+                busy.insert(
+                    *req.owner,
+                    BusyRequest {
+                        key: req.key.to_owned(),
+                        ttl_ms,
+                        holder: req.holder.to_string(),
+                    },
+                );
             }
             _ => {}
         }
@@ -224,36 +276,60 @@ impl Backend for RedisBackend {
         self.servers.release(&Keys::of(key), owner, proof).await
     }
 
-    async fn refresh(&self, key: &str, owner: &[u8; 16], proof: &[u8], ttl: Duration) -> Result<Option<u64>> {
+    async fn refresh(
+        &self,
+        key: &str,
+        owner: &[u8; 16],
+        proof: &[u8],
+        ttl: Duration,
+    ) -> Result<Option<u64>> {
         let s = &self.servers;
         let keys = Keys::of(key);
         let start = Instant::now();
-        let ok = s.ask_all(&scripts::refresh(&keys, owner, ttl, s.quorum_fence(proof).flatten()), |&v| v > 0).await?;
+        let ok = s
+            .ask_all(
+                &scripts::refresh(&keys, owner, ttl, s.quorum_fence(proof).flatten()),
+                |&v| v > 0,
+            )
+            .await?;
         if ok.iter().filter(|&&v| v > 0).count() < s.majority() {
             return Ok(None);
         }
-        let drift = if s.is_quorum() { ttl / 100 + Duration::from_millis(2) } else { Duration::ZERO };
-        Ok(ttl.checked_sub(start.elapsed() + drift).map(|v| now_ms() + ttl_ms(v)))
+        let drift = if s.is_quorum() {
+            ttl / 100 + Duration::from_millis(2)
+        } else {
+            Duration::ZERO
+        };
+        Ok(ttl
+            .checked_sub(start.elapsed() + drift)
+            .map(|v| now_ms() + ttl_ms(v)))
     }
 
     async fn force_release(&self, key: &str) -> Result<bool> {
         let s = &self.servers;
         // Decided once a majority answered, whatever they answered (any
         // majority meets the holder's); the others finish in the background.
-        Ok(s.ask_all(&scripts::force_release(key), |_| true).await?.contains(&1))
+        Ok(s.ask_all(&scripts::force_release(key), |_| true)
+            .await?
+            .contains(&1))
     }
 
     async fn inspect(&self, key: &str) -> Result<Option<LeaseInfo>> {
         let s = &self.servers;
         let n = s.conns.len();
-        let (replies, _) = s.gather::<Vec<String>>(&scripts::inspect(key), conn::RESPONSE_TIMEOUT, |r| r.ok.len() + r.errors.len() == n).await;
-        if let (1, Some(e)) = (n, replies.errors.first()) {
-            return Err(s.error(e));
-        }
+        let (replies, _) = s
+            .gather::<Vec<String>>(&scripts::inspect(key), conn::RESPONSE_TIMEOUT, |r| {
+                r.ok.len() + r.errors.len() == n
+            })
+            .await;
         let answered = replies.ok.len();
-        let seen: Vec<_> = replies.ok.iter().filter_map(|(_, reply)| scripts::parse_inspect(reply, now_ms())).collect();
+        let seen: Vec<_> = replies
+            .ok
+            .iter()
+            .filter_map(|(_, reply)| scripts::parse_inspect(reply, now_ms()))
+            .collect();
         if answered < s.majority() {
-            return Err(s.error(format!("only {answered} of {} servers answered", s.conns.len())));
+            return Err(s.unanswered(&replies));
         }
         if seen.len() < s.majority() {
             return Ok(None);
@@ -269,12 +345,19 @@ impl Backend for RedisBackend {
         let mut missed = Vec::new();
         let masters = self.masters().await?;
         let total = masters.len();
-        for conn in masters {
+        for (i, conn) in masters.into_iter().enumerate() {
             let scan = async {
                 let mut cursor: u64 = 0;
                 loop {
                     let (next, batch): (u64, Vec<String>) = conn
-                        .query(redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000))
+                        .query(
+                            redis::cmd("SCAN")
+                                .arg(cursor)
+                                .arg("MATCH")
+                                .arg(&pattern)
+                                .arg("COUNT")
+                                .arg(1000),
+                        )
                         .await?;
                     keys.extend(batch);
                     cursor = next;
@@ -286,13 +369,19 @@ impl Backend for RedisBackend {
             match tokio::time::timeout(conn::RESPONSE_TIMEOUT, scan).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) if !s.is_quorum() => return Err(s.error(e)),
-                Ok(Err(e)) => missed.push(e.to_string()),
-                Err(_) => missed.push(format!("no answer within {:?}", conn::RESPONSE_TIMEOUT)),
+                Ok(Err(e)) => missed.push(s.at(i, e)),
+                Err(_) => missed.push(s.at(
+                    i,
+                    format_args!("no answer within {:?}", conn::RESPONSE_TIMEOUT),
+                )),
             }
         }
         if !missed.is_empty() && (!s.is_quorum() || total - missed.len() < s.majority()) {
             let answered = total - missed.len();
-            return Err(s.error(format!("only {answered} of {total} servers answered: {}", missed.join("; "))));
+            return Err(s.error_of(
+                &missed,
+                Some(format!("only {answered} of {total} servers answered")),
+            ));
         }
         let mut out = Vec::new();
         for key in keys {
@@ -313,7 +402,10 @@ impl Backend for RedisBackend {
             return self.join(key, owner, mode, b).await;
         }
         let keys = Keys::of(key);
-        let ticket = s.conns[0].call::<i64>(&scripts::enqueue(&keys, mode)).await.map_err(|e| s.error(e))? as u64;
+        let ticket = s.conns[0]
+            .call::<i64>(&scripts::enqueue(&keys, mode))
+            .await
+            .map_err(|e| s.error(e))? as u64;
         self.waiters.insert(*owner, key, ticket);
         Ok(ticket)
     }
@@ -324,16 +416,20 @@ impl Backend for RedisBackend {
 
     async fn ping(&self) -> Result<()> {
         let s = &self.servers;
-        let majority = s.majority();
+        let (majority, n) = (s.majority(), s.conns.len());
         let (replies, late) = s
-            .gather_with(conn::RESPONSE_TIMEOUT, |r| r.settled(majority, |_| true), |c| async move {
-                c.query::<String>(&redis::cmd("PING")).await
-            })
+            // Done once a majority answered; without one, every server is
+            // heard, so that the error says what each said (a refused
+            // password among them is the error).
+            .gather_with(
+                conn::RESPONSE_TIMEOUT,
+                |r| r.ok.len() >= majority || r.ok.len() + r.errors.len() == n,
+                |c| async move { c.query::<String>(&redis::cmd("PING")).await },
+            )
             .await;
         late.finish(|_, _| None, &s.conns);
         if replies.ok.len() < majority {
-            let e = replies.errors.last().cloned().unwrap_or_default();
-            return Err(s.error(format!("only {} of {} servers answered: {e}", replies.ok.len(), s.conns.len())));
+            return Err(s.unanswered(&replies));
         }
         Ok(())
     }

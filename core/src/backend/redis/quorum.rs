@@ -20,18 +20,72 @@ pub(crate) struct Servers {
     pub conns: Vec<Conn>,
     /// Whether each server answers (of a quorum: a dead one is skipped).
     pub health: Vec<Arc<Health>>,
+    /// `host:port` of each connection, as the URL names it (a cluster's one
+    /// connection: its seed nodes).
+    pub addrs: Vec<String>,
     /// Replaced by `***` in every error.
     pub password: Option<String>,
 }
 
 impl Servers {
-    /// A backend error, password redacted.
+    /// Where the servers are, for a message: `h:6379`, `h1:1, h2:2, h3:3`.
+    fn place(&self) -> String {
+        self.addrs.join(", ")
+    }
+
+    /// A backend error of the whole connection (one server, or a cluster),
+    /// naming where it is; password redacted.
     pub(crate) fn error(&self, e: impl std::fmt::Display) -> Error {
-        let mut message = e.to_string();
-        if let Some(p) = &self.password {
-            message = message.replace(p.as_str(), "***");
+        self.error_of(&[(self.place(), e.to_string())], None)
+    }
+
+    /// An error of server `i` (of a quorum), for [`error_of`](Self::error_of).
+    pub(crate) fn at(&self, i: usize, e: impl std::fmt::Display) -> (String, String) {
+        (
+            self.addrs.get(i).cloned().unwrap_or_else(|| self.place()),
+            e.to_string(),
+        )
+    }
+
+    /// The error of failed servers, each `(host:port, its error)`; `summary`
+    /// says how many answered, on a quorum. A refused password is not a
+    /// passing failure: `INVALID_ARGUMENT` (exit 64), saying that retrying
+    /// will not help; anything else is `BACKEND_UNAVAILABLE`.
+    pub(crate) fn error_of(&self, failed: &[(String, String)], summary: Option<String>) -> Error {
+        let redact = |m: &str| match &self.password {
+            Some(p) => m.replace(p.as_str(), "***"),
+            None => m.to_owned(),
+        };
+        for (addr, e) in failed {
+            if let Some(why) = refused_credentials(e) {
+                return Error::invalid(format!(
+                    "Redis at {addr} {why}; retrying will not help: fix the user name or password in the URL"
+                ));
+            }
         }
-        Error::Unavailable { backend: "redis", cause: Some(Cause(message.clone())), message }
+        let each = failed
+            .iter()
+            .map(|(addr, e)| format!("{addr}: {}", redact(e)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let message = match summary {
+            Some(s) => format!("{s} ({each})"),
+            None => each,
+        };
+        Error::Unavailable {
+            backend: "redis",
+            cause: Some(Cause(message.clone())),
+            message,
+        }
+    }
+
+    /// The error of a vote without a majority of answers, naming each
+    /// server that failed (a single server's error is its own).
+    pub(crate) fn unanswered<T>(&self, replies: &Replies<T>) -> Error {
+        let total = self.conns.len();
+        let summary =
+            (total > 1).then(|| format!("only {} of {total} servers answered", replies.ok.len()));
+        self.error_of(&replies.errors, summary)
     }
 
     pub(crate) fn majority(&self) -> usize {
@@ -56,9 +110,16 @@ impl Servers {
     /// a decided-granted attempt is kept, as if it had come in time: the
     /// lock is then held on more servers, and release, refresh and the
     /// fence rule treat it alike; a late grant to a failed one is given back).
-    pub(crate) async fn try_acquire(&self, keys: &Keys, a: &AcquireArgs<'_>) -> Result<(Attempt, Option<u64>)> {
+    pub(crate) async fn try_acquire(
+        &self,
+        keys: &Keys,
+        a: &AcquireArgs<'_>,
+    ) -> Result<(Attempt, Option<u64>)> {
         if !self.is_quorum() {
-            let r: Vec<i64> = self.conns[0].call(&scripts::acquire(keys, a)).await.map_err(|e| self.error(e))?;
+            let r: Vec<i64> = self.conns[0]
+                .call(&scripts::acquire(keys, a))
+                .await
+                .map_err(|e| self.error(e))?;
             return scripts::parse_attempt(&r);
         }
         let start = Instant::now();
@@ -66,9 +127,23 @@ impl Servers {
         let limit = Self::quorum_timeout(ttl);
         let majority = self.majority();
         let is_grant = |v: &Vec<i64>| v.first() == Some(&1) && v.len() == 3;
-        let (replies, late) = self.gather(&scripts::acquire(keys, a), limit, |r| r.settled(majority, is_grant)).await;
-        let granted: Vec<(usize, u64)> = replies.ok.iter().filter(|(_, v)| is_grant(v)).map(|(i, v)| (*i, v[1] as u64)).collect();
-        let retry = replies.ok.iter().filter(|(_, v)| v.len() == 2 && v[1] >= 0).map(|(_, v)| v[1]).min();
+        let (replies, late) = self
+            .gather(&scripts::acquire(keys, a), limit, |r| {
+                r.settled(majority, is_grant)
+            })
+            .await;
+        let granted: Vec<(usize, u64)> = replies
+            .ok
+            .iter()
+            .filter(|(_, v)| is_grant(v))
+            .map(|(i, v)| (*i, v[1] as u64))
+            .collect();
+        let retry = replies
+            .ok
+            .iter()
+            .filter(|(_, v)| v.len() == 2 && v[1] >= 0)
+            .map(|(_, v)| v[1])
+            .min();
         let drift = ttl / 100 + Duration::from_millis(2);
         let validity = ttl.checked_sub(start.elapsed() + drift);
         let fence = granted.iter().map(|g| g.1).max().unwrap_or(0);
@@ -84,22 +159,27 @@ impl Servers {
         // No quorum: give back what was granted, now and later, so nobody
         // is held up.
         let give_back = scripts::release(keys, a.owner, Some(Some(fence))).owned();
-        late.finish({
-            let give_back = give_back.clone();
-            move |_, v: Vec<i64>| is_grant(&v).then(|| give_back.clone())
-        }, &self.conns);
+        late.finish(
+            {
+                let give_back = give_back.clone();
+                move |_, v: Vec<i64>| is_grant(&v).then(|| give_back.clone())
+            },
+            &self.conns,
+        );
         let give_back = give_back.call();
-        let give_back = granted.iter().map(|(i, _)| self.conns[*i].call::<i64>(&give_back));
+        let give_back = granted
+            .iter()
+            .map(|(i, _)| self.conns[*i].call::<i64>(&give_back));
         let _ = tokio::time::timeout(limit, futures_util::future::join_all(give_back)).await;
         if replies.errors.len() > self.conns.len() - majority {
-            return Err(self.error(format!(
-                "only {} of {} servers answered ({})",
-                replies.ok.len(),
-                self.conns.len(),
-                replies.errors.join("; ")
-            )));
+            return Err(self.unanswered(&replies));
         }
-        Ok((Attempt::Busy { retry_in: retry.map(|r| Duration::from_millis(r as u64)) }, None))
+        Ok((
+            Attempt::Busy {
+                retry_in: retry.map(|r| Duration::from_millis(r as u64)),
+            },
+            None,
+        ))
     }
 
     /// Ask every server (each bounded by `limit`) and collect the replies
@@ -119,7 +199,10 @@ impl Servers {
     {
         if self.conns.len() == 1 {
             let reply = tokio::time::timeout(limit, self.conns[0].call::<T>(call)).await;
-            return (Replies::one(limit, reply), Late(FuturesUnordered::new()));
+            return (
+                Replies::one(self.place(), limit, reply),
+                Late(FuturesUnordered::new()),
+            );
         }
         let call = call.owned();
         self.gather_with(limit, decided, move |conn| {
@@ -140,17 +223,29 @@ impl Servers {
         T: Send + 'static,
         F: Future<Output = redis::RedisResult<T>> + Send + 'static,
     {
-        let mut replies = Replies { ok: Vec::new(), errors: Vec::new(), servers: self.conns.len() };
+        let mut replies = Replies {
+            ok: Vec::new(),
+            errors: Vec::new(),
+            servers: self.conns.len(),
+        };
         if self.conns.len() == 1 {
             let reply = tokio::time::timeout(limit, ask(self.conns[0].clone())).await;
-            return (Replies::one(limit, reply), Late(FuturesUnordered::new()));
+            return (
+                Replies::one(self.place(), limit, reply),
+                Late(FuturesUnordered::new()),
+            );
         }
         let mut pending: FuturesUnordered<LateCall<T>> = FuturesUnordered::new();
         for (i, (conn, health)) in self.conns.iter().zip(&self.health).enumerate() {
             let (request, health) = (ask(conn.clone()), health.clone());
             pending.push(Box::pin(async move {
                 if let Some(rest) = health.resting() {
-                    return (i, Err(format!("skipped: it refused connections; asked again in {rest:?}")));
+                    return (
+                        i,
+                        Err(format!(
+                            "skipped: it refused connections; asked again in {rest:?}"
+                        )),
+                    );
                 }
                 match tokio::time::timeout(limit, request).await {
                     Ok(r) => {
@@ -164,7 +259,7 @@ impl Servers {
         while let Some((i, reply)) = pending.next().await {
             match reply {
                 Ok(v) => replies.ok.push((i, v)),
-                Err(e) => replies.errors.push(e),
+                Err(e) => replies.errors.push(self.at(i, e)),
             }
             if decided(&replies) {
                 break;
@@ -177,14 +272,18 @@ impl Servers {
     /// until a majority agreed (`yes`) or enough did not that none can; the
     /// others finish in the background. A single server's error is the
     /// error; a quorum needs a majority of answers.
-    pub(crate) async fn ask_all(&self, call: &scripts::Call<'_>, yes: impl Fn(&i64) -> bool) -> Result<Vec<i64>> {
+    pub(crate) async fn ask_all(
+        &self,
+        call: &scripts::Call<'_>,
+        yes: impl Fn(&i64) -> bool,
+    ) -> Result<Vec<i64>> {
         let majority = self.majority();
-        let (replies, late) = self.gather::<i64>(call, RESPONSE_TIMEOUT, |r| r.settled(majority, &yes)).await;
+        let (replies, late) = self
+            .gather::<i64>(call, RESPONSE_TIMEOUT, |r| r.settled(majority, &yes))
+            .await;
         late.finish(|_, _| None, &self.conns);
         if replies.ok.len() < majority {
-            let total = self.conns.len();
-            let e = replies.errors.last().cloned().unwrap_or_default();
-            return Err(self.error(format!("only {} of {total} servers answered: {e}", replies.ok.len())));
+            return Err(self.unanswered(&replies));
         }
         Ok(replies.ok.into_iter().map(|(_, v)| v).collect())
     }
@@ -192,12 +291,23 @@ impl Servers {
     /// On a quorum, the fence a proof carries (the counters of the servers
     /// that missed the acquisition are raised to it); elsewhere none.
     pub(crate) fn quorum_fence(&self, proof: &[u8]) -> Option<Option<u64>> {
-        self.is_quorum().then(|| <[u8; 8]>::try_from(proof).ok().map(u64::from_be_bytes))
+        self.is_quorum()
+            .then(|| <[u8; 8]>::try_from(proof).ok().map(u64::from_be_bytes))
     }
 
     /// Release on every server that holds it.
-    pub(crate) async fn release(&self, keys: &Keys, owner: &[u8; 16], proof: &[u8]) -> Result<bool> {
-        let ok = self.ask_all(&scripts::release(keys, owner, self.quorum_fence(proof)), |&v| v == 1).await?;
+    pub(crate) async fn release(
+        &self,
+        keys: &Keys,
+        owner: &[u8; 16],
+        proof: &[u8],
+    ) -> Result<bool> {
+        let ok = self
+            .ask_all(
+                &scripts::release(keys, owner, self.quorum_fence(proof)),
+                |&v| v == 1,
+            )
+            .await?;
         Ok(ok.iter().filter(|&&v| v == 1).count() >= self.majority())
     }
 }
@@ -205,18 +315,29 @@ impl Servers {
 /// The replies of the servers that answered so far.
 pub(crate) struct Replies<T> {
     pub ok: Vec<(usize, T)>,
-    pub errors: Vec<String>,
+    /// `(host:port, its error)` of each server that failed.
+    pub errors: Vec<(String, String)>,
     servers: usize,
 }
 
 impl<T> Replies<T> {
-    /// The reply of a single server (or cluster) to a request bounded by `limit`.
-    fn one(limit: Duration, reply: std::result::Result<redis::RedisResult<T>, tokio::time::error::Elapsed>) -> Self {
-        let mut replies = Replies { ok: Vec::new(), errors: Vec::new(), servers: 1 };
+    /// The reply of a single server (or cluster), at `place`, to a request bounded by `limit`.
+    fn one(
+        place: String,
+        limit: Duration,
+        reply: std::result::Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+    ) -> Self {
+        let mut replies = Replies {
+            ok: Vec::new(),
+            errors: Vec::new(),
+            servers: 1,
+        };
         match reply {
             Ok(Ok(v)) => replies.ok.push((0, v)),
-            Ok(Err(e)) => replies.errors.push(e.to_string()),
-            Err(_) => replies.errors.push(format!("no answer within {limit:?}")),
+            Ok(Err(e)) => replies.errors.push((place, e.to_string())),
+            Err(_) => replies
+                .errors
+                .push((place, format!("no answer within {limit:?}"))),
         }
         replies
     }
@@ -238,7 +359,11 @@ pub(crate) struct Late<T>(FuturesUnordered<LateCall<T>>);
 impl<T: Send + 'static> Late<T> {
     /// Let them finish in the background; `then` may answer a late reply
     /// with a call to the same server (giving back a late grant).
-    pub(crate) fn finish(self, then: impl Fn(usize, T) -> Option<Arc<scripts::OwnedCall>> + Send + 'static, conns: &[Conn]) {
+    pub(crate) fn finish(
+        self,
+        then: impl Fn(usize, T) -> Option<Arc<scripts::OwnedCall>> + Send + 'static,
+        conns: &[Conn],
+    ) {
         if self.0.is_empty() {
             return;
         }
@@ -247,7 +372,9 @@ impl<T: Send + 'static> Late<T> {
         tokio::spawn(async move {
             while let Some((i, reply)) = pending.next().await {
                 if let Some(call) = reply.ok().and_then(|v| then(i, v)) {
-                    let _ = tokio::time::timeout(RESPONSE_TIMEOUT, conns[i].call::<i64>(&call.call())).await;
+                    let _ =
+                        tokio::time::timeout(RESPONSE_TIMEOUT, conns[i].call::<i64>(&call.call()))
+                            .await;
                 }
             }
         });
@@ -266,19 +393,43 @@ impl Health {
     /// How much longer it rests, if it does.
     fn resting(&self) -> Option<Duration> {
         let state = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        state.1.and_then(|until| until.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
+        state
+            .1
+            .and_then(|until| until.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
     }
 
     fn record<T>(&self, reply: &redis::RedisResult<T>) {
         let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match reply {
             Ok(_) => *state = (0, None),
-            Err(e) if !e.is_timeout() && (e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error()) => {
+            Err(e)
+                if !e.is_timeout()
+                    && (e.is_connection_refusal()
+                        || e.is_connection_dropped()
+                        || e.is_io_error()) =>
+            {
                 state.0 = (state.0 + 1).min(16);
-                let rest = (Duration::from_millis(50) * (1 << (state.0 - 1).min(6))).min(Self::LONGEST_REST);
+                let rest = (Duration::from_millis(50) * (1 << (state.0 - 1).min(6)))
+                    .min(Self::LONGEST_REST);
                 state.1 = Some(Instant::now() + rest);
             }
             Err(_) => {}
         }
+    }
+}
+
+/// Why a server refused the connection's credentials, if it did: the
+/// server's `WRONGPASS` / `NOAUTH` replies, or the client's word for them.
+fn refused_credentials(e: &str) -> Option<&'static str> {
+    if e.contains("NOAUTH") {
+        Some("requires a password (NOAUTH) and the URL gives none")
+    } else if e.contains("WRONGPASS")
+        || e.contains("AuthenticationFailed")
+        || e.contains("invalid username-password")
+    {
+        Some("refused the URL's user name or password (WRONGPASS)")
+    } else {
+        None
     }
 }

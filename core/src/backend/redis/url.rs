@@ -23,6 +23,9 @@ pub(crate) enum RedisTopology {
 pub(crate) struct RedisTarget {
     pub topology: RedisTopology,
     pub nodes: Vec<String>,
+    /// Each server as the URL names it (`host:port`, the host as typed):
+    /// what errors name.
+    pub addrs: Vec<String>,
     pub password: Option<String>,
     /// `rediss://`: TLS to every server, with these files if given.
     pub tls: Option<RedisTls>,
@@ -99,6 +102,7 @@ fn parse_servers(scheme: &str, body: &str, redacted: &str, tls: Option<RedisTls>
         .map(|(_, p)| percent_decode(p).unwrap_or_else(|| p.to_owned()))
         .filter(|p| !p.is_empty());
     let mut nodes = Vec::new();
+    let mut addrs = Vec::new();
     for host in hosts.split(',') {
         let (name, port) = match host.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p),
@@ -113,6 +117,7 @@ fn parse_servers(scheme: &str, body: &str, redacted: &str, tls: Option<RedisTls>
         let auth = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
         let node_scheme = if tls.is_some() { "rediss" } else { "redis" };
         nodes.push(format!("{node_scheme}://{auth}{name}:{port}/{db}"));
+        addrs.push(format!("{name}:{port}"));
     }
     let topology = match (scheme, nodes.len()) {
         ("redis+cluster" | "rediss+cluster", _) => {
@@ -129,7 +134,7 @@ fn parse_servers(scheme: &str, body: &str, redacted: &str, tls: Option<RedisTls>
         }
         _ => RedisTopology::Quorum,
     };
-    Ok(RedisTarget { topology, nodes, password, tls })
+    Ok(RedisTarget { topology, nodes, addrs, password, tls })
 }
 
 #[cfg(test)]
@@ -146,6 +151,7 @@ mod tests {
         assert_eq!(t.topology, RedisTopology::Quorum);
         assert_eq!(t.nodes, ["redis://u:p%40ss@h1:1/2", "redis://u:p%40ss@h2:2/2", "redis://u:p%40ss@h3:3/2"]);
         assert_eq!(t.password.as_deref(), Some("p@ss"));
+        assert_eq!(t.addrs, ["h1:1", "h2:2", "h3:3"]);
         let t = target("redis://localhost").unwrap();
         assert_eq!((t.topology, t.nodes[0].as_str()), (RedisTopology::Single, "redis://localhost:6379/0"));
         let t = target("redis+cluster://a:7000,b:7001").unwrap();

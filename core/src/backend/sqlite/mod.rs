@@ -99,12 +99,29 @@ fn mode_of(c: i64) -> Mode {
     }
 }
 
-/// Open `path` with the settings every connection uses.
-pub(crate) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+/// A path the user must change: `INVALID_ARGUMENT` naming it (retrying
+/// will not help, unlike `unavailable`).
+fn bad_path(path: &Path, what: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("SQLite database {}: {what}", path.display()))
+}
+
+/// Whether an error opening the file is the path's fault (a folder, no
+/// permission, a read-only place, not a database) rather than a passing one.
+fn is_path_error(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(
+        f.code,
+        ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::NotADatabase
+    ))
+}
+
+/// Open `path` with the settings every connection uses; `create`: make the
+/// file if it does not exist.
+pub(crate) fn open_connection(path: &Path, create: bool) -> rusqlite::Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_LIMIT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -115,6 +132,8 @@ pub(crate) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
     path: PathBuf,
+    /// Whether opening may create the file (`Locks::connect_existing`: no).
+    create: bool,
 }
 
 pub(crate) fn parse(url: &mut UrlParts) -> Result<Target> {
@@ -123,7 +142,21 @@ pub(crate) fn parse(url: &mut UrlParts) -> Result<Target> {
         return Err(url.invalid("no file path; use sqlite://locks.db or sqlite:///abs/path/locks.db"));
     }
     url.finish(&[])?;
-    Ok(Target { path: PathBuf::from(path) })
+    Ok(Target { path: home(&path, url)?, create: url.create })
+}
+
+/// A leading `~` is the home folder, as a shell would read it (the URL
+/// reaches us unexpanded: `--url sqlite://~/locks.db`).
+fn home(path: &str, url: &UrlParts) -> Result<PathBuf> {
+    let rest = match path.strip_prefix('~') {
+        Some("") => "",
+        Some(rest) if rest.starts_with('/') => &rest[1..],
+        _ => return Ok(PathBuf::from(path)),
+    };
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| url.invalid("the path starts with ~ but $HOME is not set; give an absolute path"))?;
+    Ok(PathBuf::from(home).join(rest))
 }
 
 impl SqliteBackend {
@@ -132,16 +165,42 @@ impl SqliteBackend {
         // Its threads may hold SQLite's mutexes when the process forks.
         fork::watch();
         fork::sqlite::check_usable(path).map_err(|operation| Error::Unsupported { backend: "sqlite", operation })?;
+        if path.is_dir() {
+            return Err(bad_path(path, "is a folder; name a file in it, such as sqlite://…/locks.db"));
+        }
+        if !target.create && !path.exists() {
+            return Err(bad_path(
+                path,
+                "does not exist (this operation does not create one: check the path of the URL, or $FERROLOCK_URL)",
+            ));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| unavailable(path, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+                _ if dir.exists() && !dir.is_dir() => {
+                    bad_path(path, format_args!("{} is a file, not a folder", dir.display()))
+                }
+                std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::ReadOnlyFilesystem
+                | std::io::ErrorKind::NotADirectory
+                | std::io::ErrorKind::AlreadyExists => {
+                    bad_path(path, format_args!("cannot create its folder {}: {e}", dir.display()))
+                }
+                _ => unavailable(path, e),
+            })?;
         }
         // Processes opening a fresh file at once race to switch it to WAL
         // and create the tables; SQLite may answer busy there without
         // waiting (a lock upgrade it will not wait for), so retry a while.
         let conn = retry_busy(Duration::from_millis(1), Duration::from_millis(50), || {
-            open_connection(path).and_then(|c| c.execute_batch(SCHEMA).map(|()| c))
+            open_connection(path, target.create).and_then(|c| c.execute_batch(SCHEMA).map(|()| c))
         })
-        .map_err(|e| unavailable(path, e))?;
+        .map_err(|e| {
+            if is_path_error(&e) {
+                bad_path(path, format_args!("cannot be opened for writing: {e} (is it a writable file?)"))
+            } else {
+                unavailable(path, e)
+            }
+        })?;
         // Operations run on the caller's thread and must not block it: a
         // busy file sends them to the blocking pool (see `run`).
         conn.busy_timeout(Duration::ZERO).map_err(|e| unavailable(path, e))?;
@@ -556,6 +615,10 @@ mod tests {
     fn parses_paths() {
         assert_eq!(target("sqlite://locks.db?namespace=app").unwrap().path, PathBuf::from("locks.db"));
         assert_eq!(target("sqlite:///var/lib/x/locks.db").unwrap().path, PathBuf::from("/var/lib/x/locks.db"));
+        let home = PathBuf::from(std::env::var_os("HOME").unwrap());
+        assert_eq!(target("sqlite://~/locks.db").unwrap().path, home.join("locks.db"));
+        assert_eq!(target("sqlite://~/a/b.db").unwrap().path, home.join("a/b.db"));
+        assert_eq!(target("sqlite://~x/b.db").unwrap().path, PathBuf::from("~x/b.db"));
         for bad in ["sqlite://", "sqlite://x.db?ca=x.pem", "sqlite://%ff"] {
             assert_eq!(target(bad).unwrap_err().code(), "INVALID_ARGUMENT", "{bad}");
         }
