@@ -62,6 +62,11 @@ class Redis:
             self.proc.kill()
             self.proc.wait()
 
+    def wipe(self) -> None:
+        """Lose the data: what a server restarted without persistence does."""
+        shutil.rmtree(self.dir)
+        os.makedirs(self.dir)
+
 
 class Run:
     def __init__(self, a: argparse.Namespace) -> None:
@@ -113,15 +118,26 @@ class Run:
 
     def inject(self) -> None:
         a = self.a
-        kinds = [f for f in a.faults.split(",") if f and (f != "restart" or self.servers)]
+        kinds = [f for f in a.faults.split(",") if f and (f not in ("restart", "wipe") or self.servers)]
         kind = kinds[len(self.faults) % len(kinds)]  # in turn, so each is injected many times
         now = time.time_ns()
-        if kind == "restart":
+        if kind in ("restart", "wipe"):
             s = random.choice(self.servers)
             s.kill()
+            if kind == "wipe":
+                s.wipe()
             time.sleep(random.uniform(0.05, 0.5))
             s.start()
-            self.faults.append({"kind": "restart", "t_ns": now, "server": s.port, "down_ms": (time.time_ns() - now) / 1e6})
+            self.faults.append({"kind": kind, "t_ns": now, "server": s.port, "down_ms": (time.time_ns() - now) / 1e6})
+            return
+        if kind == "kill-any":
+            # Any worker at any moment: often inside the engine's own calls
+            # (on SQLite, inside its write transactions), not only a holder.
+            pid, (lang, _, _) = random.choice([(p, w) for p, w in self.workers.items() if p not in self.killed])
+            os.kill(pid, signal.SIGKILL)
+            self.killed.add(pid)
+            self.faults.append({"kind": kind, "t_ns": now, "pid": pid, "lang": lang, "fence": -1})
+            self.spawn(lang)
             return
         for _ in range(100):  # until a holder is inside its critical section
             h = self.holder_now()
@@ -198,10 +214,11 @@ class Run:
                 events += [json.loads(l) for l in open(os.path.join(self.tmp, name)) if l.strip()]
         checks = {}
 
-        # 1. One holder per fence: two holders writing under one fence held the lock at once.
+        # 1. One holder per fence: two holders whose writes the store accepted under one fence held the lock at once.
         by_fence: dict = {}
         for w in writes:
-            by_fence.setdefault(w["fence"], set()).add(w["holder"])
+            if w["accepted"]:
+                by_fence.setdefault(w["fence"], set()).add(w["holder"])
         shared = {f: sorted(h) for f, h in by_fence.items() if len(h) > 1}
         checks["one holder per fence"] = [f"fence {f}: {h}" for f, h in shared.items()]
 
@@ -267,18 +284,34 @@ class Run:
 
         acquisitions = len(acq)
         checks["work was done (acquisitions under faults)"] = [] if acquisitions >= 10 else [f"only {acquisitions}"]
+        # A server that loses its data forgets leases and fence counters: by
+        # design (docs/backends/redis.md, "When a server loses its data")
+        # fences then go back and are issued again, a holder may find its
+        # writes refused while it believes it holds, and a store that accepts
+        # a fence equal to its highest accepts a second holder under a fence
+        # issued again. Those checks are reported apart (counted), not failed;
+        # waits, hangs and panics are still checked.
+        by_design = ("a refused write only to a holder that lost the lock", "fences strictly increase",
+                     "porcupine: linearizable as a fenced lock", "one holder per fence",
+                     f"a killed holder's lock is free within ttl + {a.margin_ms} ms")
+        data_loss = any(f["kind"] == "wipe" for f in self.faults)
+        weakened = {k: checks.pop(k) for k in by_design if data_loss and k in checks}
         report = {
             "backend": a.backend, "seconds": a.seconds, "workers": a.workers, "ttl_ms": a.ttl_ms,
             "acquisitions": acquisitions, "writes": len(writes),
             "refused_writes": sum(1 for w in writes if not w["accepted"]),
-            "faults": {k: sum(1 for f in self.faults if f["kind"] == k) for k in ("kill", "stop", "restart")},
+            "faults": {k: sum(1 for f in self.faults if f["kind"] == k) for k in ("kill", "stop", "restart", "wipe", "kill-any")},
             "free_after_kill_ms": {"n": len(gaps), "p50": statistics.median(gaps) if gaps else None,
                                    "max": max(gaps) if gaps else None},
             "paused_holders_taken_over": paused_taken,
             "timeouts": sum(1 for e in events if e["ev"] == "timeout"),
             "unavailable": sum(1 for e in events if e["ev"] == "unavailable"),
             "violations": {k: v for k, v in checks.items() if v},
+            "data_loss": data_loss,
+            "weakened_by_data_loss": {k: len(v) for k, v in weakened.items()},
         }
+        for name, v in weakened.items():
+            print(f"info {a.backend}: {name}: {len(v)} exceptions after data loss (by design)")
         for name, v in checks.items():
             print(f"{'ok  ' if not v else 'FAIL'} {a.backend}: {name}" + (f": {v[:5]}" if v else ""))
         return report
@@ -289,7 +322,7 @@ def main() -> int:
     ap.add_argument("--backend", required=True)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", default="rust:1,python:1,node:1,c:1,cli:1")
-    ap.add_argument("--faults", default="kill,stop,restart")
+    ap.add_argument("--faults", default="kill,stop,restart,kill-any")
     ap.add_argument("--ttl-ms", type=int, default=1000)
     ap.add_argument("--wait-ms", type=int, default=5000)
     ap.add_argument("--hold-ms", type=int, default=20)

@@ -101,7 +101,8 @@ func main() {
 	// Holders that lost their lock by a fault: "lang-pid" of paused or killed holders, with the fence.
 	excused := map[string]bool{}
 	for _, f := range faults {
-		if k := f["kind"]; k == "stop" || k == "kill" {
+		if k := f["kind"]; k == "stop" || k == "kill" || k == "kill-any" {
+			// kill-any does not know the fence (-1): any of that holder's.
 			excused[fmt.Sprintf("%v-%d/%d", f["lang"], num(f, "pid"), num(f, "fence"))] = true
 		}
 	}
@@ -133,7 +134,7 @@ func main() {
 		fmt.Sscan(pid, &id)
 		t := num(w, "t_ns")
 		ops = append(ops, porcupine.Operation{ClientId: id, Input: input{Fence: uint64(fence), Accepted: w["accepted"] == true,
-			Excused: excused[fmt.Sprintf("%s-%s/%d", lang, pid, fence)]}, Call: t, Return: t})
+			Excused: excused[fmt.Sprintf("%s-%s/%d", lang, pid, fence)] || excused[lang+"-"+pid+"/-1"]}, Call: t, Return: t})
 	}
 	res, info := porcupine.CheckOperationsVerbose(model, ops, 60*time.Second)
 	fmt.Printf("porcupine: %d operations: %s\n", len(ops), res)
