@@ -6,7 +6,7 @@ SIGKILL and paused with SIGSTOP past their ttl, Redis servers killed and
 restarted (with persistence). Then the record is checked (README.md says
 what and why). Prints one line per check and a JSON report.
 
-    tests/chaos/run.py --backend sqlite|redis|quorum --seconds 15 \\
+    tests/chaos/run.py --backend memory|sqlite|redis|quorum --seconds 15 \\
         --workers rust:1,python:1,node:1,c:1,cli:1 --faults kill,stop,restart
 """
 import argparse
@@ -82,6 +82,8 @@ class Run:
         b = self.a.backend
         if b == "sqlite":
             return f"sqlite://{self.tmp}/locks.db"
+        if b == "memory":
+            return "memory://chaos"
         if b == "redis":
             self.servers = [Redis(self.tmp)]
         elif b == "quorum":
@@ -97,7 +99,8 @@ class Run:
         common = ["--url", self.target, "--name", "chaos", "--log", log, "--ttl-ms", str(a.ttl_ms),
                   "--wait-ms", str(a.wait_ms), "--hold-ms", str(a.hold_ms), "--store", str(self.store_port),
                   "--until", str(self.until_ms)]
-        cmd = {"rust": [a.rust], "python": [a.python, os.path.join(HERE, "worker.py")],
+        tasks = ["--tasks", str(a.tasks)] if a.backend == "memory" else []
+        cmd = {"rust": [a.rust] + tasks, "python": [a.python, os.path.join(HERE, "worker.py")],
                "node": ["node", os.path.join(HERE, "worker.mjs")], "c": [a.c],
                "cli": ["bash", os.path.join(HERE, "cli_worker.sh")]}[lang] + common
         err = os.path.join(self.tmp, f"worker-{self.n}-{lang}.stderr")
@@ -179,7 +182,9 @@ class Run:
                 for _ in range(int(count)):
                     self.spawn(lang)
             time.sleep(0.5)
-            while time.time() < start + a.seconds - a.ttl_ms / 1000 * 2:
+            # memory://: one process whose tasks are the workers; it aborts
+            # holders inside their critical sections itself (rust/src/main.rs).
+            while a.backend != "memory" and time.time() < start + a.seconds - a.ttl_ms / 1000 * 2:
                 time.sleep(random.uniform(0.2, 0.6))
                 self.inject()
             hung = []
@@ -212,6 +217,11 @@ class Run:
         for name in os.listdir(self.tmp):
             if name.endswith(".jsonl") and name.startswith("worker-"):
                 events += [json.loads(l) for l in open(os.path.join(self.tmp, name)) if l.strip()]
+        for e in events:
+            e["pid"] = str(e["pid"])
+        # Faults a worker made itself (memory://: a task aborted in its critical section).
+        self.faults += [{"kind": "kill", "t_ns": e["t_ns"], "pid": e["pid"], "lang": e["lang"], "fence": e["fence"],
+                         "aborted": True} for e in events if e["ev"] == "fault"]
         checks = {}
 
         # 1. One holder per fence: two holders whose writes the store accepted under one fence held the lock at once.
@@ -240,7 +250,7 @@ class Run:
         for f in (f for f in self.faults if f["kind"] == "stop"):
             taken = any(w["accepted"] and w["fence"] > f["fence"] and f["t_ns"] < w["t_ns"] < f["resumed_ns"]
                         for w in writes)
-            rel = [e for e in events if e["ev"] == "released" and e["pid"] == f["pid"] and e["fence"] == f["fence"]]
+            rel = [e for e in events if e["ev"] == "released" and e["pid"] == str(f["pid"]) and e["fence"] == f["fence"]]
             if taken and rel:
                 paused_taken += 1
             if taken and rel and rel[0].get("ok") is not False:
@@ -323,6 +333,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", default="rust:1,python:1,node:1,c:1,cli:1")
     ap.add_argument("--faults", default="kill,stop,restart,kill-any")
+    ap.add_argument("--tasks", type=int, default=5, help="memory://: the Rust worker's tasks")
     ap.add_argument("--ttl-ms", type=int, default=1000)
     ap.add_argument("--wait-ms", type=int, default=5000)
     ap.add_argument("--hold-ms", type=int, default=20)
