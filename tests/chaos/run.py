@@ -6,7 +6,7 @@ SIGKILL and paused with SIGSTOP past their ttl, Redis servers killed and
 restarted (with persistence). Then the record is checked (README.md says
 what and why). Prints one line per check and a JSON report.
 
-    tests/chaos/run.py --backend memory|sqlite|redis|quorum --seconds 15 \\
+    tests/chaos/run.py --backend memory|sqlite|redis|quorum|cluster --seconds 15 \\
         --workers rust:1,python:1,node:1,c:1,cli:1 --faults kill,stop,restart
 """
 import argparse
@@ -26,16 +26,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port P whose cluster bus port P + 10000 is free too."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 10000 < 65536:
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + 10000))
+                return port
+            except OSError:
+                pass
 
 
 class Redis:
     """One redis-server of ours: 127.0.0.1, a free port, its own folder,
     append-only file fsynced on every write, so a restart keeps its data."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, cluster: bool = False) -> None:
+        self.cluster = cluster
         self.port = free_port()
         self.dir = os.path.join(root, f"redis-{self.port}")
         os.makedirs(self.dir)
@@ -45,7 +55,9 @@ class Redis:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+            + (["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+                "--cluster-require-full-coverage", "no"] if self.cluster else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while True:
@@ -78,6 +90,16 @@ class Run:
         self.killed: set = set()
         self.n = 0
 
+    def cluster_ok(self) -> None:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            infos = [subprocess.run(["redis-cli", "-p", str(s.port), "cluster", "info"], capture_output=True,
+                                    text=True).stdout for s in self.servers]
+            if all("cluster_state:ok" in i for i in infos):
+                return
+            time.sleep(0.05)
+        raise SystemExit("the Redis Cluster did not come up")
+
     def url(self) -> str:
         b = self.a.backend
         if b == "sqlite":
@@ -88,6 +110,14 @@ class Run:
             self.servers = [Redis(self.tmp)]
         elif b == "quorum":
             self.servers = [Redis(self.tmp) for _ in range(3)]
+        elif b == "cluster":
+            # Three masters, no replicas: a killed master's slots are down until it is back.
+            self.servers = [Redis(self.tmp, cluster=True) for _ in range(3)]
+            nodes = [f"127.0.0.1:{s.port}" for s in self.servers]
+            subprocess.run(["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.cluster_ok()
+            return "redis+cluster://" + ",".join(nodes)
         else:
             raise SystemExit(f"unknown backend {b}")
         return "redis://" + ",".join(f"127.0.0.1:{s.port}" for s in self.servers)
