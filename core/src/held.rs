@@ -125,7 +125,25 @@ impl HeldShared {
             return;
         }
         let ttl = self.ttl();
-        match self.locks.backend.refresh(&self.key, &self.owner, &self.proof, ttl).await {
+        // A renewal still unanswered when the lease runs out (a server that
+        // stopped answering, a link cut) cannot save it: by then another may
+        // hold the lock, so the loss is noticed then, not when the call gives
+        // up (the backend's response timeout may be longer than a ttl).
+        let left = Duration::from_millis(self.expires_at_ms.load(Ordering::Relaxed).saturating_sub(now_ms()));
+        let refresh = self.locks.backend.refresh(&self.key, &self.owner, &self.proof, ttl);
+        // (On wasm32 the host's timers are not `Send`, which a renewal must
+        // be; its backends there answer or fail on their own.)
+        #[cfg(not(target_arch = "wasm32"))]
+        let Ok(renewed) = tokio::time::timeout(left, refresh).await else {
+            self.mark_lost();
+            return;
+        };
+        #[cfg(target_arch = "wasm32")]
+        let renewed = {
+            let _ = left;
+            refresh.await
+        };
+        match renewed {
             Ok(Some(expires)) => {
                 self.expires_at_ms.store(expires, Ordering::Relaxed);
                 self.schedule(ttl / 3);
