@@ -44,8 +44,8 @@ class Redis:
     """One redis-server of ours: 127.0.0.1, a free port, its own folder,
     append-only file fsynced on every write, so a restart keeps its data."""
 
-    def __init__(self, root: str, cluster: bool = False) -> None:
-        self.cluster = cluster
+    def __init__(self, root: str, cluster: bool = False, also: list = []) -> None:
+        self.cluster, self.also = cluster, also
         self.port = free_port()
         self.dir = os.path.join(root, f"redis-{self.port}")
         os.makedirs(self.dir)
@@ -54,7 +54,9 @@ class Redis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+            ["redis-server", "--port", str(self.port), "--bind", *(["127.0.0.1"] + self.also), "--dir", self.dir,
+             # the namespace's link is not loopback: protected mode would refuse it (both are the test's own)
+             *(["--protected-mode", "no"] if self.also else []),
              "--save", "", "--appendonly", "yes", "--appendfsync", "always"]
             + (["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
                 "--cluster-require-full-coverage", "no"] if self.cluster else []),
@@ -80,6 +82,33 @@ class Redis:
         os.makedirs(self.dir)
 
 
+class Netns:
+    """The test's own network namespace, joined to this one by a veth pair
+    (10.231.X.1 here, .2 there): a worker inside it reaches Redis and the
+    store through that link only, which the faults cut and slow down."""
+
+    def __init__(self) -> None:
+        n = os.getpid() % 250
+        self.name, self.host_if, self.ns_if = f"flchaos{os.getpid()}", f"flh{os.getpid()}", f"flw{os.getpid()}"
+        self.host_ip, self.ns_ip = f"10.231.{n}.1", f"10.231.{n}.2"
+        for cmd in (["ip", "netns", "add", self.name],
+                    ["ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if],
+                    ["ip", "link", "set", self.ns_if, "netns", self.name],
+                    ["ip", "addr", "add", f"{self.host_ip}/30", "dev", self.host_if],
+                    ["ip", "link", "set", self.host_if, "up"],
+                    ["ip", "netns", "exec", self.name, "ip", "addr", "add", f"{self.ns_ip}/30", "dev", self.ns_if],
+                    ["ip", "netns", "exec", self.name, "ip", "link", "set", self.ns_if, "up"],
+                    ["ip", "netns", "exec", self.name, "ip", "link", "set", "lo", "up"]):
+            subprocess.run(cmd, check=True)
+
+    def inside(self, ns_cmd: list) -> None:
+        subprocess.run(["ip", "netns", "exec", self.name] + ns_cmd, check=True)
+
+    def close(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
+        subprocess.run(["ip", "link", "del", self.host_if], stderr=subprocess.DEVNULL)
+
+
 class Run:
     def __init__(self, a: argparse.Namespace) -> None:
         self.a = a
@@ -89,6 +118,8 @@ class Run:
         self.faults: list = []
         self.killed: set = set()
         self.n = 0
+        self.netns = Netns() if a.netns else None
+        self.cut_off: set = set()  # pids of the workers inside the namespace
 
     def cluster_ok(self) -> None:
         deadline = time.time() + 20
@@ -107,7 +138,7 @@ class Run:
         if b == "memory":
             return "memory://chaos"
         if b == "redis":
-            self.servers = [Redis(self.tmp)]
+            self.servers = [Redis(self.tmp, also=[self.netns.host_ip] if self.netns else [])]
         elif b == "quorum":
             self.servers = [Redis(self.tmp) for _ in range(3)]
         elif b == "cluster":
@@ -122,11 +153,15 @@ class Run:
             raise SystemExit(f"unknown backend {b}")
         return "redis://" + ",".join(f"127.0.0.1:{s.port}" for s in self.servers)
 
-    def spawn(self, lang: str) -> None:
+    def spawn(self, lang: str, inside: bool = False) -> None:
         a = self.a
         self.n += 1
         log = os.path.join(self.tmp, f"worker-{self.n}-{lang}.jsonl")
-        common = ["--url", self.target, "--name", "chaos", "--log", log, "--ttl-ms", str(a.ttl_ms),
+        target, store_host = self.target, []
+        if inside:  # through the namespace's link
+            target = target.replace("127.0.0.1", self.netns.host_ip)
+            store_host = ["--store-host", self.netns.host_ip]
+        common = store_host + ["--url", target, "--name", "chaos", "--log", log, "--ttl-ms", str(a.ttl_ms),
                   "--wait-ms", str(a.wait_ms), "--hold-ms", str(a.hold_ms), "--store", str(self.store_port),
                   "--until", str(self.until_ms)]
         tasks = ["--tasks", str(a.tasks)] if a.backend == "memory" else []
@@ -136,8 +171,12 @@ class Run:
         err = os.path.join(self.tmp, f"worker-{self.n}-{lang}.stderr")
         env = dict(os.environ, FERROLOCK_CLI=a.cli, PYTHONPATH=HERE, PYTHONDONTWRITEBYTECODE="1",
                    FERROLOCK_NODE_PROJECT=a.node_project or "")
+        if inside:
+            cmd = ["ip", "netns", "exec", self.netns.name] + cmd
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(err, "w"), env=env)
         self.workers[p.pid] = (lang, p, err)
+        if inside:
+            self.cut_off.add(p.pid)
 
     def holder_now(self):
         """The holder inside its critical section now, per the store: (pid, lang, fence) or None."""
@@ -151,7 +190,8 @@ class Run:
 
     def inject(self) -> None:
         a = self.a
-        kinds = [f for f in a.faults.split(",") if f and (f not in ("restart", "wipe") or self.servers)]
+        kinds = [f for f in a.faults.split(",") if f and (f not in ("restart", "wipe") or self.servers)
+                 and (f not in ("cut", "slow") or self.netns)]
         kind = kinds[len(self.faults) % len(kinds)]  # in turn, so each is injected many times
         now = time.time_ns()
         if kind in ("restart", "wipe"):
@@ -162,6 +202,23 @@ class Run:
             time.sleep(random.uniform(0.05, 0.5))
             s.start()
             self.faults.append({"kind": kind, "t_ns": now, "server": s.port, "down_ms": (time.time_ns() - now) / 1e6})
+            return
+        if kind in ("cut", "slow"):
+            # The namespace's link set down, or slowed to 32 kbit/s, for 2 ttl.
+            # (tc netem, for delay and loss, is not in this kernel: tbf shapes the rate.)
+            ns_if = self.netns.ns_if
+            if kind == "cut":
+                self.netns.inside(["ip", "link", "set", ns_if, "down"])
+            else:
+                self.netns.inside(["tc", "qdisc", "add", "dev", ns_if, "root", "tbf", "rate", "32kbit", "burst", "1600",
+                                   "latency", "500ms"])
+            for pid in self.cut_off:
+                self.faults.append({"kind": kind, "t_ns": now, "pid": pid, "lang": self.workers[pid][0], "fence": -1})
+            time.sleep(a.ttl_ms / 1000 * 2)
+            if kind == "cut":
+                self.netns.inside(["ip", "link", "set", ns_if, "up"])
+            else:
+                self.netns.inside(["tc", "qdisc", "del", "dev", ns_if, "root"])
             return
         if kind == "kill-any":
             # Any worker at any moment: often inside the engine's own calls
@@ -202,7 +259,8 @@ class Run:
         try:
             self.target = self.url()
             store_log = os.path.join(self.tmp, "store.jsonl")
-            store = subprocess.Popen([sys.executable, os.path.join(HERE, "store.py"), "--log", store_log],
+            also = ["--also", self.netns.host_ip] if self.netns else []
+            store = subprocess.Popen([sys.executable, os.path.join(HERE, "store.py"), "--log", store_log] + also,
                                      stdout=subprocess.PIPE, text=True)
             self.store_port = int(store.stdout.readline())
             start = time.time()
@@ -211,6 +269,8 @@ class Run:
                 lang, count = spec.split(":")
                 for _ in range(int(count)):
                     self.spawn(lang)
+            if self.netns:
+                self.spawn("rust", inside=True)
             time.sleep(0.5)
             # memory://: one process whose tasks are the workers; it aborts
             # holders inside their critical sections itself (rust/src/main.rs).
@@ -235,6 +295,8 @@ class Run:
             for _, p, _ in self.workers.values():
                 if p.poll() is None:
                     p.kill()
+            if self.netns:
+                self.netns.close()
             if not a.keep:
                 shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -340,7 +402,8 @@ class Run:
             "backend": a.backend, "seconds": a.seconds, "workers": a.workers, "ttl_ms": a.ttl_ms,
             "acquisitions": acquisitions, "writes": len(writes),
             "refused_writes": sum(1 for w in writes if not w["accepted"]),
-            "faults": {k: sum(1 for f in self.faults if f["kind"] == k) for k in ("kill", "stop", "restart", "wipe", "kill-any")},
+            "faults": {k: sum(1 for f in self.faults if f["kind"] == k)
+                       for k in ("kill", "stop", "restart", "wipe", "kill-any", "cut", "slow")},
             "free_after_kill_ms": {"n": len(gaps), "p50": statistics.median(gaps) if gaps else None,
                                    "max": max(gaps) if gaps else None},
             "paused_holders_taken_over": paused_taken,
@@ -363,6 +426,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", default="rust:1,python:1,node:1,c:1,cli:1")
     ap.add_argument("--faults", default="kill,stop,restart,kill-any")
+    ap.add_argument("--netns", action="store_true",
+                    help="redis: one more Rust worker inside a network namespace of the test's, whose link the faults cut and slow")
     ap.add_argument("--tasks", type=int, default=5, help="memory://: the Rust worker's tasks")
     ap.add_argument("--ttl-ms", type=int, default=1000)
     ap.add_argument("--wait-ms", type=int, default=5000)

@@ -6,7 +6,7 @@ records every write (accepted or not) with its holder and the time.
 Protocol, one line each way over TCP on 127.0.0.1:
     W <fence> <holder> <phase>   ->  OK | STALE <highest>
     Q                            ->  <holder> <fence> <phase> | - 0 -   (the last accepted write)
-The port is printed on stdout once listening; the record goes to --log as
+It listens on 127.0.0.1 (and on --also, same port); the port is printed on stdout once listening; the record goes to --log as
 JSON lines {"seq", "t_ns", "fence", "holder", "phase", "accepted"}.
 """
 import argparse
@@ -20,6 +20,7 @@ import time
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
+    ap.add_argument("--also", help="a second address to listen on (the test's own network namespace's link)")
     args = ap.parse_args()
     out = open(args.log, "w", buffering=1)
     mutex = threading.Lock()
@@ -55,9 +56,12 @@ def main() -> None:
         daemon_threads = True
         allow_reuse_address = True
 
-    with Server(("127.0.0.1", 0), Handler) as server:
-        print(server.server_address[1], flush=True)
-        server.serve_forever()
+    server = Server(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    if args.also:
+        threading.Thread(target=Server((args.also, port), Handler).serve_forever, daemon=True).start()
+    print(port, flush=True)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -101,8 +101,8 @@ func main() {
 	// Holders that lost their lock by a fault: "lang-pid" of paused or killed holders, with the fence.
 	excused := map[string]bool{}
 	for _, f := range faults {
-		if k := f["kind"]; k == "stop" || k == "kill" || k == "kill-any" {
-			// kill-any does not know the fence (-1): any of that holder's.
+		if k := f["kind"]; k == "stop" || k == "kill" || k == "kill-any" || k == "cut" || k == "slow" {
+			// kill-any, cut and slow do not know the fence (-1): any of that holder's.
 			excused[fmt.Sprintf("%v-%d/%d", f["lang"], num(f, "pid"), num(f, "fence"))] = true
 		}
 	}

@@ -21,8 +21,8 @@ fn now_ns() -> u128 {
 struct Store(BufReader<TcpStream>);
 
 impl Store {
-    fn connect(port: u16) -> Store {
-        Store(BufReader::new(TcpStream::connect(("127.0.0.1", port)).expect("the fenced store")))
+    fn connect(host: &str, port: u16) -> Store {
+        Store(BufReader::new(TcpStream::connect((host, port)).expect("the fenced store")))
     }
 
     /// Whether the store accepted the write (false: a stale fence).
@@ -52,12 +52,13 @@ struct Config {
     wait: Duration,
     hold_ms: u64,
     store: u16,
+    store_host: String,
     until: u128,
 }
 
 /// One worker's loop; `inside` holds the fence while in the critical section.
 async fn work(locks: ferrolock::Locks, c: Config, who: String, record: Record, inside: Arc<Mutex<Option<u64>>>) {
-    let mut store = Store::connect(c.store);
+    let mut store = Store::connect(&c.store_host, c.store);
     let holder = format!("rust-{who}");
     let lock = locks.lock(&c.name).ttl(c.ttl).holder(&holder);
     while now_ns() < c.until {
@@ -111,6 +112,7 @@ fn main() {
         wait: Duration::from_millis(num("wait-ms")),
         hold_ms: num("hold-ms"),
         store: num("store") as u16,
+        store_host: arg(&args, "store-host").unwrap_or_else(|| "127.0.0.1".into()),
         until: num("until") as u128 * 1_000_000,
     };
     let log = std::fs::OpenOptions::new().create(true).append(true).open(get("log")).expect("log");
@@ -123,7 +125,17 @@ fn main() {
     }
     .expect("runtime");
     rt.block_on(async {
-        let locks = ferrolock::Locks::connect(&get("url")).await.expect("connect");
+        // A worker started while its link is cut keeps trying until it connects.
+        let locks = loop {
+            match ferrolock::Locks::connect(&get("url")).await {
+                Ok(locks) => break locks,
+                Err(e) if now_ns() < c.until => {
+                    record.ev(&pid.to_string(), "unavailable", &format!(", \"error\": {:?}", e.to_string()));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("connect: {e}"),
+            }
+        };
         if tasks == 1 {
             work(locks.clone(), c, pid.to_string(), record.clone(), Default::default()).await;
         } else {
