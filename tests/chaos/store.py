@@ -28,6 +28,12 @@ def main() -> None:
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
+            try:
+                self.serve()
+            except ConnectionError:
+                pass  # a worker killed mid-request: its record ends there
+
+        def serve(self) -> None:
             for raw in self.rfile:
                 parts = raw.decode().split()
                 if not parts:
