@@ -3,7 +3,7 @@
 // TypeError for a wrong JS type), never a crash, and leaves nothing held.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Locks, BackendUnavailable, InvalidArgument, InvalidToken, LockLost, decodeToken } from 'ferrolock'
@@ -132,8 +132,10 @@ test('refresh: bad ttl values', async () => {
   await held.release()
 })
 
-test('an unavailable backend keeps its own error as cause', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'ferrolock-cause-')), 'file')
+test('an unavailable backend keeps its own error as cause', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferrolock-cause-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'file')
   writeFileSync(file, '')
   let error
   try {
