@@ -1,7 +1,9 @@
 //! The four programs users build (the CLI for the demo, the C library for
 //! scripts/install-c, the Python and Node modules for pip and npm) must
 //! resolve every dependency they share to one feature set, or each build
-//! recompiles it: the reason tools/workspace-hack exists. This fails when a
+//! recompiles it: the reason tools/workspace-hack exists. The same holds
+//! against the workspace's own build (`--workspace --all-targets`, what
+//! scripts/test builds before the suites build one program each). This fails when a
 //! new dependency or feature breaks that, naming the package and the
 //! feature sets; add the union to tools/workspace-hack/Cargo.toml.
 use std::collections::BTreeMap;
@@ -9,12 +11,17 @@ use std::process::Command;
 
 const PROGRAMS: [&str; 4] = ["ferrolock-cli", "ferrolock-c", "ferrolock-python", "ferrolock-node"];
 
+/// What scripts/test builds first, in debug: every member, every target.
+const WORKSPACE: &str = "the workspace";
+
 /// package (name and version) -> its features, for one program's build.
 fn features_of(program: &str) -> BTreeMap<String, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let selection: &[&str] =
+        if program == WORKSPACE { &["-e", "normal,build,dev", "--workspace"] } else { &["-e", "normal,build", "-p", program] };
     let out = Command::new(cargo)
-        .args(["tree", "--locked", "-q", "-e", "normal,build", "--prefix", "none", "--no-dedupe"])
-        .args(["-f", "{p}|{f}", "-p", program])
+        .args(["tree", "--locked", "-q", "--prefix", "none", "--no-dedupe", "-f", "{p}|{f}"])
+        .args(selection)
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .expect("run cargo tree");
@@ -37,7 +44,7 @@ fn features_of(program: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn the_four_programs_share_one_feature_set_per_dependency() {
-    let trees: Vec<_> = PROGRAMS.iter().map(|p| (p, features_of(p))).collect();
+    let trees: Vec<_> = PROGRAMS.iter().chain([&WORKSPACE]).map(|p| (p, features_of(p))).collect();
     assert!(trees.iter().all(|(_, t)| t.keys().any(|k| k.starts_with("tokio "))), "cargo tree listed no tokio");
     let mut differ = Vec::new();
     for (i, (a, ta)) in trees.iter().enumerate() {
