@@ -138,7 +138,7 @@ async fn show(url: &str) -> Result<i32, Exit> {
     ))?;
     if !on_path("ferrolock") {
         // `cargo run -- demo` leaves the command in target/: say how to reach it.
-        out("  cargo install --path cli                           # first: puts ferrolock on PATH (~/.cargo/bin)")?;
+        out("  cargo install --locked --path cli                  # first: puts ferrolock on PATH (~/.cargo/bin)")?;
     }
     out("  ferrolock run nightly-report -- ./make-report.sh   # one at a time, across processes")?;
     out("  TOKEN=$(ferrolock acquire deploy)                  # take a lock, get a token")?;

@@ -566,7 +566,7 @@ fn demo_runs() {
     assert!(out.took < Duration::from_secs(20), "demo took {:?}", out.took);
     // Not on PATH (as after `cargo run -- demo`): the closing suggestions
     // begin with how to put it there; on PATH, they do not.
-    assert!(out.stdout.contains("cargo install --path cli"), "{}", out.stdout);
+    assert!(out.stdout.contains("cargo install --locked --path cli"), "{}", out.stdout);
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ferrolock"), dir.path().join("ferrolock")).unwrap();
     let out = finish({
