@@ -16,7 +16,8 @@ pkg-config)
     env -u LD_LIBRARY_PATH "$work/nightly_report" memory:// | grep -q "under fence 1"
     ;;
 docs)
-    # Each ```c block of README.md and docs/ is an app.c, built with the
+    # Each ```c block of README.md, docs/ and the READMEs of packages/* and
+    # examples/* is an app.c, built with the
     # README's own `cc app.c $(pkg-config ...)` line, then run (exit 0) in a
     # folder of its own with no LD_LIBRARY_PATH. Blocks marked
     # `<!-- not run: why -->` on the line before are left out.
@@ -34,7 +35,8 @@ docs)
     done < <(python3 - "$root" <<'PY'
 import pathlib, re, sys
 root = pathlib.Path(sys.argv[1])
-for path in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
+for path in [root / "README.md", *sorted(root.glob("packages/*/README.md")),
+             *sorted(root.glob("examples/*/README.md")), *sorted((root / "docs").rglob("*.md"))]:
     lines = path.read_text(encoding="utf-8").splitlines()
     i = 0
     while i < len(lines):

@@ -1,4 +1,5 @@
-//! Extract every ```rust block of README.md and docs/**/*.md into
+//! Extract every ```rust block of README.md, docs/**/*.md and the READMEs
+//! of packages/* and examples/* into
 //! $OUT_DIR/blocks.rs, each the body of an async function, so that
 //! tests/blocks.rs compiles and runs them as written: a block that does not
 //! compile fails the build of the test, one that fails at run time fails
@@ -8,8 +9,20 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// README.md, docs/**/*.md and the READMEs of packages/* and examples/*:
+/// the same list as every other runner of the blocks.
 fn markdown_files(root: &Path) -> Vec<PathBuf> {
     let mut files = vec![root.join("README.md")];
+    for folder in ["packages", "examples"] {
+        println!("cargo:rerun-if-changed={}", root.join(folder).display());
+        let mut readmes: Vec<_> = std::fs::read_dir(root.join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("README.md"))
+            .filter(|p| p.is_file())
+            .collect();
+        readmes.sort();
+        files.extend(readmes);
+    }
     let mut dirs = vec![root.join("docs")];
     while let Some(dir) = dirs.pop() {
         println!("cargo:rerun-if-changed={}", dir.display());

@@ -1,4 +1,5 @@
-// The ```js and ```ts blocks of README.md and docs/, run as written on this
+// The ```js and ```ts blocks of README.md, docs/ and the READMEs of
+// packages/* and examples/*, run as written on this
 // Node (the README names Node 20): js as an ES module, ts compiled by the
 // project's tsc (strict, ES2022, which lowers `await using`) and then run.
 // Each runs in a scratch folder of the test project, where `ferrolock`
@@ -14,8 +15,15 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { redisUrl, repo } from './helpers.mjs'
 
+// README.md, docs/**/*.md and the READMEs of packages/* and examples/*.
 function docFiles() {
   const out = [path.join(repo, 'README.md')]
+  for (const folder of ['packages', 'examples']) {
+    for (const sub of fs.readdirSync(path.join(repo, folder)).sort()) {
+      const readme = path.join(repo, folder, sub, 'README.md')
+      if (fs.existsSync(readme)) out.push(readme)
+    }
+  }
   const walk = (dir) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(dir, e.name)
@@ -72,6 +80,7 @@ const BLOCKS = blocks()
 test('README.md and docs/ have js and ts blocks', () => {
   assert.ok(BLOCKS.some((b) => b.file === 'README.md' && b.language === 'js'), 'no ```js block in README.md')
   assert.ok(BLOCKS.some((b) => b.file === 'docs/node.md' && b.language === 'ts'), 'no ```ts block in docs/node.md')
+  assert.ok(BLOCKS.some((b) => b.file === 'packages/npm/README.md'), 'no block in packages/npm/README.md')
 })
 
 for (const block of BLOCKS) {

@@ -1,4 +1,5 @@
-"""The code blocks of README.md and docs/ as a reader meets them.
+"""The code blocks of README.md, docs/ and the READMEs of packages/* and
+examples/* as a reader meets them.
 
 Every fenced block there is run by the suite of its language, as written:
 ```python here, ```rust by tests/docs (cargo test), ```js and ```ts by
@@ -41,7 +42,13 @@ class Block(NamedTuple):
 
 
 def doc_files() -> list[pathlib.Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    """README.md, docs/**/*.md and the READMEs of packages/* and examples/*."""
+    return [
+        ROOT / "README.md",
+        *sorted(ROOT.glob("packages/*/README.md")),
+        *sorted(ROOT.glob("examples/*/README.md")),
+        *sorted((ROOT / "docs").rglob("*.md")),
+    ]
 
 
 def blocks() -> Iterator[Block]:
@@ -81,7 +88,7 @@ PYTHON_BLOCKS = [b for b in blocks() if b.language == "python" and not b.marker]
 
 
 def test_the_docs_have_python_blocks() -> None:
-    assert {b.file for b in PYTHON_BLOCKS} >= {"README.md", "docs/python.md"}
+    assert {b.file for b in PYTHON_BLOCKS} >= {"README.md", "docs/python.md", "packages/python/README.md"}
 
 
 @pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"{b.file}:{b.line}" for b in PYTHON_BLOCKS])

@@ -1,4 +1,5 @@
-//! The ```rust blocks of README.md and docs/, compiled and run as written
+//! The ```rust blocks of README.md, docs/ and the package and example
+//! READMEs, compiled and run as written
 //! (build.rs makes each the body of an async function returning a Result),
 //! each in a fresh current directory: `sqlite://locks.db` lands there.
 use std::future::Future;
@@ -12,7 +13,7 @@ include!(concat!(env!("OUT_DIR"), "/blocks.rs"));
 // directory, which the test harness's threads share.
 #[tokio::test(flavor = "current_thread")]
 async fn every_rust_block_of_the_docs_runs() {
-    assert!(!BLOCKS.is_empty(), "build.rs found no ```rust block in README.md or docs/");
+    assert!(!BLOCKS.is_empty(), "build.rs found no ```rust block in README.md, docs/ or the READMEs");
     let start = std::env::current_dir().unwrap();
     for (file, line, block) in BLOCKS {
         let dir = tempfile::tempdir().unwrap();
