@@ -136,6 +136,10 @@ async fn show(url: &str) -> Result<i32, Exit> {
         "Try it with your own commands (your locks live at {} unless --url says otherwise):",
         ferrolock::redact(&ferrolock::default_url())
     ))?;
+    if !on_path("ferrolock") {
+        // `cargo run -- demo` leaves the command in target/: say how to reach it.
+        out("  cargo install --locked --path cli                  # first: puts ferrolock on PATH (~/.cargo/bin)")?;
+    }
     out("  ferrolock run nightly-report -- ./make-report.sh   # one at a time, across processes")?;
     out("  TOKEN=$(ferrolock acquire deploy)                  # take a lock, get a token")?;
     out("  ferrolock release \"$TOKEN\"                         # release it, from any process")?;
@@ -171,4 +175,14 @@ pub async fn resume(locks: &Locks, token: &str) -> Result<i32, Exit> {
     let released = held.release().await?;
     out(&format!("pid {pid} released {name}{}", if released { "" } else { " (it had already been lost)" }))?;
     Ok(0)
+}
+
+/// Whether a command `name` is found on $PATH, as a shell would find it.
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }

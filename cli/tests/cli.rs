@@ -554,15 +554,29 @@ fn url_is_accepted_after_the_subcommand_and_from_the_environment() {
 fn demo_runs() {
     let out = finish(bare());
     assert_eq!(out.code, 64);
+    let empty = tempfile::tempdir().unwrap();
     let out = finish({
         let mut c = bare();
-        c.arg("demo");
+        c.arg("demo").env("PATH", empty.path());
         c
     });
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("fence"), "{}", out.stdout);
     assert!(out.stdout.contains("resumed"), "{}", out.stdout);
     assert!(out.took < Duration::from_secs(20), "demo took {:?}", out.took);
+    // Not on PATH (as after `cargo run -- demo`): the closing suggestions
+    // begin with how to put it there; on PATH, they do not.
+    assert!(out.stdout.contains("cargo install --locked --path cli"), "{}", out.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ferrolock"), dir.path().join("ferrolock")).unwrap();
+    let out = finish({
+        let mut c = bare();
+        c.arg("demo").env("PATH", dir.path());
+        c
+    });
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("cargo install"), "{}", out.stdout);
+    assert!(out.stdout.contains("ferrolock run nightly-report"), "{}", out.stdout);
 }
 
 #[test]

@@ -830,11 +830,10 @@ async fn foreign_and_malformed_tokens_are_invalid(fx: Fixture) {
     if !fx.has(&locks, "handoff").await {
         return;
     }
+    // The foreign store's folder lives (and is removed) with this scenario.
+    let dir = tempfile::tempdir().unwrap();
     let other_url = if locks.backend() == ferrolock::BackendKind::Memory {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("x.db").display());
-        std::mem::forget(dir);
-        url
+        format!("sqlite://{}", dir.path().join("x.db").display())
     } else {
         format!("memory://foreign-{}", rand_suffix())
     };

@@ -588,16 +588,19 @@ const scenarios = {
   async foreign_and_malformed_tokens_are_invalid(fx) {
     const locks = await fx.connect()
     if (!await fx.has(locks, 'handoff')) return
-    const otherUrl = locks.backend === 'memory'
-      ? `sqlite://${path.join(tempDir(), 'x.db')}`
-      : `memory://foreign-${Date.now()}`
+    const otherDir = locks.backend === 'memory' ? tempDir() : null
+    const otherUrl = otherDir ? `sqlite://${path.join(otherDir, 'x.db')}` : `memory://foreign-${Date.now()}`
     const foreign = await Locks.connect(otherUrl)
-    const token = (await foreign.lock('f').tryAcquire()).intoToken()
-    await assert.rejects(locks.resume(token), (e) => e instanceof InvalidToken && e.code === 'INVALID_TOKEN' && e.message.includes('backend'))
-    for (const bad of ['', 'flk1.', 'flk1.!!!!', 'flk2.AAAA', token.slice(0, -4), 'flk1.'.repeat(1000)]) {
-      await assert.rejects(locks.resume(bad), InvalidToken, JSON.stringify(bad))
+    try {
+      const token = (await foreign.lock('f').tryAcquire()).intoToken()
+      await assert.rejects(locks.resume(token), (e) => e instanceof InvalidToken && e.code === 'INVALID_TOKEN' && e.message.includes('backend'))
+      for (const bad of ['', 'flk1.', 'flk1.!!!!', 'flk2.AAAA', token.slice(0, -4), 'flk1.'.repeat(1000)]) {
+        await assert.rejects(locks.resume(bad), InvalidToken, JSON.stringify(bad))
+      }
+    } finally {
+      await foreign.close()
+      if (otherDir) fs.rmSync(otherDir, { recursive: true, force: true })
     }
-    await foreign.close()
   },
 
   async dropped_handle_releases_its_lock(fx) {

@@ -100,7 +100,10 @@ def test_a_wait_does_not_block_other_threads_calls(url3):
 
 WAITER = textwrap.dedent(
     """
-    import sys, ferrolock
+    import signal, sys, ferrolock
+    # Python leaves SIGINT ignored when its parent did (a suite started in
+    # the background by a non-interactive shell): restore Ctrl-C's handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     locks = ferrolock.connect(sys.argv[1])
     locks.on("queued", lambda e: print("queued", flush=True))
     try:

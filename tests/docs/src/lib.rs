@@ -1,0 +1,1 @@
+//! No code: the test is tests/blocks.rs, over the blocks build.rs extracts.
