@@ -191,17 +191,22 @@ class Run:
     def inject(self) -> None:
         a = self.a
         kinds = [f for f in a.faults.split(",") if f and (f not in ("restart", "wipe") or self.servers)
+                 and (f != "restart2" or len(self.servers) >= 3)
                  and (f not in ("cut", "slow") or self.netns)]
         kind = kinds[len(self.faults) % len(kinds)]  # in turn, so each is injected many times
         now = time.time_ns()
-        if kind in ("restart", "wipe"):
-            s = random.choice(self.servers)
-            s.kill()
-            if kind == "wipe":
-                s.wipe()
+        if kind in ("restart", "restart2", "wipe"):
+            # One server (restart2: two of them, a quorum's majority) killed and started again.
+            down = random.sample(self.servers, 2 if kind == "restart2" else 1)
+            for s in down:
+                s.kill()
+                if kind == "wipe":
+                    s.wipe()
             time.sleep(random.uniform(0.05, 0.5))
-            s.start()
-            self.faults.append({"kind": kind, "t_ns": now, "server": s.port, "down_ms": (time.time_ns() - now) / 1e6})
+            for s in down:
+                s.start()
+            self.faults.append({"kind": kind, "t_ns": now, "servers": [s.port for s in down],
+                                "down_ms": (time.time_ns() - now) / 1e6})
             return
         if kind in ("cut", "slow"):
             # The namespace's link set down, or slowed to 32 kbit/s, for 2 ttl.
@@ -403,7 +408,7 @@ class Run:
             "acquisitions": acquisitions, "writes": len(writes),
             "refused_writes": sum(1 for w in writes if not w["accepted"]),
             "faults": {k: sum(1 for f in self.faults if f["kind"] == k)
-                       for k in ("kill", "stop", "restart", "wipe", "kill-any", "cut", "slow")},
+                       for k in ("kill", "stop", "restart", "restart2", "wipe", "kill-any", "cut", "slow")},
             "free_after_kill_ms": {"n": len(gaps), "p50": statistics.median(gaps) if gaps else None,
                                    "max": max(gaps) if gaps else None},
             "paused_holders_taken_over": paused_taken,
@@ -425,7 +430,7 @@ def main() -> int:
     ap.add_argument("--backend", required=True)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", default="rust:1,python:1,node:1,c:1,cli:1")
-    ap.add_argument("--faults", default="kill,stop,restart,kill-any")
+    ap.add_argument("--faults", default="kill,stop,restart,restart2,kill-any")
     ap.add_argument("--netns", action="store_true",
                     help="redis: one more Rust worker inside a network namespace of the test's, whose link the faults cut and slow")
     ap.add_argument("--tasks", type=int, default=5, help="memory://: the Rust worker's tasks")
