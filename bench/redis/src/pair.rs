@@ -138,12 +138,12 @@ impl Impl {
                 }
             }
             Impl::FloorQuorum { conns, servers, script, key, seq, salt } => {
-                use futures_util::stream::{FuturesUnordered, StreamExt as _};
+                use futures_util::stream::FuturesUnordered;
                 let majority = *servers / 2 + 1;
                 for _ in 0..n {
                     *seq += 1;
                     let val = format!("{salt:016x}{seq:016x}");
-                    let mut sets: FuturesUnordered<_> = conns
+                    let sets: FuturesUnordered<_> = conns
                         .iter()
                         .map(|c| {
                             let mut c = c.clone();
@@ -161,17 +161,10 @@ impl Impl {
                             }
                         })
                         .collect();
-                    let mut yes = 0;
-                    while let Some(ok) = sets.next().await {
-                        yes += usize::from(ok);
-                        if yes >= majority {
-                            break;
-                        }
-                    }
-                    if yes < majority {
+                    if count_to(sets, majority).await < majority {
                         return Err("floor-quorum: no majority for SET NX".into());
                     }
-                    let mut dels: FuturesUnordered<_> = conns
+                    let dels: FuturesUnordered<_> = conns
                         .iter()
                         .map(|c| {
                             let mut c = c.clone();
@@ -179,21 +172,36 @@ impl Impl {
                             async move { matches!(script.key(key).arg(val).invoke_async::<i64>(&mut c).await, Ok(1)) }
                         })
                         .collect();
-                    let mut yes = 0;
-                    while let Some(ok) = dels.next().await {
-                        yes += usize::from(ok);
-                        if yes >= majority {
-                            break;
-                        }
-                    }
-                    // The rest finish as the next pair's commands queue behind them.
-                    drop(sets);
-                    drop(dels);
+                    count_to(dels, majority).await;
                 }
             }
         }
         Ok(start.elapsed())
     }
+}
+
+/// The runtime benchmarks run on: `current_thread`, or with
+/// `FERROLOCK_BENCH_FLAVOR=multi_thread` the one `#[tokio::main]` makes.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    match std::env::var("FERROLOCK_BENCH_FLAVOR").as_deref() {
+        Ok("multi_thread") => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build(),
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// How many of `answers` said yes, counted until `majority` did (the rest
+/// are dropped: their commands were sent, their replies are not awaited).
+async fn count_to(mut answers: futures_util::stream::FuturesUnordered<impl std::future::Future<Output = bool>>, majority: usize) -> usize {
+    use futures_util::stream::StreamExt as _;
+    let mut yes = 0;
+    while let Some(ok) = answers.next().await {
+        yes += usize::from(ok);
+        if yes >= majority {
+            break;
+        }
+    }
+    yes
 }
 
 pub fn main(opts: &Opts) -> Result<(), String> {
@@ -202,11 +210,7 @@ pub fn main(opts: &Opts) -> Result<(), String> {
     let rounds = opts.num("rounds")?.max(1);
     let names: Vec<String> = opts.str("impl")?.split(',').map(str::to_owned).collect();
     let same_process_floor = opts.str_or("same-process-floor", "no") == "yes";
-    let rt = match std::env::var("FERROLOCK_BENCH_FLAVOR").as_deref() {
-        Ok("multi_thread") => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build(),
-        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-    }
-    .map_err(|e| e.to_string())?;
+    let rt = runtime()?;
     rt.block_on(async move {
         let mut impls = Vec::new();
         for name in &names {

@@ -23,11 +23,7 @@ pub fn main(opts: &Opts) -> Result<(), String> {
     let rounds = opts.num_or("rounds", 5)?.max(1);
     let tasks = opts.num_or("tasks", 8)?;
     let iterations = opts.num_or("iterations", 100)?;
-    let rt = match std::env::var("FERROLOCK_BENCH_FLAVOR").as_deref() {
-        Ok("multi_thread") => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build(),
-        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-    }
-    .map_err(|e| e.to_string())?;
+    let rt = crate::pair::runtime()?;
     rt.block_on(async move {
         let mut impls = Vec::new();
         for name in ["ferrolock", "floor-quorum", "rslock"] {
