@@ -578,8 +578,8 @@ const scenarios = {
     const err = await Locks.connect('ftp://alice:hunter2@example').catch((e) => e)
     assert.ok(err instanceof InvalidArgument)
     assert.ok(!err.message.includes('hunter2'), `password leaked: ${err.message}`)
-    const pg = await Locks.connect('postgres://alice:hunter2@db/app').catch((e) => e)
-    assert.ok(pg instanceof Unsupported && pg.message.includes('postgres'), String(pg))
+    const pg = await Locks.connect('couchbase://alice:hunter2@db/app').catch((e) => e)
+    assert.ok(pg instanceof Unsupported && pg.message.includes('couchbase'), String(pg))
     assert.ok(!pg.message.includes('hunter2'))
   },
 
