@@ -24,7 +24,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Idle lock connections kept for the next acquisitions.
-const IDLE_MAX: usize = 8;
+const IDLE_MAX: usize = 16;
 
 pub(crate) struct Advisory {
     state: Arc<State>,
@@ -53,9 +53,19 @@ impl Advisory {
         Advisory { state: Arc::new(State { connector, sql, held: Default::default(), idle: Default::default() }) }
     }
 
-    pub(crate) async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
+    pub(crate) async fn try_acquire(&self, pool: &Pool, req: &AcquireRequest<'_>) -> Result<Attempt> {
         let s = &self.state;
-        let conn = s.take_conn().await?;
+        let conn = match s.idle_conn() {
+            Some(c) => c,
+            None => {
+                // Opening a connection costs a handshake and authentication:
+                // not worth it for a lock that is held (waiters try often).
+                if held_against(pool, req.key, req.mode).await? {
+                    return Ok(Attempt::Busy { retry_in: None });
+                }
+                Arc::new(Conn::open(&s.connector, &s.sql).await?)
+            }
+        };
         let ttl = ttl_ms(req.ttl);
         let stmt = if req.mode == Mode::Shared { Stmt::AdvisoryAcquireShared } else { Stmt::AdvisoryAcquire };
         let holder: &str = req.holder;
@@ -167,15 +177,15 @@ impl Advisory {
 }
 
 impl State {
-    /// An idle lock connection, or a new one.
-    async fn take_conn(&self) -> Result<Arc<Conn>> {
-        loop {
-            let Some(c) = self.idle.lock().pop() else { break };
+    /// An idle lock connection, if there is one.
+    fn idle_conn(&self) -> Option<Arc<Conn>> {
+        let mut idle = self.idle.lock();
+        while let Some(c) = idle.pop() {
             if !c.is_closed() {
-                return Ok(c);
+                return Some(c);
             }
         }
-        Ok(Arc::new(Conn::open(&self.connector, &self.sql).await?))
+        None
     }
 
     fn put_idle(&self, conn: Arc<Conn>) {
@@ -222,6 +232,18 @@ impl State {
             Err(e) => Err(pg_error(&self.connector.target, &e)),
         }
     }
+}
+
+/// Whether the key's advisory lock is held in a way that refuses `mode`
+/// now (read on a pool connection; the attempt itself decides).
+async fn held_against(pool: &Pool, key: &str, mode: Mode) -> Result<bool> {
+    pool.run(|c| async move {
+        let st = c.stmt(Stmt::AdvisoryHeld).await?;
+        let row = c.client.query_one(st, &[&key]).await?;
+        let (exclusive, any): (i64, i64) = (row.get(0), row.get(1));
+        Ok(if mode == Mode::Shared { exclusive > 0 } else { any > 0 })
+    })
+    .await
 }
 
 /// Unlock `entry` at its deadline unless renewed (or released) before.

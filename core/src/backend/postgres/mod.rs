@@ -95,7 +95,7 @@ impl Backend for PostgresBackend {
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
         match &self.advisory {
             None => lease::try_acquire(&self.pool, req).await,
-            Some(a) => a.try_acquire(req).await,
+            Some(a) => a.try_acquire(&self.pool, req).await,
         }
     }
 

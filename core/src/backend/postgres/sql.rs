@@ -29,6 +29,7 @@ pub(crate) enum Stmt {
     AdvisoryInspect,
     AdvisoryList,
     AdvisoryForceRelease,
+    AdvisoryHeld,
     Ping,
 }
 
@@ -118,6 +119,15 @@ impl Sql {
                     "WITH a AS (SELECT $1::text AS key),
                      killed AS (SELECT pg_terminate_backend(l.pid, 5000) AS done FROM a, {ADVISORY_LOCKS_OF})
                      SELECT count(*) FILTER (WHERE done), pg_notify('{channel}', $1) FROM killed"
+                ),
+            ),
+            (
+                Stmt::AdvisoryHeld,
+                // Whether the key's lock is held (exclusively, or at all): a
+                // hint only, to spare opening a connection for a busy lock.
+                format!(
+                    "WITH a AS (SELECT $1::text AS key)
+                     SELECT count(*) FILTER (WHERE l.mode = 'ExclusiveLock'), count(*) FROM a, {ADVISORY_LOCKS_OF}"
                 ),
             ),
             (Stmt::Ping, "SELECT 1".to_owned()),
