@@ -1,8 +1,9 @@
 //! PostgreSQL under faults: a wrong password, an unreachable server, a
 //! holder's connection killed with `pg_terminate_backend`, and a server
-//! restarted during a hold, in both modes. The restart tests start their
-//! own server (initdb in a temp dir, 127.0.0.1, a free port, stopped by
-//! pid); the others use the one scripts/test started
+//! restarted during a hold, in both modes; and TLS by sslmode. The restart
+//! and TLS tests start their own server (initdb in a temp dir, 127.0.0.1, a
+//! free port, stopped by pid; the TLS one with the certificates of
+//! `$FERROLOCK_TEST_TLS_DIR`); the others use the one scripts/test started
 //! (`FERROLOCK_TEST_POSTGRES_URL`), each in a namespace of its own.
 #![cfg(feature = "postgres")]
 
@@ -59,13 +60,22 @@ struct Server {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// More `-c name=value` settings.
+    settings: Vec<String>,
 }
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(|_| Vec::new())
+    }
+
+    /// A server whose extra settings `settings` makes from its folder
+    /// (where it may put files first).
+    fn start_with(settings: impl FnOnce(&Path) -> Vec<String>) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         std::fs::write(dir.path().join("pwfile"), format!("{PASSWORD}\n")).unwrap();
+        let settings = settings(dir.path());
         if as_root() {
             // PostgreSQL refuses to run as root: its own user runs it.
             let ok = Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap().success();
@@ -82,7 +92,7 @@ impl Server {
             .status()
             .expect("initdb of postgresql-15");
         assert!(status.success(), "initdb failed");
-        let mut s = Server { port, dir, child: None };
+        let mut s = Server { port, dir, child: None, settings };
         s.restart();
         s
     }
@@ -109,6 +119,7 @@ impl Server {
             .args(["-c", "listen_addresses=127.0.0.1", "-p", &self.port.to_string(), "-k"])
             .arg(self.dir.path())
             .args(["-c", "fsync=off"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -388,5 +399,67 @@ async fn bad_urls_are_invalid_arguments_naming_the_part() {
             }
             other => panic!("{url}: {other:?}"),
         }
+    }
+}
+
+fn tls_dir() -> PathBuf {
+    std::env::var_os("FERROLOCK_TEST_TLS_DIR")
+        .map(PathBuf::from)
+        .expect("FERROLOCK_TEST_TLS_DIR is not set: run scripts/test, which makes the test certificates")
+}
+
+/// Whether the sessions named `app` are encrypted, as the server sees them.
+fn encrypted(server: &Server, app: &str) -> String {
+    psql(
+        &with(&server.url(), "sslmode=disable"),
+        &format!(
+            "SELECT string_agg(DISTINCT s.ssl::text, ',') FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = '{app}'"
+        ),
+    )
+    .trim()
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_chooses_tls_and_verification() {
+    let certs = tls_dir();
+    let server = Server::start_with(|dir| {
+        for f in ["server.pem", "server.key"] {
+            std::fs::copy(certs.join(f), dir.join(f)).unwrap();
+        }
+        // PostgreSQL refuses a key others may read.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        vec![
+            "ssl=on".to_owned(),
+            format!("ssl_cert_file={}", dir.join("server.pem").display()),
+            format!("ssl_key_file={}", dir.join("server.key").display()),
+        ]
+    });
+    let ca = certs.join("ca.pem").display().to_string();
+    let other_ca = certs.join("other-ca.pem").display().to_string();
+    for (query, tls) in [
+        ("sslmode=disable", "false"),
+        ("", "true"), // prefer, libpq's default: TLS when the server offers it
+        ("sslmode=require", "true"),
+        (&format!("sslmode=verify-ca&sslrootcert={ca}") as &str, "true"),
+        (&format!("sslmode=verify-full&sslrootcert={ca}") as &str, "true"),
+    ] {
+        let app = unique("tls");
+        let locks = Locks::connect(&with(&server.url(), &format!("application_name={app}&{query}"))).await.unwrap();
+        let held = locks.lock("t").try_acquire().await.unwrap().expect("free");
+        assert_eq!(encrypted(&server, &app), tls, "{query}");
+        assert!(held.release().await.unwrap());
+        locks.close().await;
+    }
+    // A server its roots do not vouch for is refused, within the timeout.
+    for mode in ["verify-ca", "verify-full"] {
+        let err = Locks::connect(&with(&server.url(), &format!("sslmode={mode}&sslrootcert={other_ca}&connect_timeout=3")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{mode}: {err:?}");
+        assert!(err.to_string().contains("certificate") || err.to_string().contains("Issuer"), "{mode}: {err}");
+        assert!(!err.to_string().contains(PASSWORD));
     }
 }

@@ -25,12 +25,22 @@ pub(crate) fn unavailable(target: &PostgresTarget, e: impl std::fmt::Display) ->
     Error::Unavailable { backend: "postgres", message: format!("{}: {cause}", target.redacted), cause: Some(cause) }
 }
 
-/// A tokio-postgres error, with the server's own message when it sent one.
+/// A tokio-postgres error, with the server's own message when it sent one,
+/// else with its causes (a TLS handshake's, an I/O error's).
 pub(crate) fn pg_error(target: &PostgresTarget, e: &tokio_postgres::Error) -> Error {
-    match e.as_db_error() {
-        Some(db) => unavailable(target, format_args!("{} ({}): {}", db.severity(), db.code().code(), db.message())),
-        None => unavailable(target, e),
+    if let Some(db) = e.as_db_error() {
+        return unavailable(target, format_args!("{} ({}): {}", db.severity(), db.code().code(), db.message()));
     }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    unavailable(target, text)
 }
 
 /// The settings of a connection (everything but TLS).
