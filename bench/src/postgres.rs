@@ -110,9 +110,14 @@ impl Pgbench {
 pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let ns = format!("bench{}", std::process::id());
-    let lease_url = format!("{url}?sslmode=disable&namespace={ns}");
-    let advisory_url = format!("{url}?sslmode=disable&mode=advisory&namespace={ns}");
+    // Each provider in a schema of its own, so that each listens only to its
+    // own releases' NOTIFYs; the floors use schema `public` (created by a
+    // provider first), whose notifications nobody listens to.
+    let lease_url = format!("{url}?sslmode=disable&schema=bench_lease&namespace={ns}");
+    let advisory_url = format!("{url}?sslmode=disable&mode=advisory&schema=bench_advisory&namespace={ns}");
     let (lease_locks, advisory_locks) = rt.block_on(async {
+        let setup = ferrolock::Locks::connect(&format!("{url}?sslmode=disable")).await.expect("connect postgres");
+        setup.close().await;
         let lease = ferrolock::Locks::connect(&lease_url).await.expect("connect postgres (lease)");
         let advisory = ferrolock::Locks::connect(&advisory_url).await.expect("connect postgres (advisory)");
         (lease, advisory)
