@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::kinds::Mode;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -36,6 +36,9 @@ struct State {
     /// The held locks, by owner id.
     held: Mutex<HashMap<[u8; 16], Arc<HeldConn>>>,
     idle: Mutex<Vec<Arc<Conn>>>,
+    /// A connection is being opened for `idle` in the background.
+    replenishing: AtomicBool,
+    closed: AtomicBool,
 }
 
 struct HeldConn {
@@ -50,13 +53,35 @@ struct HeldConn {
 
 impl Advisory {
     pub(crate) fn new(connector: Connector, sql: Arc<Sql>) -> Advisory {
-        Advisory { state: Arc::new(State { connector, sql, held: Default::default(), idle: Default::default() }) }
+        let state = State {
+            connector,
+            sql,
+            held: Default::default(),
+            idle: Default::default(),
+            replenishing: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        };
+        Advisory { state: Arc::new(state) }
+    }
+
+    /// Open the first lock connection now, so that the first acquisition
+    /// does not wait for a handshake.
+    pub(crate) fn warm_up(&self) {
+        State::replenish(&self.state);
     }
 
     pub(crate) async fn try_acquire(&self, pool: &Pool, req: &AcquireRequest<'_>) -> Result<Attempt> {
         let s = &self.state;
         let conn = match s.idle_conn() {
-            Some(c) => c,
+            Some(c) => {
+                // The next attempt should find one too: a handshake on an
+                // attempt's path makes it slow (and a cancelled attempt
+                // that finishes in the background takes the lock late).
+                if s.idle.lock().is_empty() {
+                    State::replenish(s);
+                }
+                c
+            }
             None => {
                 // Opening a connection costs a handshake and authentication:
                 // not worth it for a lock that is held (waiters try often).
@@ -166,6 +191,7 @@ impl Advisory {
 
     /// Drop every lock connection: the server frees their locks.
     pub(crate) fn close(&self) {
+        self.state.closed.store(true, Ordering::Release);
         let held: Vec<_> = self.state.held.lock().drain().map(|(_, e)| e).collect();
         for e in held {
             if let Some(r) = e.reaper.lock().take() {
@@ -188,9 +214,24 @@ impl State {
         None
     }
 
+    /// Open one more idle lock connection in the background, unless one is
+    /// being opened already.
+    fn replenish(state: &Arc<State>) {
+        if state.replenishing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Ok(c) = Conn::open(&state.connector, &state.sql).await {
+                state.put_idle(Arc::new(c));
+            }
+            state.replenishing.store(false, Ordering::Release);
+        });
+    }
+
     fn put_idle(&self, conn: Arc<Conn>) {
         let mut idle = self.idle.lock();
-        if idle.len() < IDLE_MAX && !conn.is_closed() {
+        if idle.len() < IDLE_MAX && !conn.is_closed() && !self.closed.load(Ordering::Acquire) {
             idle.push(conn);
         }
     }

@@ -66,6 +66,9 @@ impl PostgresBackend {
         tokio::spawn(listener.run(tx));
         let _ = tokio::time::timeout(target.connect_timeout + Duration::from_millis(100), rx).await;
         let advisory = (target.mode == PgMode::Advisory).then(|| advisory::Advisory::new(connector.clone(), sql.clone()));
+        if let Some(a) = &advisory {
+            a.warm_up();
+        }
         Ok(PostgresBackend { pool: Pool::new(connector, sql, first), advisory, stop })
     }
 }
