@@ -2,10 +2,13 @@
 //! `bench/run` (see bench/README.md). Every benchmark measures its floor in
 //! the same run and reports the ratio to it.
 //!
-//! Usage: ferrolock-bench [--only memory,sqlite,procs] [--rounds N]
-//!        [--proc-rounds N] [--markdown PATH]
+//! Usage: ferrolock-bench [--only memory,sqlite,procs,postgres,postgres-procs]
+//!        [--rounds N] [--proc-rounds N] [--markdown PATH] [--postgres-url URL]
+//!
+//! The PostgreSQL ones need a server: `bench/run-postgres` starts one.
 
 mod memory;
+mod postgres;
 mod procs;
 mod report;
 mod sqlite;
@@ -36,7 +39,10 @@ impl Drop for TempDir {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: ferrolock-bench [--only memory,sqlite,procs] [--rounds N] [--proc-rounds N] [--markdown PATH]");
+    eprintln!(
+        "usage: ferrolock-bench [--only memory,sqlite,procs,postgres,postgres-procs] [--rounds N] [--proc-rounds N] \
+         [--markdown PATH] [--postgres-url URL]"
+    );
     std::process::exit(2)
 }
 
@@ -104,6 +110,7 @@ fn main() {
     let mut rounds = 5usize;
     let mut proc_rounds = 5usize;
     let mut markdown: Option<PathBuf> = None;
+    let mut postgres_url: Option<String> = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| usage());
@@ -112,11 +119,18 @@ fn main() {
             "--rounds" => rounds = value().parse().unwrap_or_else(|_| usage()),
             "--proc-rounds" => proc_rounds = value().parse().unwrap_or_else(|_| usage()),
             "--markdown" => markdown = Some(value().into()),
+            "--postgres-url" => postgres_url = Some(value()),
             _ => usage(),
         }
     }
-    if rounds == 0 || proc_rounds == 0 || only.iter().any(|o| !["memory", "sqlite", "procs"].contains(&o.as_str())) {
+    let known = ["memory", "sqlite", "procs", "postgres", "postgres-procs"];
+    if rounds == 0 || proc_rounds == 0 || only.iter().any(|o| !known.contains(&o.as_str())) {
         usage();
+    }
+    let wants_postgres = only.iter().any(|o| o.starts_with("postgres"));
+    if wants_postgres && postgres_url.is_none() {
+        eprintln!("ferrolock-bench: the postgres benchmarks need --postgres-url (bench/run-postgres starts a server)");
+        std::process::exit(2);
     }
 
     let mut rows = Vec::new();
@@ -133,7 +147,16 @@ fn main() {
     }
     if only.iter().any(|o| o == "procs") {
         eprintln!("bench: 3. {} processes x {} ({proc_rounds} rounds)…", procs::WORKERS, procs::PER_WORKER);
-        rows.extend(procs::run(proc_rounds, &mut details));
+        rows.extend(procs::run(proc_rounds, &mut details, None));
+    }
+    if let (true, Some(url)) = (only.iter().any(|o| o == "postgres"), &postgres_url) {
+        eprintln!("bench: 4-5. postgres pairs, lease and advisory ({rounds} rounds)…");
+        let plan = stats::Plan { rounds, warmup: Duration::from_millis(500), round: Duration::from_millis(800) };
+        rows.extend(postgres::run(plan, url, &mut details));
+    }
+    if let (true, Some(url)) = (only.iter().any(|o| o == "postgres-procs"), &postgres_url) {
+        eprintln!("bench: 6. postgres: {} processes x {} ({proc_rounds} rounds)…", procs::WORKERS, procs::PER_WORKER);
+        rows.extend(procs::run(proc_rounds, &mut details, Some(url)));
     }
 
     print!("\n{}", report::text(&rows));

@@ -200,7 +200,7 @@ pub fn run(plan: Plan, details: &mut String) -> Vec<Row> {
     vec![row("current_thread", ferro), row("multi_thread", s[2].median_ns())]
 }
 
-fn hostname() -> String {
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".to_owned())

@@ -737,3 +737,48 @@ fn an_unreachable_redis_is_named_by_host_and_port() {
     assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{}", out.stderr);
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
 }
+
+/// `ferrolock run` in four processes at once on the PostgreSQL server
+/// scripts/test starts, in both modes: the counter ends exact.
+#[test]
+fn run_excludes_other_processes_on_postgres() {
+    for var in ["FERROLOCK_TEST_POSTGRES_URL", "FERROLOCK_TEST_POSTGRES_ADVISORY_URL"] {
+        let base = std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run scripts/test, which starts PostgreSQL"));
+        let ns = format!("cli-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+        let url = format!("{base}{}namespace={ns}", if base.contains('?') { '&' } else { '?' });
+        let dir = tempfile::tempdir().unwrap();
+        let counter = dir.path().join("counter");
+        std::fs::write(&counter, "0\n").unwrap();
+        let inner = r#"n=$(cat "$COUNTER"); sleep 0.01; echo $((n + 1)) > "$COUNTER""#;
+        let outer = r#"for i in $(seq 15); do "$FL" --url "$URL" run --timeout 60s counter -- sh -c "$INNER" || exit 1; done"#;
+        let children: Vec<Child> = (0..4)
+            .map(|_| {
+                Command::new("sh")
+                    .args(["-c", outer])
+                    .env("FL", BIN)
+                    .env("URL", &url)
+                    .env("COUNTER", &counter)
+                    .env("INNER", inner)
+                    .env_remove("FERROLOCK_URL")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = wait_output(child, Duration::from_secs(240));
+            assert!(output.status.success(), "{var}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        assert_eq!(std::fs::read_to_string(&counter).unwrap().trim(), "60", "{var}");
+        let out = finish({
+            let mut c = bare();
+            c.args(["--url", &url, "state", "--json", "counter"]);
+            c
+        });
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let state: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(state["held"], false, "{var}");
+    }
+}

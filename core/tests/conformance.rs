@@ -198,6 +198,8 @@ conformance!(
         #[cfg(feature = "redis")] redis_cluster,
         #[cfg(feature = "redis-tls")] redis_tls,
         #[cfg(feature = "redis-tls")] redis_tls_cluster,
+        #[cfg(feature = "postgres")] postgres,
+        #[cfg(feature = "postgres")] postgres_advisory,
     ],
     scenarios: [
         mutual_exclusion_of_8_tasks,
@@ -820,8 +822,8 @@ async fn bad_input_gives_typed_errors(fx: Fixture) {
     }
     let err = Locks::connect("ftp://alice:hunter2@example").await.unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "password leaked: {err}");
-    let err = Locks::connect("postgres://alice:hunter2@db/app").await.unwrap_err();
-    assert!(matches!(&err, Error::Unsupported { operation, .. } if operation.contains("postgres")), "{err:?}");
+    let err = Locks::connect("couchbase://alice:hunter2@db/app").await.unwrap_err();
+    assert!(matches!(&err, Error::Unsupported { operation, .. } if operation.contains("couchbase")), "{err:?}");
     assert!(!err.to_string().contains("hunter2"));
 }
 

@@ -149,3 +149,43 @@ start_redis_topologies() {
     export FERROLOCK_TEST_REDIS_CLUSTER_URL="redis+cluster://127.0.0.1:$c1,127.0.0.1:$c2,127.0.0.1:$c3"
     echo "redis: $FERROLOCK_TEST_REDIS_URL; quorum: $FERROLOCK_TEST_REDIS_QUORUM_URL; cluster: $FERROLOCK_TEST_REDIS_CLUSTER_URL"
 }
+
+# start_postgres: a PostgreSQL 15 server from Debian's packages: initdb in a
+# folder under $servers_dir, 127.0.0.1 only on a free port, its Unix socket
+# in that folder, password (SCRAM) authentication for the superuser
+# `ferrolock`, so that a wrong password is refused for real. Prints its port
+# once it answers. PostgreSQL refuses to run as root: as root it runs as
+# the `postgres` user the package made.
+postgres_password=ferrolock-test-secret
+start_postgres() {
+    local bin=/usr/lib/postgresql/15/bin port dir as=()
+    ensure_packages "$bin/initdb" postgresql-15
+    port=$(free_port)
+    dir="$servers_dir/postgres-$port"
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+        chmod 711 "$servers_dir"
+        chown postgres "$dir"
+        as=(runuser -u postgres --)
+    fi
+    printf '%s\n' "$postgres_password" >"$dir/pwfile"
+    chmod 644 "$dir/pwfile"
+    "${as[@]}" "$bin/initdb" -D "$dir/data" -U ferrolock --pwfile="$dir/pwfile" --auth=scram-sha-256 \
+        -E UTF8 --no-sync >"$dir/initdb.log" 2>&1
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 start -o \
+        "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c fsync=off -c synchronous_commit=off" \
+        >/dev/null
+    head -1 "$dir/data/postmaster.pid" >"$dir/pid"
+    server_pids+=("$(cat "$dir/pid")")
+    echo "$port"
+}
+
+# start_postgres_modes: one PostgreSQL server; exports the URLs of the
+# lease and advisory fixtures (the same server, the same database).
+start_postgres_modes() {
+    local port
+    port=$(start_postgres)
+    export FERROLOCK_TEST_POSTGRES_URL="postgres://ferrolock:$postgres_password@127.0.0.1:$port/postgres"
+    export FERROLOCK_TEST_POSTGRES_ADVISORY_URL="$FERROLOCK_TEST_POSTGRES_URL?mode=advisory"
+    echo "postgres: $FERROLOCK_TEST_POSTGRES_URL; advisory: $FERROLOCK_TEST_POSTGRES_ADVISORY_URL"
+}

@@ -28,7 +28,7 @@ static void connect_refuses_bad_input(const char *u) {
     EXPECT_ERR(ferrolock_connect("sqlite://", &locks), FERROLOCK_INVALID_ARGUMENT, "path");
     EXPECT_ERR(ferrolock_connect("ftp://alice:hunter2@example", &locks), FERROLOCK_INVALID_ARGUMENT, "ferrolock_connect");
     CHECK(strstr(ferrolock_last_error(), "hunter2") == NULL);
-    EXPECT_ERR(ferrolock_connect("postgres://alice:hunter2@db/app", &locks), FERROLOCK_UNSUPPORTED, "postgres");
+    EXPECT_ERR(ferrolock_connect("couchbase://alice:hunter2@db/app", &locks), FERROLOCK_UNSUPPORTED, "couchbase");
     CHECK(strstr(ferrolock_last_error(), "hunter2") == NULL);
     CHECK(locks == NULL);
     /* An unreachable server: UNAVAILABLE, password redacted. */

@@ -1029,7 +1029,7 @@ static void bad_input_gives_typed_errors(const char *backend) {
     ferrolock_locks *bad = NULL;
     EXPECT(ferrolock_connect("ftp://alice:hunter2@example", &bad), FERROLOCK_INVALID_ARGUMENT);
     CHECK(strstr(ferrolock_last_error(), "hunter2") == NULL);
-    EXPECT_ERR(ferrolock_connect("postgres://alice:hunter2@db/app", &bad), FERROLOCK_UNSUPPORTED, "postgres");
+    EXPECT_ERR(ferrolock_connect("couchbase://alice:hunter2@db/app", &bad), FERROLOCK_UNSUPPORTED, "couchbase");
     CHECK(strstr(ferrolock_last_error(), "hunter2") == NULL);
     RELEASE_FREE(ok1);
     RELEASE_FREE(ok2);

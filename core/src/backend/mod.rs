@@ -18,6 +18,6 @@ registry::backends! {
     Memory => memory::MemoryBackend, cfg(all()), "memory", ["memory"];
     Sqlite => sqlite::SqliteBackend, cfg(feature = "sqlite"), "sqlite", ["sqlite"];
     Redis => redis::RedisBackend, cfg(feature = "redis"), "redis", ["redis", "rediss", "redis+cluster", "rediss+cluster"];
-    Postgres => postgres::PostgresBackend, cfg(any()), "postgres", ["postgres", "postgresql"];
+    Postgres => postgres::PostgresBackend, cfg(feature = "postgres"), "postgres", ["postgres", "postgresql"];
     Couchbase => couchbase::CouchbaseBackend, cfg(any()), "couchbase", ["couchbase", "couchbases"];
 }

@@ -436,6 +436,10 @@ const scenarios = {
     const result = locks.lock('lost', { ttl: 300 }).run(async (held) => {
       await admin.forceRelease('lost')
       await new Promise((resolve, reject) => {
+        // The loss may be noticed before forceRelease returns (PostgreSQL's
+        // advisory mode ends the holder's session, which its renewal sees at
+        // once): an aborted signal fires no more 'abort' events.
+        if (held.lost.aborted) return resolve()
         const t = setTimeout(() => reject(new Error('loss not noticed')), 10_000)
         held.lost.addEventListener('abort', () => { clearTimeout(t); resolve() })
       })
@@ -580,8 +584,8 @@ const scenarios = {
     const err = await Locks.connect('ftp://alice:hunter2@example').catch((e) => e)
     assert.ok(err instanceof InvalidArgument)
     assert.ok(!err.message.includes('hunter2'), `password leaked: ${err.message}`)
-    const pg = await Locks.connect('postgres://alice:hunter2@db/app').catch((e) => e)
-    assert.ok(pg instanceof Unsupported && pg.message.includes('postgres'), String(pg))
+    const pg = await Locks.connect('couchbase://alice:hunter2@db/app').catch((e) => e)
+    assert.ok(pg instanceof Unsupported && pg.message.includes('couchbase'), String(pg))
     assert.ok(!pg.message.includes('hunter2'))
   },
 

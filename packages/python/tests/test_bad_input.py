@@ -175,8 +175,8 @@ def test_passwords_never_show():
         ferrolock.connect("ftp://alice:hunter2@example")
     assert "hunter2" not in str(info.value)
     with pytest.raises(ferrolock.Unsupported) as info2:
-        ferrolock.connect("postgres://alice:hunter2@db/app")
-    assert "hunter2" not in str(info2.value) and "postgres" in str(info2.value)
+        ferrolock.connect("couchbase://alice:hunter2@db/app")
+    assert "hunter2" not in str(info2.value) and "couchbase" in str(info2.value)
     assert info2.value.code == "UNSUPPORTED"
 
 

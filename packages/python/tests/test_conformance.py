@@ -630,8 +630,8 @@ def test_bad_input_gives_typed_errors(connect):
         ferrolock.connect("ftp://alice:hunter2@example")
     assert "hunter2" not in str(info.value), f"password leaked: {info.value}"
     with pytest.raises(ferrolock.Unsupported) as unsupported:
-        ferrolock.connect("postgres://alice:hunter2@db/app")
-    assert "postgres" in str(unsupported.value) and "hunter2" not in str(unsupported.value)
+        ferrolock.connect("couchbase://alice:hunter2@db/app")
+    assert "couchbase" in str(unsupported.value) and "hunter2" not in str(unsupported.value)
 
 
 def test_foreign_and_malformed_tokens_are_invalid(connect, has, tmp_path):

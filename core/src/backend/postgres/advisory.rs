@@ -1,0 +1,313 @@
+//! `mode=advisory`: session advisory locks (`pg_try_advisory_lock[_shared]`
+//! on `hashtextextended(key, 0)`), each held on a connection of its own, so
+//! the server frees it the moment that connection dies. The same statement
+//! that takes the lock bumps the key's fence in `ferrolock_advisory` (only
+//! when it was had) and records the holder for `state`/`list`.
+//!
+//! A lock cannot outlive its connection, so there is no handoff. A ttl is
+//! kept by the holding process: a lock not renewed within its ttl is
+//! unlocked by this provider (as a lease would expire), and renewal checks
+//! that its connection still lives; a lock whose connection died is
+//! reported lost at the next renewal.
+
+use super::conn::{pg_error, Conn, Connector, Pool};
+use super::lease::mode_code;
+use super::sql::{Sql, Stmt};
+use crate::backend::contract::{AcquireRequest, Attempt, Lease, LeaseInfo};
+use crate::clock::{coarse_monotonic_ms, now_ms, ttl_ms};
+use crate::error::Result;
+use crate::kinds::Mode;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Idle lock connections kept for the next acquisitions.
+const IDLE_MAX: usize = 16;
+
+pub(crate) struct Advisory {
+    state: Arc<State>,
+}
+
+struct State {
+    connector: Connector,
+    sql: Arc<Sql>,
+    /// The held locks, by owner id.
+    held: Mutex<HashMap<[u8; 16], Arc<HeldConn>>>,
+    idle: Mutex<Vec<Arc<Conn>>>,
+    /// A connection is being opened for `idle` in the background.
+    replenishing: AtomicBool,
+    closed: AtomicBool,
+}
+
+struct HeldConn {
+    key: String,
+    mode: Mode,
+    fence: i64,
+    conn: Arc<Conn>,
+    /// When the lock is unlocked unless renewed, in coarse monotonic ms.
+    deadline: AtomicU64,
+    reaper: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Advisory {
+    pub(crate) fn new(connector: Connector, sql: Arc<Sql>) -> Advisory {
+        let state = State {
+            connector,
+            sql,
+            held: Default::default(),
+            idle: Default::default(),
+            replenishing: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        };
+        Advisory { state: Arc::new(state) }
+    }
+
+    /// Open the first lock connection now, so that the first acquisition
+    /// does not wait for a handshake.
+    pub(crate) fn warm_up(&self) {
+        State::replenish(&self.state);
+    }
+
+    pub(crate) async fn try_acquire(&self, pool: &Pool, req: &AcquireRequest<'_>) -> Result<Attempt> {
+        let s = &self.state;
+        let conn = match s.idle_conn() {
+            Some(c) => {
+                // The next attempt should find one too: a handshake on an
+                // attempt's path makes it slow (and a cancelled attempt
+                // that finishes in the background takes the lock late).
+                if s.idle.lock().is_empty() {
+                    State::replenish(s);
+                }
+                c
+            }
+            None => {
+                // Opening a connection costs a handshake and authentication:
+                // not worth it for a lock that is held (waiters try often).
+                if held_against(pool, req.key, req.mode).await? {
+                    return Ok(Attempt::Busy { retry_in: None });
+                }
+                Arc::new(Conn::open(&s.connector, &s.sql).await?)
+            }
+        };
+        let ttl = ttl_ms(req.ttl);
+        let stmt = if req.mode == Mode::Shared { Stmt::AdvisoryAcquireShared } else { Stmt::AdvisoryAcquire };
+        let holder: &str = req.holder;
+        let got = async {
+            let st = conn.stmt(stmt).await?;
+            conn.client.query_opt(st, &[&req.key, &mode_code(req.mode), &holder, &(ttl as i64)]).await
+        }
+        .await;
+        let row = match got {
+            // Dropping the connection frees whatever it may have taken.
+            Err(e) => return Err(pg_error(&s.connector.target, &e)),
+            Ok(None) => {
+                s.put_idle(conn);
+                return Ok(Attempt::Busy { retry_in: None });
+            }
+            Ok(Some(row)) => row,
+        };
+        let fence: i64 = row.get(0);
+        let entry = Arc::new(HeldConn {
+            key: req.key.to_owned(),
+            mode: req.mode,
+            fence,
+            conn,
+            deadline: AtomicU64::new(coarse_monotonic_ms() + ttl),
+            reaper: Mutex::new(None),
+        });
+        s.held.lock().insert(*req.owner, entry.clone());
+        let reaper = tokio::spawn(reap(Arc::downgrade(s), *req.owner, entry.clone()));
+        *entry.reaper.lock() = Some(reaper.abort_handle());
+        Ok(Attempt::Granted(Lease { fence: fence as u64, expires_at_ms: now_ms() + ttl, proof: Vec::new() }))
+    }
+
+    pub(crate) async fn release(&self, owner: &[u8; 16]) -> Result<bool> {
+        let Some(entry) = self.state.take_held(owner, None) else { return Ok(false) };
+        self.state.unlock(entry).await
+    }
+
+    pub(crate) async fn refresh(&self, owner: &[u8; 16], ttl: Duration) -> Result<Option<u64>> {
+        let s = &self.state;
+        let Some(entry) = s.held.lock().get(owner).cloned() else { return Ok(None) };
+        if coarse_monotonic_ms() >= entry.deadline.load(Ordering::Acquire) || entry.conn.is_closed() {
+            if let Some(entry) = s.take_held(owner, Some(&entry)) {
+                let _ = s.unlock(entry).await;
+            }
+            return Ok(None);
+        }
+        let ttl = ttl_ms(ttl);
+        entry.deadline.store(coarse_monotonic_ms() + ttl, Ordering::Release);
+        // A round trip on the lock's own connection: it lives, so the lock is held.
+        let checked = async {
+            let st = entry.conn.stmt(Stmt::AdvisoryRefresh).await?;
+            entry.conn.client.execute(st, &[&entry.key, &entry.fence, &(ttl as i64)]).await
+        }
+        .await;
+        let still_ours = |s: &State| s.held.lock().get(owner).is_some_and(|e| Arc::ptr_eq(e, &entry));
+        match checked {
+            Ok(_) if still_ours(s) => Ok(Some(now_ms() + ttl)),
+            Ok(_) => Ok(None),
+            Err(_) if entry.conn.is_closed() => {
+                s.take_held(owner, Some(&entry));
+                Ok(None)
+            }
+            Err(e) => Err(pg_error(&s.connector.target, &e)),
+        }
+    }
+
+    pub(crate) async fn force_release(&self, pool: &Pool, key: &str) -> Result<bool> {
+        pool.run(|c| async move {
+            let st = c.stmt(Stmt::AdvisoryForceRelease).await?;
+            c.client.query_one(st, &[&key]).await.map(|r| r.get::<_, i64>(0) > 0)
+        })
+        .await
+    }
+
+    pub(crate) async fn list(&self, pool: &Pool, stmt: Stmt, arg: &str) -> Result<Vec<(String, LeaseInfo)>> {
+        pool.run(|c| async move {
+            let st = c.stmt(stmt).await?;
+            let rows = c.client.query(st, &[&arg]).await?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let exclusive: i64 = r.get(4);
+                    let shared: i64 = r.get(5);
+                    let mode = if exclusive > 0 { Mode::Exclusive } else { Mode::Shared };
+                    let info = LeaseInfo {
+                        mode,
+                        fence: r.get::<_, i64>(1) as u64,
+                        holder: r.get(2),
+                        expires_at_ms: r.get::<_, i64>(3) as u64,
+                        readers: if mode == Mode::Shared { shared as u32 } else { 0 },
+                    };
+                    (r.get(0), info)
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Drop every lock connection: the server frees their locks.
+    pub(crate) fn close(&self) {
+        self.state.closed.store(true, Ordering::Release);
+        let held: Vec<_> = self.state.held.lock().drain().map(|(_, e)| e).collect();
+        for e in held {
+            if let Some(r) = e.reaper.lock().take() {
+                r.abort();
+            }
+        }
+        self.state.idle.lock().clear();
+    }
+}
+
+impl State {
+    /// An idle lock connection, if there is one.
+    fn idle_conn(&self) -> Option<Arc<Conn>> {
+        let mut idle = self.idle.lock();
+        while let Some(c) = idle.pop() {
+            if !c.is_closed() {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    /// Open one more idle lock connection in the background, unless one is
+    /// being opened already.
+    fn replenish(state: &Arc<State>) {
+        if state.replenishing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Ok(c) = Conn::open(&state.connector, &state.sql).await {
+                state.put_idle(Arc::new(c));
+            }
+            state.replenishing.store(false, Ordering::Release);
+        });
+    }
+
+    fn put_idle(&self, conn: Arc<Conn>) {
+        let mut idle = self.idle.lock();
+        if idle.len() < IDLE_MAX && !conn.is_closed() && !self.closed.load(Ordering::Acquire) {
+            idle.push(conn);
+        }
+    }
+
+    /// Take `owner`'s entry out of the held ones (only if it is still
+    /// `expected`, when given) and stop its reaper.
+    fn take_held(&self, owner: &[u8; 16], expected: Option<&Arc<HeldConn>>) -> Option<Arc<HeldConn>> {
+        let mut held = self.held.lock();
+        if let Some(x) = expected {
+            if !held.get(owner).is_some_and(|e| Arc::ptr_eq(e, x)) {
+                return None;
+            }
+        }
+        let entry = held.remove(owner)?;
+        drop(held);
+        if let Some(r) = entry.reaper.lock().take() {
+            r.abort();
+        }
+        Some(entry)
+    }
+
+    /// Unlock on the lock's own connection (and notify its waiters); the
+    /// connection goes back to the idle ones. Whether it was still held.
+    async fn unlock(&self, entry: Arc<HeldConn>) -> Result<bool> {
+        let stmt = if entry.mode == Mode::Shared { Stmt::AdvisoryReleaseShared } else { Stmt::AdvisoryRelease };
+        let done = async {
+            let st = entry.conn.stmt(stmt).await?;
+            entry.conn.client.query_one(st, &[&entry.key]).await.map(|r| r.get::<_, bool>(0))
+        }
+        .await;
+        match done {
+            Ok(unlocked) => {
+                self.put_idle(entry.conn.clone());
+                Ok(unlocked)
+            }
+            // Its connection died, and the lock with it.
+            Err(_) if entry.conn.is_closed() => Ok(false),
+            // Not put back: dropping the connection frees the lock.
+            Err(e) => Err(pg_error(&self.connector.target, &e)),
+        }
+    }
+}
+
+/// Whether the key's advisory lock is held in a way that refuses `mode`
+/// now (read on a pool connection; the attempt itself decides).
+async fn held_against(pool: &Pool, key: &str, mode: Mode) -> Result<bool> {
+    pool.run(|c| async move {
+        let st = c.stmt(Stmt::AdvisoryHeld).await?;
+        let row = c.client.query_one(st, &[&key]).await?;
+        let (exclusive, any): (i64, i64) = (row.get(0), row.get(1));
+        Ok(if mode == Mode::Shared { exclusive > 0 } else { any > 0 })
+    })
+    .await
+}
+
+/// Unlock `entry` at its deadline unless renewed (or released) before.
+async fn reap(state: Weak<State>, owner: [u8; 16], entry: Arc<HeldConn>) {
+    loop {
+        let now = coarse_monotonic_ms();
+        let deadline = entry.deadline.load(Ordering::Acquire);
+        if now < deadline {
+            tokio::time::sleep(Duration::from_millis(deadline - now)).await;
+            continue;
+        }
+        let Some(state) = state.upgrade() else { return };
+        let taken = {
+            let mut held = state.held.lock();
+            match held.get(&owner) {
+                Some(e) if Arc::ptr_eq(e, &entry) => held.remove(&owner),
+                _ => None,
+            }
+        };
+        if let Some(e) = taken {
+            e.reaper.lock().take();
+            let _ = state.unlock(e).await;
+        }
+        return;
+    }
+}

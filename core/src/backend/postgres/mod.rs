@@ -1,0 +1,175 @@
+//! `postgres://` and `postgresql://`: PostgreSQL, in one of two modes
+//! (`mode=` in the URL).
+//!
+//! - `lease` (the default): a lease table with an expiry by the server's
+//!   clock, a per-key fence counter, a FIFO waiter table; acquire, release
+//!   and force-release are each one call of a PL/pgSQL function (one round
+//!   trip, one transaction). Releases `NOTIFY ferrolock_<schema>` with the
+//!   key; one listening connection per provider wakes the waiters.
+//! - `advisory`: session advisory locks, each on a connection of its own,
+//!   freed by the server when that connection dies; no handoff, no queue.
+//!
+//! The tables and functions are created on first use (`sql.rs`, under a
+//! transaction-level advisory lock so that processes starting together
+//! create them once), in `schema=` (default `public`).
+//! docs/backends/postgres.md lists them and the statements of each
+//! operation. By concern: `url` (its URL), `sql` (DDL and statements),
+//! `conn` (connections, TLS, the pool), `listen` (LISTEN), `lease` and
+//! `advisory` (the two modes).
+
+mod advisory;
+mod conn;
+mod lease;
+mod listen;
+mod sql;
+mod url;
+
+pub(crate) use url::{parse, PostgresTarget as Target};
+
+use crate::backend::contract::{
+    unsupported, AcquireRequest, Attempt, Backend, Capabilities, Drive, LeaseInfo, LONGEST_TTL,
+};
+use crate::error::Result;
+use crate::kinds::Mode;
+use crate::notices::Notices;
+use conn::{Conn, Connector, Pool};
+use sql::{Sql, Stmt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use url::PgMode;
+
+pub(crate) struct PostgresBackend {
+    pool: Pool,
+    /// `Some` in advisory mode.
+    advisory: Option<advisory::Advisory>,
+    stop: CancellationToken,
+}
+
+impl PostgresBackend {
+    pub(crate) async fn open(target: &Target, notices: &Arc<Notices>) -> Result<Self> {
+        let connector = Connector::new(target.clone())?;
+        let sql = Arc::new(Sql::new(&target.schema));
+        let first = Conn::open(&connector, &sql).await?;
+        ensure_schema(&first, &sql, target).await?;
+        let stop = CancellationToken::new();
+        // Wait for the LISTEN (bounded by the connect timeout), so that no
+        // release after `open` returns goes unnoticed.
+        let (tx, rx) = oneshot::channel();
+        let listener = listen::Listener {
+            connector: connector.clone(),
+            channel: sql.channel.clone(),
+            notices: notices.clone(),
+            stop: stop.clone(),
+        };
+        tokio::spawn(listener.run(tx));
+        let _ = tokio::time::timeout(target.connect_timeout + Duration::from_millis(100), rx).await;
+        let advisory = (target.mode == PgMode::Advisory).then(|| advisory::Advisory::new(connector.clone(), sql.clone()));
+        if let Some(a) = &advisory {
+            a.warm_up();
+        }
+        Ok(PostgresBackend { pool: Pool::new(connector, sql, first), advisory, stop })
+    }
+}
+
+/// Create the tables and functions unless they are there at this version.
+async fn ensure_schema(conn: &Conn, sql: &Sql, target: &Target) -> Result<()> {
+    let err = |e: tokio_postgres::Error| conn::pg_error(target, &e);
+    let row = conn.client.query_one(&sql.check(), &[]).await.map_err(err)?;
+    if row.get::<_, Option<String>>(0).as_deref() == Some(sql::VERSION) {
+        return Ok(());
+    }
+    conn.client.batch_execute(&sql.ddl()).await.map_err(err)
+}
+
+impl Backend for PostgresBackend {
+    const DRIVE: Drive = Drive::Io;
+
+    fn capabilities(&self) -> Capabilities {
+        match self.advisory {
+            None => Capabilities { max_ttl: LONGEST_TTL, shared: true, handoff: true, queue: true, notices: true },
+            // A session lock dies with its connection: it cannot be handed
+            // off, and the server keeps no queue of who waits for it.
+            Some(_) => Capabilities { max_ttl: LONGEST_TTL, shared: true, handoff: false, queue: false, notices: true },
+        }
+    }
+
+    async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
+        match &self.advisory {
+            None => lease::try_acquire(&self.pool, req).await,
+            Some(a) => a.try_acquire(&self.pool, req).await,
+        }
+    }
+
+    async fn release(&self, key: &str, owner: &[u8; 16], _proof: &[u8]) -> Result<bool> {
+        match &self.advisory {
+            None => lease::release(&self.pool, key, owner).await,
+            Some(a) => a.release(owner).await,
+        }
+    }
+
+    async fn refresh(&self, key: &str, owner: &[u8; 16], _proof: &[u8], ttl: Duration) -> Result<Option<u64>> {
+        match &self.advisory {
+            None => lease::refresh(&self.pool, key, owner, ttl).await,
+            Some(a) => a.refresh(owner, ttl).await,
+        }
+    }
+
+    async fn force_release(&self, key: &str) -> Result<bool> {
+        match &self.advisory {
+            None => lease::force_release(&self.pool, key).await,
+            Some(a) => a.force_release(&self.pool, key).await,
+        }
+    }
+
+    async fn inspect(&self, key: &str) -> Result<Option<LeaseInfo>> {
+        match &self.advisory {
+            None => lease::inspect(&self.pool, key).await,
+            Some(a) => Ok(a.list(&self.pool, Stmt::AdvisoryInspect, key).await?.pop().map(|(_, i)| i)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, LeaseInfo)>> {
+        match &self.advisory {
+            None => lease::list(&self.pool, prefix).await,
+            Some(a) => a.list(&self.pool, Stmt::AdvisoryList, prefix).await,
+        }
+    }
+
+    async fn enqueue(&self, key: &str, _owner: &[u8; 16], mode: Mode) -> Result<u64> {
+        match &self.advisory {
+            None => lease::enqueue(&self.pool, key, mode).await,
+            Some(_) => Err(unsupported("postgres", "wait queues in advisory mode")),
+        }
+    }
+
+    async fn leave(&self, _key: &str, ticket: u64) -> Result<()> {
+        match &self.advisory {
+            None => lease::leave(&self.pool, ticket).await,
+            Some(_) => Ok(()),
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.pool
+            .run(|c| async move {
+                let st = c.stmt(Stmt::Ping).await?;
+                c.client.query_one(st, &[]).await.map(drop)
+            })
+            .await
+    }
+
+    fn close(&self) {
+        self.stop.cancel();
+        if let Some(a) = &self.advisory {
+            a.close();
+        }
+    }
+}
+
+impl Drop for PostgresBackend {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,465 @@
+//! PostgreSQL under faults: a wrong password, an unreachable server, a
+//! holder's connection killed with `pg_terminate_backend`, and a server
+//! restarted during a hold, in both modes; and TLS by sslmode. The restart
+//! and TLS tests start their own server (initdb in a temp dir, 127.0.0.1, a
+//! free port, stopped by pid; the TLS one with the certificates of
+//! `$FERROLOCK_TEST_TLS_DIR`); the others use the one scripts/test started
+//! (`FERROLOCK_TEST_POSTGRES_URL`), each in a namespace of its own.
+#![cfg(feature = "postgres")]
+
+use ferrolock::{Error, LockState, Locks};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+const PASSWORD: &str = "restart-test-pw";
+
+fn shared_url() -> String {
+    std::env::var("FERROLOCK_TEST_POSTGRES_URL")
+        .expect("FERROLOCK_TEST_POSTGRES_URL is not set: run scripts/test, which starts PostgreSQL")
+}
+
+fn unique(prefix: &str) -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{n}")
+}
+
+fn with(url: &str, query: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{query}")
+}
+
+/// Run `sql` with psql against `url` (a postgres:// URL psql understands);
+/// its output, unaligned, without headers.
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new(Path::new(BIN).join("psql"))
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .expect("psql is installed with postgresql-15");
+    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Wait for a fact, not a time: `cond` polled until true, or fail.
+async fn eventually(what: &str, limit: Duration, mut cond: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !cond().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn as_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// A PostgreSQL server of this test's own: restartable on its port with
+/// its data.
+struct Server {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    /// More `-c name=value` settings.
+    settings: Vec<String>,
+}
+
+impl Server {
+    fn start() -> Server {
+        Server::start_with(|_| Vec::new())
+    }
+
+    /// A server whose extra settings `settings` makes from its folder
+    /// (where it may put files first).
+    fn start_with(settings: impl FnOnce(&Path) -> Vec<String>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        std::fs::write(dir.path().join("pwfile"), format!("{PASSWORD}\n")).unwrap();
+        let settings = settings(dir.path());
+        if as_root() {
+            // PostgreSQL refuses to run as root: its own user runs it.
+            let ok = Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap().success();
+            assert!(ok, "chown the server's folder");
+        }
+        let data = dir.path().join("data");
+        let status = Self::command("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "ferrolock", "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"])
+            .arg(format!("--pwfile={}", dir.path().join("pwfile").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("initdb of postgresql-15");
+        assert!(status.success(), "initdb failed");
+        let mut s = Server { port, dir, child: None, settings };
+        s.restart();
+        s
+    }
+
+    fn command(program: &str) -> Command {
+        let path = Path::new(BIN).join(program);
+        if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn restart(&mut self) {
+        let child = Self::command("postgres")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-c", "listen_addresses=127.0.0.1", "-p", &self.port.to_string(), "-k"])
+            .arg(self.dir.path())
+            .args(["-c", "fsync=off"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres of postgresql-15");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(Path::new(BIN).join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "postgres did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stop the server (a fast shutdown: sessions are ended, data kept).
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        // The postmaster's pid, not runuser's.
+        if let Some(pid) = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
+        {
+            let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+        }
+        let _ = child.wait();
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://ferrolock:{PASSWORD}@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_a_clear_redacted_error() {
+    let url = shared_url();
+    let (head, rest) = url.split_once("://").unwrap();
+    let (userinfo, host) = rest.split_once('@').expect("the test URL has a user and password");
+    let user = userinfo.split(':').next().unwrap();
+    for wrong in [format!("{head}://{user}:wrong-pass-1234@{host}"), format!("{head}://{user}:wrong-pass-1234@{host}?mode=advisory")] {
+        let err = Locks::connect(&wrong).await.unwrap_err();
+        assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{err:?}");
+        let shown = format!("{err} {err:?} {:?}", std::error::Error::source(&err).map(|s| s.to_string()));
+        assert!(!shown.contains("wrong-pass-1234"), "password leaked: {shown}");
+        assert!(shown.contains("password authentication failed"), "unclear: {shown}");
+    }
+    // The right one works, and shows up nowhere.
+    let password = userinfo.split_once(':').unwrap().1;
+    let locks = Locks::connect(&with(&url, &format!("namespace={}", unique("pw")))).await.unwrap();
+    assert!(!locks.url().contains(password), "{}", locks.url());
+    let held = locks.lock("p").try_acquire().await.unwrap().unwrap();
+    let token = held.into_token().unwrap();
+    assert!(!token.contains(password));
+    let decoded = format!("{:?}", ferrolock::token::decode(&token).unwrap());
+    assert!(!decoded.contains(password));
+    assert!(locks.resume(&token).await.unwrap().release().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_unavailable_within_the_connect_timeout() {
+    // Nothing listens: refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let start = Instant::now();
+    let err = Locks::connect(&format!("postgres://u:secret-pw@127.0.0.1:{port}/db?connect_timeout=2")).await.unwrap_err();
+    assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{err:?}");
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(!err.to_string().contains("secret-pw"));
+
+    // Something listens but never answers: given up at the connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    for mode in ["lease", "advisory"] {
+        let start = Instant::now();
+        let err = Locks::connect(&format!("postgres://u:secret-pw@127.0.0.1:{port}/db?connect_timeout=1&mode={mode}"))
+            .await
+            .unwrap_err();
+        let took = start.elapsed();
+        assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{err:?}");
+        assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "took {took:?}");
+        assert!(err.to_string().contains("connect_timeout"), "{err}");
+        assert!(!err.to_string().contains("secret-pw"));
+    }
+}
+
+/// The advisory lock of `key` held by a session of this database: that
+/// session's pid.
+fn advisory_holder_pid(url: &str, key: &str) -> Option<i32> {
+    let sql = format!(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+           AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('{key}', 0)"
+    );
+    psql(url, &sql).lines().next().and_then(|l| l.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_a_killed_holder_connection_frees_the_lock_at_once_and_the_holder_learns_it() {
+    let ns = unique("kill-adv");
+    let url = with(&shared_url(), &format!("mode=advisory&namespace={ns}"));
+    let holder = Locks::connect(&url).await.unwrap();
+    let other = Locks::connect(&url).await.unwrap();
+    let held = holder.lock("k").ttl(Duration::from_millis(600)).try_acquire().await.unwrap().unwrap();
+    let fence = held.fence();
+    assert!(other.lock("k").try_acquire().await.unwrap().is_none());
+
+    let pid = advisory_holder_pid(&shared_url(), &format!("__lock:{ns}:k")).expect("the lock's session");
+    assert_eq!(psql(&shared_url(), &format!("SELECT pg_terminate_backend({pid}, 5000)")).trim(), "t");
+
+    // Freed at once: no ttl to wait for.
+    let start = Instant::now();
+    let next = other.lock("k").acquire(Duration::from_secs(5)).await.unwrap();
+    assert!(start.elapsed() < Duration::from_millis(500), "freed late: {:?}", start.elapsed());
+    assert!(next.fence() > fence);
+    // The holder is told at its next renewal (ttl/3).
+    tokio::time::timeout(Duration::from_secs(5), held.lost()).await.expect("the holder was not told");
+    assert!(held.is_lost());
+    assert!(!held.release().await.unwrap());
+    assert!(next.release().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_a_killed_holder_connection_frees_the_lock_after_its_ttl() {
+    let ns = unique("kill-lease");
+    let app = unique("holder");
+    let holder = Locks::connect(&with(&shared_url(), &format!("namespace={ns}&application_name={app}"))).await.unwrap();
+    let other = Locks::connect(&with(&shared_url(), &format!("namespace={ns}"))).await.unwrap();
+    let ttl = Duration::from_millis(1500);
+    let held = holder.lock("k").ttl(ttl).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    let taken = Instant::now();
+
+    // Every session of the holder's provider (its pool and its listener).
+    let killed = psql(
+        &shared_url(),
+        &format!("SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '{app}') t"),
+    );
+    assert!(killed.trim().parse::<u32>().unwrap() >= 1, "{killed}");
+    // The lease is a row: it outlives the connection, until its ttl.
+    assert!(other.lock("k").try_acquire().await.unwrap().is_none());
+    assert!(matches!(other.state("k").await.unwrap(), LockState::Held { .. }));
+    let next = other.lock("k").acquire(Duration::from_secs(10)).await.unwrap();
+    assert!(taken.elapsed() >= ttl - Duration::from_millis(100), "freed before its ttl: {:?}", taken.elapsed());
+    assert!(next.fence() > held.fence());
+    assert!(next.release().await.unwrap());
+    // The holder's provider reconnects on its own.
+    assert!(!held.release().await.unwrap());
+    let again = holder.lock("k").try_acquire().await.unwrap().expect("free again");
+    assert!(again.release().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_a_live_holder_keeps_its_lock_through_killed_connections() {
+    let ns = unique("kill-live");
+    let app = unique("live");
+    let holder = Locks::connect(&with(&shared_url(), &format!("namespace={ns}&application_name={app}"))).await.unwrap();
+    let other = Locks::connect(&with(&shared_url(), &format!("namespace={ns}"))).await.unwrap();
+    let held = holder.lock("k").ttl(Duration::from_millis(900)).try_acquire().await.unwrap().unwrap();
+    psql(&shared_url(), &format!("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '{app}'"));
+    // Renewed through new connections past several ttls.
+    let mut events = holder.events();
+    let mut renewed = 0;
+    while renewed < 4 {
+        let e = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("renewals").unwrap();
+        renewed += (e.kind == ferrolock::EventKind::Renewed) as u32;
+    }
+    assert!(!held.is_lost());
+    assert!(other.lock("k").try_acquire().await.unwrap().is_none());
+    assert!(held.release().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_a_hold_survives_a_server_restart_and_fences_keep_increasing() {
+    let mut server = Server::start();
+    let url = server.url();
+    let a = Locks::connect(&url).await.unwrap();
+    let held = a.lock("job").ttl(Duration::from_secs(20)).try_acquire().await.unwrap().unwrap();
+    let fence = held.fence();
+
+    server.stop();
+    assert_eq!(a.ping().await.unwrap_err().code(), "BACKEND_UNAVAILABLE");
+    server.restart();
+
+    // The lease is a row of the table: still held, by the same handle.
+    eventually("the provider reconnects", Duration::from_secs(10), async || a.ping().await.is_ok()).await;
+    held.refresh(Duration::from_secs(20)).await.unwrap();
+    let b = Locks::connect(&url).await.unwrap();
+    assert!(b.lock("job").try_acquire().await.unwrap().is_none());
+    assert!(held.release().await.unwrap());
+    let next = b.lock("job").try_acquire().await.unwrap().expect("free after the release");
+    assert!(next.fence() > fence, "fence {} after {fence}", next.fence());
+    assert!(next.release().await.unwrap());
+    // Waking by NOTIFY works again: the listener re-listened.
+    let held = a.lock("w").try_acquire().await.unwrap().unwrap();
+    let waiter = {
+        let lock = b.lock("w");
+        tokio::spawn(async move { lock.acquire(Duration::from_secs(10)).await })
+    };
+    eventually("the waiter queued", Duration::from_secs(5), async || {
+        psql(&server_psql_url(&server), "SELECT count(*) FROM ferrolock_waiters").trim() != "0"
+    })
+    .await;
+    held.release().await.unwrap();
+    waiter.await.unwrap().unwrap().release().await.unwrap();
+}
+
+fn server_psql_url(server: &Server) -> String {
+    server.url()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_a_server_restart_loses_the_hold_and_fences_keep_increasing() {
+    let mut server = Server::start();
+    let url = with(&server.url(), "mode=advisory");
+    let a = Locks::connect(&url).await.unwrap();
+    let held = a.lock("job").ttl(Duration::from_millis(600)).try_acquire().await.unwrap().unwrap();
+    let fence = held.fence();
+
+    server.stop();
+    server.restart();
+
+    // The session died with the server, and its lock with it.
+    tokio::time::timeout(Duration::from_secs(10), held.lost()).await.expect("the holder was not told");
+    let b = Locks::connect(&url).await.unwrap();
+    let next = b.lock("job").acquire(Duration::from_secs(5)).await.unwrap();
+    assert!(next.fence() > fence, "fence {} after {fence}", next.fence());
+    assert!(!held.release().await.unwrap());
+    assert!(next.release().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_starting_at_once_create_the_schema_once() {
+    let server = Server::start();
+    let schema = "fresh_schema";
+    let url = with(&server.url(), &format!("schema={schema}"));
+    let opens = (0..8).map(|i| {
+        let url = if i % 2 == 0 { url.clone() } else { with(&url, "mode=advisory") };
+        tokio::spawn(async move { Locks::connect(&url).await })
+    });
+    let mut providers = Vec::new();
+    for o in opens {
+        providers.push(o.await.unwrap().expect("every provider opens"));
+    }
+    let held = providers[0].lock("x").try_acquire().await.unwrap().unwrap();
+    assert!(providers[2].lock("x").try_acquire().await.unwrap().is_none());
+    assert!(held.release().await.unwrap());
+    let tables = psql(
+        &server.url(),
+        &format!("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = '{schema}'"),
+    );
+    assert_eq!(tables.trim(), "ferrolock_advisory,ferrolock_fences,ferrolock_leases,ferrolock_waiters");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_urls_are_invalid_arguments_naming_the_part() {
+    for (url, needle) in [
+        ("postgres://u:pw-777@h/db?mode=optimistic", "mode"),
+        ("postgres://u:pw-777@h/db?schema=x%3By", "schema"),
+        ("postgresql://u:pw-777@h:0/db", "port"),
+        ("postgres://u:pw-777@h/db?sslmode=sometimes", "sslmode"),
+        ("postgres://u:pw-777@h/db?connect_timeout=-1", "connect_timeout"),
+        ("postgres://u:pw-777@h/db?pool=9", "pool"),
+        ("postgres://u:pw-777@/db", "host"),
+        ("postgres://u:pw-777@h/db?sslmode=verify-full&sslrootcert=%2Fno%2Fsuch.pem", "sslrootcert"),
+    ] {
+        match Locks::connect(url).await {
+            Err(Error::InvalidArgument(msg)) => {
+                assert!(msg.contains(needle), "{url}: {msg}");
+                assert!(!msg.contains("pw-777"), "password leaked: {msg}");
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
+
+fn tls_dir() -> PathBuf {
+    std::env::var_os("FERROLOCK_TEST_TLS_DIR")
+        .map(PathBuf::from)
+        .expect("FERROLOCK_TEST_TLS_DIR is not set: run scripts/test, which makes the test certificates")
+}
+
+/// Whether the sessions named `app` are encrypted, as the server sees them.
+fn encrypted(server: &Server, app: &str) -> String {
+    psql(
+        &with(&server.url(), "sslmode=disable"),
+        &format!(
+            "SELECT string_agg(DISTINCT s.ssl::text, ',') FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = '{app}'"
+        ),
+    )
+    .trim()
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_chooses_tls_and_verification() {
+    let certs = tls_dir();
+    let server = Server::start_with(|dir| {
+        for f in ["server.pem", "server.key"] {
+            std::fs::copy(certs.join(f), dir.join(f)).unwrap();
+        }
+        // PostgreSQL refuses a key others may read.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        vec![
+            "ssl=on".to_owned(),
+            format!("ssl_cert_file={}", dir.join("server.pem").display()),
+            format!("ssl_key_file={}", dir.join("server.key").display()),
+        ]
+    });
+    let ca = certs.join("ca.pem").display().to_string();
+    let other_ca = certs.join("other-ca.pem").display().to_string();
+    for (query, tls) in [
+        ("sslmode=disable", "false"),
+        ("", "true"), // prefer, libpq's default: TLS when the server offers it
+        ("sslmode=require", "true"),
+        (&format!("sslmode=verify-ca&sslrootcert={ca}") as &str, "true"),
+        (&format!("sslmode=verify-full&sslrootcert={ca}") as &str, "true"),
+    ] {
+        let app = unique("tls");
+        let locks = Locks::connect(&with(&server.url(), &format!("application_name={app}&{query}"))).await.unwrap();
+        let held = locks.lock("t").try_acquire().await.unwrap().expect("free");
+        assert_eq!(encrypted(&server, &app), tls, "{query}");
+        assert!(held.release().await.unwrap());
+        locks.close().await;
+    }
+    // A server its roots do not vouch for is refused, within the timeout.
+    for mode in ["verify-ca", "verify-full"] {
+        let err = Locks::connect(&with(&server.url(), &format!("sslmode={mode}&sslrootcert={other_ca}&connect_timeout=3")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "BACKEND_UNAVAILABLE", "{mode}: {err:?}");
+        assert!(err.to_string().contains("certificate") || err.to_string().contains("Issuer"), "{mode}: {err}");
+        assert!(!err.to_string().contains(PASSWORD));
+    }
+}
