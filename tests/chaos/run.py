@@ -6,7 +6,7 @@ SIGKILL and paused with SIGSTOP past their ttl, Redis servers killed and
 restarted (with persistence). Then the record is checked (README.md says
 what and why). Prints one line per check and a JSON report.
 
-    tests/chaos/run.py --backend memory|sqlite|redis|quorum|cluster --seconds 15 \\
+    tests/chaos/run.py --backend memory|sqlite|redis|quorum|cluster|postgres|postgres_advisory --seconds 15 \\
         --workers rust:1,python:1,node:1,c:1,cli:1 --faults kill,stop,restart
 """
 import argparse
@@ -137,6 +137,11 @@ class Run:
             return f"sqlite://{self.tmp}/locks.db"
         if b == "memory":
             return "memory://chaos"
+        if b in ("postgres", "postgres_advisory"):
+            # The server scripts/lib/servers.sh started (start_postgres_modes); a namespace of this run's own.
+            env = "FERROLOCK_TEST_POSTGRES_URL" if b == "postgres" else "FERROLOCK_TEST_POSTGRES_ADVISORY_URL"
+            url = os.environ.get(env) or sys.exit(f"{env} is not set (scripts/lib/servers.sh: start_postgres_modes)")
+            return url + ("&" if "?" in url else "?") + f"namespace=chaos-{os.getpid()}"
         if b == "redis":
             self.servers = [Redis(self.tmp, also=[self.netns.host_ip] if self.netns else [])]
         elif b == "quorum":
@@ -347,7 +352,10 @@ class Run:
         for f in (f for f in self.faults if f["kind"] == "stop"):
             taken = any(w["accepted"] and w["fence"] > f["fence"] and f["t_ns"] < w["t_ns"] < f["resumed_ns"]
                         for w in writes)
-            rel = [e for e in events if e["ev"] == "released" and e["pid"] == str(f["pid"]) and e["fence"] == f["fence"]]
+            # (A release recorded before the pause began: the holder had left its
+            # critical section between the store's answer and the signal.)
+            rel = [e for e in events if e["ev"] == "released" and e["pid"] == str(f["pid"]) and e["fence"] == f["fence"]
+                   and e["t_ns"] > f["t_ns"]]
             if taken and rel:
                 paused_taken += 1
             if taken and rel and rel[0].get("ok") is not False:
