@@ -610,7 +610,10 @@ static void release_wakes_a_waiter_promptly(const char *backend) {
     RELEASE_FREE(h);
     pthread_join(tid, NULL);
     OK(w.status);
-    CHECK(w.fence == 2);
+    /* A later fence than the holder's (1); not exactly 2: on a quorum a
+     * waiter woken by the first server's notice may race the release on
+     * the others, and a withdrawn grant skips a fence by design. */
+    CHECK(w.fence > 1);
     /* Woken by the release, not by a poll (not checked under valgrind, where
      * every thread runs serialized; without notices a poll serves it). */
     double took = w.got_at - released_at;
