@@ -300,3 +300,95 @@ async fn a_holder_whose_server_stops_answering_knows_it_lost_when_its_lease_runs
     assert!(lost, "the lease ran out while its renewal was unanswered, and the handle does not know it");
     assert!(!held.release().await.unwrap());
 }
+
+/// A TCP proxy to one server that can stop forwarding (a cut link: bytes
+/// wait, connections stay up) and start again.
+struct Link {
+    port: u16,
+    open: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Link {
+    async fn to(server: &Server) -> Link {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(tokio::sync::watch::channel(true).0);
+        let (upstream, gate) = (server.addr(), open.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                tokio::spawn(Link::pump(cr, sw, gate.subscribe()));
+                tokio::spawn(Link::pump(sr, cw, gate.subscribe()));
+            }
+        });
+        Link { port, open }
+    }
+
+    async fn pump(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        mut open: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            while !*open.borrow() {
+                if open.changed().await.is_err() {
+                    return;
+                }
+            }
+            if to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn set(&self, open: bool) {
+        self.open.send_replace(open);
+    }
+}
+
+/// Found by the chaos harness (a queued waiter cut off from Redis): a
+/// release handed the lock to the cut-off waiter, whose grant arrived after
+/// its lease had run out and others had held the lock since; the waiter
+/// took the stale grant as its own and returned a handle for a fence long
+/// passed (fence 73 after 82), believing it held the lock beside another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_that_arrives_after_its_lease_ran_out_is_not_taken() {
+    let server = Server::start(&[]);
+    let direct = format!("redis://{}", server.addr());
+    let link = Link::to(&server).await;
+    let a = Locks::connect(&direct).await.unwrap();
+    let b = Locks::connect(&format!("redis://127.0.0.1:{}", link.port)).await.unwrap();
+    let c = Locks::connect(&direct).await.unwrap();
+    let ttl = Duration::from_millis(300);
+    let held = a.lock("late").ttl(ttl).acquire(Duration::from_secs(5)).await.unwrap();
+    let mut events = b.events();
+    let waiter = {
+        let lock = b.lock("late").ttl(ttl).holder("cut-off");
+        tokio::spawn(async move { lock.acquire(Duration::from_secs(20)).await })
+    };
+    loop {
+        let e = events.recv().await.unwrap();
+        if e.kind == ferrolock::EventKind::Queued && e.holder == "cut-off" {
+            break;
+        }
+    }
+    link.set(false); // the waiter is cut off
+    assert!(held.release().await.unwrap()); // hands the lock to the waiter, which does not hear it
+    let next = c.lock("late").ttl(Duration::from_secs(10)).acquire(Duration::from_secs(10)).await.unwrap();
+    assert!(next.fence() >= 3, "the handed lease ran out first: {}", next.fence());
+    link.set(true); // the waiter hears of its stale grant now
+    let late = tokio::time::timeout(Duration::from_millis(1500), waiter).await;
+    if let Ok(got) = late {
+        let got = got.unwrap().unwrap();
+        panic!("the waiter took a lock held by another: its fence {} beside {}", got.fence(), next.fence());
+    }
+    assert!(next.release().await.unwrap());
+}

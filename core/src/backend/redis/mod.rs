@@ -237,7 +237,13 @@ impl Backend for RedisBackend {
         if req.ticket.is_some() {
             // A release may have handed us the lock already.
             match self.waiters.known(req.owner) {
-                Some(Known::Granted(lease)) => return Ok(Attempt::Granted(lease)),
+                // Unless it came too late: its lease ran out before this
+                // provider heard of it (a link cut meanwhile), and others
+                // may have held the lock since. Then the server decides.
+                Some(Known::Granted(lease)) if lease.expires_at_ms > now_ms() => {
+                    return Ok(Attempt::Granted(lease))
+                }
+                Some(Known::Granted(_)) => {}
                 Some(Known::Busy(retry_in)) => return Ok(Attempt::Busy { retry_in }),
                 None => {}
             }
