@@ -52,11 +52,22 @@ fuzz_target!(|data: &[u8]| {
 /// last `@`), when it is long enough and written once, so that finding it
 /// in a message is a leak rather than a coincidence (and without `*`, `@`
 /// or `:`, which the redacted form adds around `***`).
+///
+/// Without `://` (a typo such as `redis:/user:pass@host`) the password is
+/// what follows the last `:` before the last `@`.
 fn password(url: &str) -> Option<&str> {
-    let rest = &url[url.find("://")? + 3..];
-    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-    let userinfo = &authority[..authority.rfind('@')?];
-    let (_, p) = userinfo.split_once(':')?;
+    let p = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+            let userinfo = &authority[..authority.rfind('@')?];
+            userinfo.split_once(':')?.1
+        }
+        None => {
+            let userinfo = &url[..url.rfind('@')?];
+            userinfo.rsplit_once(':')?.1
+        }
+    };
     let plain = !p.contains(['*', '@', ':']);
     // Once regardless of case: the scheme is shown lowercased.
     let once = url.to_lowercase().matches(&p.to_lowercase()).count() == 1;
