@@ -607,7 +607,7 @@ impl World {
                         } else {
                             assert!(matches!(status, FerrolockOk | FerrolockLost), "{status:?}");
                         }
-                        if status == FerrolockOk && ttl.ms() < LONG_TTL || status == FerrolockLost {
+                        if (status == FerrolockOk && ttl.ms() < LONG_TTL) || status == FerrolockLost {
                             self.end_lease(lease);
                         }
                     }
@@ -856,6 +856,10 @@ impl World {
         } else {
             assert_ne!(status, FerrolockOk, "run returned OK without running its body");
             assert!(result == 0 || result == -1, "callback_result {result} without a call");
+            if status == FerrolockTimeout {
+                // Past argument checks, *callback_result says 0 when the body did not run.
+                assert_eq!(result, 0, "callback_result after a timeout");
+            }
         }
         let Some(prov) = self.provider(p) else {
             assert_eq!(status, FerrolockInvalidArgument);
