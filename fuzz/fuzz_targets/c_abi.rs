@@ -141,6 +141,45 @@ enum Op {
     NextEvent(u8),
     FreeEvents(u8),
     StatusCode(i32),
+    /// Two calls on one handle from two threads at once (the header lets
+    /// several threads use a handle).
+    Race { h: u8, a: RaceOp, b: RaceOp },
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum RaceOp {
+    Release,
+    IntoToken,
+    Refresh(Ttl),
+    Fence,
+}
+
+/// What a raced call returned: its status, `was_held` or the token.
+struct Raced {
+    op: RaceOp,
+    status: FerrolockStatus,
+    was_held: bool,
+    token: usize,
+}
+
+/// # Safety
+/// `held` is a live handle that outlives the call.
+unsafe fn race_call(held: *const FerrolockHeld, op: RaceOp) -> Raced {
+    let mut r = Raced { op, status: FerrolockOk, was_held: false, token: 0 };
+    match op {
+        RaceOp::Release => r.status = check(ferrolock_release(held, &mut r.was_held), "release (raced)"),
+        RaceOp::IntoToken => {
+            let mut t: *mut c_char = null_mut();
+            r.status = check(ferrolock_into_token(held, &mut t), "into_token (raced)");
+            assert_eq!(r.status == FerrolockOk, !t.is_null());
+            r.token = t as usize;
+        }
+        RaceOp::Refresh(ttl) => r.status = check(ferrolock_refresh(held, ttl.ms()), "refresh (raced)"),
+        RaceOp::Fence => {
+            let _ = ferrolock_fence(held);
+        }
+    }
+    r
 }
 
 #[derive(Arbitrary, Debug)]
@@ -814,6 +853,50 @@ impl World {
                 }
                 let ev = self.events.remove(*i as usize % self.events.len());
                 ferrolock_events_free(ev);
+            }
+            Op::Race { h, a, b } => {
+                if self.helds.is_empty() {
+                    return;
+                }
+                let i = *h as usize % self.helds.len();
+                let hp = self.helds[i].ptr as usize;
+                let barrier = std::sync::Barrier::new(2);
+                let (ra, rb) = std::thread::scope(|scope| {
+                    let run = |op: RaceOp| {
+                        let barrier = &barrier;
+                        scope.spawn(move || {
+                            barrier.wait();
+                            // SAFETY: the handle is freed only after both threads end.
+                            unsafe { race_call(hp as *const FerrolockHeld, op) }
+                        })
+                    };
+                    let (ta, tb) = (run(*a), run(*b));
+                    (ta.join().unwrap(), tb.join().unwrap())
+                });
+                let results = [ra, rb];
+                // One lease ends once: at most one release says it held the
+                // lock, at most one hand-off succeeds, and not both.
+                let released = results.iter().filter(|r| matches!(r.op, RaceOp::Release) && r.status == FerrolockOk && r.was_held).count();
+                let handed = results.iter().filter(|r| matches!(r.op, RaceOp::IntoToken) && r.status == FerrolockOk).count();
+                assert!(released + handed <= 1, "a handle released or handed off twice at once ({released} releases, {handed} tokens)");
+                let lease = self.helds[i].lease;
+                for r in &results {
+                    match (r.op, r.status) {
+                        (RaceOp::Release, FerrolockOk) => {
+                            if self.helds[i].state == HeldState::Armed {
+                                self.end_lease(lease);
+                                self.helds[i].state = HeldState::Released;
+                            }
+                        }
+                        (RaceOp::IntoToken, FerrolockOk) => {
+                            self.helds[i].state = HeldState::HandedOff;
+                            self.tokens.push(Token { ptr: r.token as *mut c_char, lease });
+                        }
+                        (RaceOp::Refresh(ttl), FerrolockOk) if ttl.ms() < LONG_TTL => self.end_lease(lease),
+                        (RaceOp::Refresh(_), FerrolockLost) => self.end_lease(lease),
+                        _ => {}
+                    }
+                }
             }
             Op::StatusCode(n) => {
                 let code = CStr::from_ptr(ferrolock_status_code(*n));
