@@ -987,9 +987,12 @@ impl World {
     /// list no lock.
     fn finish(mut self) {
         unsafe {
-            for h in self.helds.drain(..) {
+            for h in std::mem::take(&mut self.helds) {
                 let mut was = false;
-                check(ferrolock_release(h.ptr, &mut was), "release at the end");
+                if check(ferrolock_release(h.ptr, &mut was), "release at the end") == FerrolockOk {
+                    // Its tokens (or those of the handle it was resumed from) now resume LOST.
+                    self.end_lease(h.lease);
+                }
                 ferrolock_held_free(h.ptr);
             }
             let stores = std::mem::take(&mut self.stores);
