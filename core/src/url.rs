@@ -74,10 +74,15 @@ pub fn default_url() -> String {
     format!("sqlite://{}", base.join("ferrolock").join("locks.db").display())
 }
 
-/// Replace the password of `scheme://user:pass@host` with `***`.
+/// Replace the password of `scheme://user:pass@host` with `***`. Without
+/// `://` (a typo such as `redis:/user:pass@host`), everything before the
+/// last `@` is replaced, as it may hold credentials.
 pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
+        return match url.rfind('@') {
+            Some(at) => format!("***{}", &url[at..]),
+            None => url.to_owned(),
+        };
     };
     let rest = &url[scheme_end + 3..];
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -186,6 +191,13 @@ mod tests {
         assert_eq!(redact("redis://:s3cret@h"), "redis://:***@h");
         assert_eq!(redact("redis://h1:1,h2:2"), "redis://h1:1,h2:2");
         assert_eq!(redact("memory://"), "memory://");
+        // Without `://` the credentials are not where a URL puts them
+        // (issue 16; the url fuzz target checks that no password shows).
+        assert_eq!(redact("redis:/bob:hunter2@h:6379"), "***@h:6379");
+        assert_eq!(redact("bob:hunter2@h"), "***@h");
+        assert_eq!(redact("nothing"), "nothing");
+        let e = parse("redis:/bob:hunter2@h").unwrap_err().to_string();
+        assert!(e.contains("no scheme") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]

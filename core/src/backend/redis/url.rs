@@ -104,8 +104,10 @@ fn parse_servers(scheme: &str, body: &str, redacted: &str, tls: Option<RedisTls>
     let mut nodes = Vec::new();
     let mut addrs = Vec::new();
     for host in hosts.split(',') {
+        // The port follows the last `:`, unless that `:` is inside an IPv6
+        // address in brackets (`[::1]`, port omitted).
         let (name, port) = match host.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p),
+            Some((h, p)) if !p.contains(']') => (h, p),
             _ => (host, "6379"),
         };
         if name.is_empty() {
@@ -154,6 +156,10 @@ mod tests {
         assert_eq!(t.addrs, ["h1:1", "h2:2", "h3:3"]);
         let t = target("redis://localhost").unwrap();
         assert_eq!((t.topology, t.nodes[0].as_str()), (RedisTopology::Single, "redis://localhost:6379/0"));
+        // IPv6, with and without a port (issue 16: `[::1]` alone was read as
+        // host `[:` and port `1]`).
+        let t = target("redis://[::1]:6380,[::1],h").unwrap();
+        assert_eq!(t.nodes, ["redis://[::1]:6380/0", "redis://[::1]:6379/0", "redis://h:6379/0"]);
         let t = target("redis+cluster://a:7000,b:7001").unwrap();
         assert_eq!(t.topology, RedisTopology::Cluster);
         for bad in ["redis://h:notaport", "redis://h/x", "redis://h1,h2", "redis://", "redis+cluster://h/3"] {
