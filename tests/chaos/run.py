@@ -413,12 +413,13 @@ class Run:
         # issued again. Those checks are reported apart (counted), not failed;
         # waits, hangs and panics are still checked.
         by_design = ("a refused write only to a holder that lost the lock", "fences strictly increase",
+                     "a paused holder learns it lost the lock",
                      "porcupine: linearizable as a fenced lock", "one holder per fence",
                      f"a killed holder's lock is free within ttl + {a.margin_ms} ms")
         data_loss = any(f["kind"] == "wipe" for f in self.faults)
         weakened = {k: checks.pop(k) for k in by_design if data_loss and k in checks}
         report = {
-            "backend": a.backend, "seconds": a.seconds, "workers": a.workers, "ttl_ms": a.ttl_ms,
+            "backend": a.backend, "netns": bool(a.netns), "seconds": a.seconds, "workers": a.workers, "ttl_ms": a.ttl_ms,
             "acquisitions": acquisitions, "writes": len(writes),
             "refused_writes": sum(1 for w in writes if not w["accepted"]),
             "faults": {k: sum(1 for f in self.faults if f["kind"] == k)
