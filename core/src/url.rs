@@ -155,7 +155,12 @@ fn without_slashes(url: &str) -> Option<String> {
         return None;
     }
     // `sqlite:/abs/x.db` meant the absolute path: sqlite:///abs/x.db.
-    let meant = redact(&format!("{scheme}://{rest}"));
+    let mut meant = redact(&format!("{scheme}://{rest}"));
+    if let (Some(at), true) = (rest.rfind('@'), meant.contains(rest)) {
+        // Credentials where a URL does not put them (`redis:/bob:pw@h`):
+        // redaction found no authority, so everything before the `@` goes.
+        meant = format!("{scheme}://***{}", &rest[at..]);
+    }
     let shown = if url.contains('@') { String::new() } else { format!("{url:?} ") };
     Some(format!("URL {shown}lacks the `//` after `{scheme}:`; write {meant}"))
 }
@@ -197,7 +202,7 @@ mod tests {
         assert_eq!(redact("bob:hunter2@h"), "***@h");
         assert_eq!(redact("nothing"), "nothing");
         let e = parse("redis:/bob:hunter2@h").unwrap_err().to_string();
-        assert!(e.contains("no scheme") && !e.contains("hunter2"), "{e}");
+        assert!(e.contains("lacks the `//`") && e.ends_with("write redis://***@h") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]
