@@ -101,6 +101,13 @@ def test_a_with_body_that_releases_or_hands_off_its_lock_ends_without_lost(conne
     with locks.lock("early") as held:
         assert held.release()
     assert locks.state("early").free
+    if not locks.capabilities.handoff:
+        # A lock that dies with its connection (PostgreSQL advisory) cannot be handed off.
+        with pytest.raises(ferrolock.Unsupported):
+            with locks.lock("handed") as held:
+                held.into_token()
+        assert locks.state("handed").free
+        return
     with locks.lock("handed") as held:
         token = held.into_token()
     assert locks.state("handed").held  # the token holds it now
