@@ -155,12 +155,12 @@ fn without_slashes(url: &str) -> Option<String> {
         return None;
     }
     // `sqlite:/abs/x.db` meant the absolute path: sqlite:///abs/x.db.
-    let mut meant = redact(&format!("{scheme}://{rest}"));
-    if let (Some(at), true) = (rest.rfind('@'), meant.contains(rest)) {
-        // Credentials where a URL does not put them (`redis:/bob:pw@h`):
-        // redaction found no authority, so everything before the `@` goes.
-        meant = format!("{scheme}://***{}", &rest[at..]);
-    }
+    // Credentials where no authority is (`redis:/bob:pw@h`): everything
+    // before the last `@` goes, as `redact` does for a URL without `://`.
+    let meant = match rest.rfind('@') {
+        Some(at) if rest[..at].contains(['/', '?']) => format!("{scheme}://***{}", &rest[at..]),
+        _ => redact(&format!("{scheme}://{rest}")),
+    };
     let shown = if url.contains('@') { String::new() } else { format!("{url:?} ") };
     Some(format!("URL {shown}lacks the `//` after `{scheme}:`; write {meant}"))
 }
@@ -201,6 +201,9 @@ mod tests {
         assert_eq!(redact("redis:/bob:hunter2@h:6379"), "***@h:6379");
         assert_eq!(redact("bob:hunter2@h"), "***@h");
         assert_eq!(redact("nothing"), "nothing");
+        // Found by the url fuzz target: '@' on both sides of a '/'.
+        let e = parse("qu:p@:pas\0\0h/e@:").unwrap_err().to_string();
+        assert!(e.ends_with("write qu://***@:") && !e.contains("pas"), "{e}");
         let e = parse("redis:/bob:hunter2@h").unwrap_err().to_string();
         assert!(e.contains("lacks the `//`") && e.ends_with("write redis://***@h") && !e.contains("hunter2"), "{e}");
     }
