@@ -16,6 +16,32 @@ pub async fn settle() {
     }
 }
 
+/// `n` uncontended `try_acquire` + `release` pairs of `lock`, timed (after
+/// a `settle`, outside the timed part): ferrolock's side of every pair
+/// benchmark.
+pub async fn ferrolock_pairs(lock: &ferrolock::Lock, n: u64) -> std::time::Duration {
+    settle().await;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        let held = lock.try_acquire().await.expect("try_acquire").expect("the lock is free");
+        assert!(std::hint::black_box(held.release().await.expect("release")));
+    }
+    t.elapsed()
+}
+
+/// A fresh, random-looking owner id per acquisition (xorshift on `seed`),
+/// as core makes them: the floors' owner ids.
+pub fn next_owner(seed: &mut u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for half in out.chunks_mut(8) {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        half.copy_from_slice(&seed.to_le_bytes());
+    }
+    out
+}
+
 /// The runtime flavors users run: `current_thread`, and `#[tokio::main]`'s
 /// multi-thread runtime (2 workers here).
 pub fn runtimes() -> [(&'static str, tokio::runtime::Runtime); 2] {
@@ -59,28 +85,8 @@ fn run_on(plan: Plan, rt: &tokio::runtime::Runtime, flavor: &str, details: &mut 
                 t.elapsed()
             })
         }),
-        Box::new(|n| {
-            rt.block_on(async {
-                settle().await;
-                let t = Instant::now();
-                for _ in 0..n {
-                    let held = lock.try_acquire().await.expect("try_acquire").expect("the lock is free");
-                    assert!(black_box(held.release().await.expect("release")));
-                }
-                t.elapsed()
-            })
-        }),
-        Box::new(|n| {
-            rt.block_on(async {
-                settle().await;
-                let t = Instant::now();
-                for _ in 0..n {
-                    let held = lock_no_renew.try_acquire().await.expect("try_acquire").expect("the lock is free");
-                    assert!(black_box(held.release().await.expect("release")));
-                }
-                t.elapsed()
-            })
-        }),
+        Box::new(|n| rt.block_on(ferrolock_pairs(&lock, n))),
+        Box::new(|n| rt.block_on(ferrolock_pairs(&lock_no_renew, n))),
         Box::new(|n| {
             let t = Instant::now();
             for _ in 0..n {

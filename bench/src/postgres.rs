@@ -12,7 +12,7 @@
 //! The statements below are copied from core/src/backend/postgres/sql.rs; if
 //! core changes them, copy again.
 
-use crate::memory::settle;
+use crate::memory::ferrolock_pairs;
 use crate::report::Row;
 use crate::stats::{fmt_ns, interleaved, Case, Plan};
 use crate::TempDir;
@@ -45,19 +45,8 @@ struct RawLease {
 }
 
 impl RawLease {
-    fn owner(&mut self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        for half in out.chunks_mut(8) {
-            self.seed ^= self.seed << 13;
-            self.seed ^= self.seed >> 7;
-            self.seed ^= self.seed << 17;
-            half.copy_from_slice(&self.seed.to_le_bytes());
-        }
-        out
-    }
-
     async fn pair(&mut self) -> bool {
-        let owner = self.owner();
+        let owner = crate::memory::next_owner(&mut self.seed);
         let ticket: Option<i64> = None;
         let row = self
             .client
@@ -158,29 +147,9 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
                 t.elapsed()
             })
         }),
-        Box::new(|n| {
-            rt.block_on(async {
-                settle().await;
-                let t = Instant::now();
-                for _ in 0..n {
-                    let held = lease_lock.try_acquire().await.expect("try_acquire").expect("the lock is free");
-                    assert!(black_box(held.release().await.expect("release")));
-                }
-                t.elapsed()
-            })
-        }),
+        Box::new(|n| rt.block_on(ferrolock_pairs(&lease_lock, n))),
         Box::new(|n| pgbench.run(n)),
-        Box::new(|n| {
-            rt.block_on(async {
-                settle().await;
-                let t = Instant::now();
-                for _ in 0..n {
-                    let held = advisory_lock.try_acquire().await.expect("try_acquire").expect("the lock is free");
-                    assert!(black_box(held.release().await.expect("release")));
-                }
-                t.elapsed()
-            })
-        }),
+        Box::new(|n| rt.block_on(ferrolock_pairs(&advisory_lock, n))),
     ];
     let s = interleaved(plan, &mut cases);
     drop(cases);

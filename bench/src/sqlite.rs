@@ -5,7 +5,7 @@
 //! `core/src/backend/sqlite/mod.rs` (the uncontended path of `try_acquire`, with
 //! no wait-queue ticket, and `release`). If core changes them, copy again.
 
-use crate::memory::settle;
+use crate::memory::ferrolock_pairs;
 use crate::report::Row;
 use crate::stats::{fmt_ns, interleaved, Case, Plan};
 use crate::TempDir;
@@ -76,20 +76,8 @@ struct Raw {
 }
 
 impl Raw {
-    fn owner(&mut self) -> [u8; 16] {
-        // xorshift: a fresh, random-looking owner id per acquisition, as core's.
-        let mut out = [0u8; 16];
-        for half in out.chunks_mut(8) {
-            self.seed ^= self.seed << 13;
-            self.seed ^= self.seed >> 7;
-            self.seed ^= self.seed << 17;
-            half.copy_from_slice(&self.seed.to_le_bytes());
-        }
-        out
-    }
-
     fn pair(&mut self) -> rusqlite::Result<bool> {
-        let owner = self.owner();
+        let owner = crate::memory::next_owner(&mut self.seed);
         let (key, holder) = (&self.key, &self.holder);
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = now_ms();
@@ -146,28 +134,8 @@ pub fn run(plan: Plan, details: &mut String) -> Vec<Row> {
             }
             t.elapsed()
         }),
-        Box::new(|n| {
-            rt.block_on(async {
-                settle().await;
-                let t = Instant::now();
-                for _ in 0..n {
-                    let held = lock.try_acquire().await.expect("try_acquire").expect("the lock is free");
-                    assert!(black_box(held.release().await.expect("release")));
-                }
-                t.elapsed()
-            })
-        }),
-        Box::new(|n| {
-            mt.block_on(async {
-                settle().await;
-                let t = Instant::now();
-                for _ in 0..n {
-                    let held = mt_lock.try_acquire().await.expect("try_acquire").expect("the lock is free");
-                    assert!(black_box(held.release().await.expect("release")));
-                }
-                t.elapsed()
-            })
-        }),
+        Box::new(|n| rt.block_on(ferrolock_pairs(&lock, n))),
+        Box::new(|n| mt.block_on(ferrolock_pairs(&mt_lock, n))),
     ];
     let s = interleaved(plan, &mut cases);
     drop(cases);
