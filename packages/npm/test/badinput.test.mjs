@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Locks, BackendUnavailable, InvalidArgument, InvalidToken, LockLost, Unsupported, decodeToken } from 'ferrolock'
-import { WASM, redisClient } from './helpers.mjs'
+import { WASM } from './helpers.mjs'
 
 let locks
 before(async () => {
@@ -137,13 +137,10 @@ test('refresh: bad ttl values', async () => {
 test('an unavailable backend names the server and keeps its own error as cause', async () => {
   if (WASM) {
     // Through a client whose server is down: the client's own error is the cause.
-    const { client, close } = await redisClient('ioredis', 'redis://127.0.0.1:1').catch(async (e) => {
-      const { createRequire } = await import('node:module')
-      const require = createRequire(`${process.env.FERROLOCK_TEST_PROJECT}/package.json`)
-      const Redis = require('ioredis')
-      const c = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null })
-      return { client: c, close: () => c.disconnect() }
-    })
+    const { createRequire } = await import('node:module')
+    const Redis = createRequire(`${process.env.FERROLOCK_TEST_PROJECT}/package.json`)('ioredis')
+    const client = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null })
+    const close = () => client.disconnect()
     try {
       const error = await Locks.connect({ redis: client }).catch((e) => e)
       assert.ok(error instanceof BackendUnavailable, String(error))

@@ -55,7 +55,10 @@ export async function redisClient(kind, url = redisUrl()) {
   if (kind === 'ioredis') {
     const Redis = require('ioredis')
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    await client.connect()
+    await client.connect().catch((e) => {
+      client.disconnect()
+      throw e
+    })
     return { client, close: () => client.quit().catch(() => client.disconnect()) }
   }
   const { createClient } = require('redis')
@@ -65,7 +68,7 @@ export async function redisClient(kind, url = redisUrl()) {
   return { client, close: () => client.quit().catch(() => client.disconnect()) }
 }
 /** One of each kind of backend, for the tests that need not run on every topology. */
-export const BACKENDS = ['memory', 'sqlite', 'redis']
+export const BACKENDS = process.env.FERROLOCK_TEST_BACKENDS ? CONFORMANCE_BACKENDS : ['memory', 'sqlite', 'redis']
 
 export class Fixture {
   /** A fresh store of the backends.json row `backend` for `scenario`. */
