@@ -75,10 +75,11 @@ function nodeRedis(client) {
 /** The adapter for `client`: ioredis, node-redis, or an object of the RedisScripts shape as it is. */
 export function adapt(client) {
   if (client !== null && typeof client === 'object') {
-    if (typeof client.sendCommand === 'function' && typeof client.duplicate === 'function') return nodeRedis(client)
+    // ioredis has sendCommand too (taking its Command objects): tell it by call and evalsha.
     if (typeof client.call === 'function' && typeof client.duplicate === 'function' && typeof client.evalsha === 'function') {
       return ioredis(client)
     }
+    if (typeof client.sendCommand === 'function' && typeof client.duplicate === 'function') return nodeRedis(client)
     if (typeof client.scriptLoad === 'function' && typeof client.evalsha === 'function') return client
   }
   throw new TypeError(
