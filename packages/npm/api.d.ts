@@ -6,7 +6,6 @@
  * lock rule lives in the engine.
  */
 import { EventEmitter } from 'node:events';
-import type * as Native from './native';
 /** Every error ferrolock raises; `code` is a row of the error table. */
 export declare class LockError extends Error {
     /** `INVALID_ARGUMENT`, `INVALID_TOKEN`, `TIMEOUT`, `LOST`, `NOT_HELD`, `UNSUPPORTED`, `BACKEND_UNAVAILABLE`, `CLOSED` or `INTERNAL`. */
@@ -53,7 +52,7 @@ export declare const errorClasses: Readonly<Record<string, new (message: string)
  * (the WebAssembly entry) how `Locks.connect({ redis: client })` registers
  * the client.
  */
-export declare function useNative(n: typeof Native, redisClientUrl?: (options: Record<string, unknown>) => string): void;
+export declare function useNative(n: object, redisClientUrl?: (options: Record<string, unknown>) => string): void;
 /**
  * Milliseconds (a number), or a string with its unit: `'500ms'`, `'10s'`,
  * `'1.5m'`, `'2h'`, `'1d'`. A string without a unit (`'30'`) is refused:

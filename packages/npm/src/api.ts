@@ -153,8 +153,8 @@ let clientUrl: ((options: Record<string, unknown>) => string) | undefined
  * (the WebAssembly entry) how `Locks.connect({ redis: client })` registers
  * the client.
  */
-export function useNative(n: typeof Native, redisClientUrl?: (options: Record<string, unknown>) => string): void {
-  native = n
+export function useNative(n: object, redisClientUrl?: (options: Record<string, unknown>) => string): void {
+  native = n as typeof Native
   clientUrl = redisClientUrl
   bridge = new native.NativeBridge((id: number, error: string | null, value: unknown) => {
     const p = pending.get(id)
