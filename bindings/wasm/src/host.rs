@@ -19,20 +19,60 @@ fn global(name: &str) -> JsValue {
     Reflect::get(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// A Promise resolved after `ms` by `setTimeout`, its timer unref'd where it can be.
-fn timer(ms: f64) -> Promise {
-    Promise::new(&mut |resolve, _reject| {
-        let Ok(set_timeout) = global("setTimeout").dyn_into::<Function>() else {
-            return;
-        };
-        if let Ok(t) = set_timeout.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(ms)) {
-            if let Ok(unref) =
-                Reflect::get(&t, &JsValue::from_str("unref")).and_then(|f| f.dyn_into::<Function>())
+/// A `setTimeout` of `ms` as a future. Its timer is unref'd where it can
+/// be, and cleared when the future is dropped first: a wait that ends early
+/// (the watchdog re-planning at each acquisition, a timeout racing a grant)
+/// leaves no timer behind in the host's timer list.
+struct Timer {
+    done: JsFuture,
+    handle: JsValue,
+}
+
+impl Timer {
+    fn new(ms: f64) -> Timer {
+        let mut handle = JsValue::UNDEFINED;
+        let promise = Promise::new(&mut |resolve, _reject| {
+            let Ok(set_timeout) = global("setTimeout").dyn_into::<Function>() else {
+                return;
+            };
+            if let Ok(t) = set_timeout.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(ms))
             {
-                let _ = unref.call0(&t);
+                if let Ok(unref) = Reflect::get(&t, &JsValue::from_str("unref"))
+                    .and_then(|f| f.dyn_into::<Function>())
+                {
+                    let _ = unref.call0(&t);
+                }
+                handle = t;
+            }
+        });
+        Timer {
+            done: JsFuture::from(promise),
+            handle,
+        }
+    }
+}
+
+impl Future for Timer {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        match Pin::new(&mut self.done).poll(cx) {
+            std::task::Poll::Ready(_) => {
+                self.handle = JsValue::UNDEFINED;
+                std::task::Poll::Ready(())
+            }
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if !self.handle.is_undefined() {
+            if let Ok(clear) = global("clearTimeout").dyn_into::<Function>() {
+                let _ = clear.call1(&JsValue::UNDEFINED, &self.handle);
             }
         }
-    })
+    }
 }
 
 impl ferrolock::Host for JsHost {
@@ -45,7 +85,7 @@ impl ferrolock::Host for JsHost {
             let mut left = d.as_secs_f64() * 1000.0;
             loop {
                 let step = left.min(MAX_DELAY_MS);
-                let _ = JsFuture::from(timer(step)).await;
+                Timer::new(step).await;
                 left -= step;
                 if left <= 0.0 {
                     return;
