@@ -150,7 +150,6 @@ impl RedisBackend {
             ttl_ms,
             holder: req.holder,
             ticket,
-            min_fence: None,
             provider: &self.provider,
         }
     }
@@ -181,7 +180,6 @@ impl RedisBackend {
             ttl_ms: b.ttl_ms,
             holder: &b.holder,
             ticket: Some(u64::MAX),
-            min_fence: None,
             provider: &self.provider,
         };
         let joined = self
