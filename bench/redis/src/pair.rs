@@ -87,6 +87,16 @@ impl Impl {
         })
     }
 
+    /// The commands it sends itself (not those its scripts call, which
+    /// commandstats counts too): whose server time is the pair's.
+    fn top_level(&self) -> &'static [&'static str] {
+        match self {
+            Impl::Ferrolock { .. } => &["evalsha"],
+            Impl::Floor { .. } | Impl::FloorQuorum { .. } => &["set", "evalsha"],
+            Impl::Rslock { .. } => &["set", "evalsha", "eval"],
+        }
+    }
+
     pub(crate) fn label(&self) -> &'static str {
         match self {
             Impl::Ferrolock { label, .. } => label,
@@ -257,7 +267,9 @@ pub fn main(opts: &Opts) -> Result<(), String> {
 
 /// What a pair costs the server (`--server-cost yes`), each implementation
 /// on its own after the warm-up: `INFO commandstats` after `CONFIG
-/// RESETSTAT` (server µs and commands per pair) and, when the server runs
+/// RESETSTAT` (server µs per pair, of the commands the client sent: a
+/// script's time includes the commands it called; and every command per
+/// pair, the scripts' included) and, when the server runs
 /// under callgrind (`--callgrind-pid P`), its instructions per pair, which
 /// the machine's load does not change. One JSON line each.
 async fn server_cost(url: &str, impls: &mut [Impl], pairs: u64, callgrind_pid: &str) -> Result<(), String> {
@@ -292,7 +304,9 @@ async fn server_cost(url: &str, impls: &mut [Impl], pairs: u64, callgrind_pid: &
             let field = |k: &str| {
                 stats.split(',').find_map(|kv| kv.strip_prefix(k)?.strip_prefix('=')?.parse::<u64>().ok()).unwrap_or(0)
             };
-            usec += field("usec");
+            if i.top_level().contains(&name) {
+                usec += field("usec");
+            }
             commands.insert(name.to_owned(), (field("calls") as f64 / pairs as f64).into());
         }
         let mut line = serde_json::json!({
