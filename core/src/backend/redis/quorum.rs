@@ -7,7 +7,7 @@ use super::keys::Keys;
 use super::scripts::{self, AcquireArgs};
 use super::url::RedisTopology;
 use crate::backend::contract::{Attempt, Lease};
-use crate::clock::{now_ms, ttl_ms};
+use crate::clock::{coarse_wall_ms, now_ms, ttl_ms};
 use crate::error::{Cause, Error, Result};
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use std::future::Future;
@@ -119,7 +119,8 @@ impl Servers {
         a: &AcquireArgs<'_>,
     ) -> Result<(Attempt, Option<u64>)> {
         if !self.is_quorum() {
-            let expires_at_ms = now_ms() + a.ttl_ms;
+            // The coarse clock is at most a tick behind: an earlier end, never a later one.
+            let expires_at_ms = coarse_wall_ms() + a.ttl_ms;
             let r: Vec<i64> = self.conns[0]
                 .call(&scripts::acquire(keys, a))
                 .await
