@@ -73,7 +73,12 @@ fn spin(case: &str, dur: Duration) {
             pairs += 10_000;
         }
     } else {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        // FERROLOCK_BENCH_FLAVOR=multi_thread: `#[tokio::main]`'s runtime.
+        let flavor = std::env::var("FERROLOCK_BENCH_FLAVOR").unwrap_or_default();
+        let rt = memory::runtimes().into_iter().find(|(f, _)| *f == flavor).map_or_else(
+            || tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime"),
+            |(_, rt)| rt,
+        );
         rt.block_on(async {
             let locks = ferrolock::Locks::connect(&url).await.expect("connect");
             let lock = locks.lock("bench").auto_renew(case != "memory-no-renew");

@@ -48,6 +48,20 @@ pub struct Lock {
     mode: Mode,
     holder: Option<Arc<str>>,
     auto_renew: bool,
+    /// Its name, ttl, mode and holder passed `check` (they are checked
+    /// once, at the first operation, not at every acquire).
+    checked: Checked,
+}
+
+/// A flag that a clone copies (a builder method that changes what `check`
+/// reads starts a new one).
+#[derive(Default)]
+struct Checked(std::sync::atomic::AtomicBool);
+
+impl Clone for Checked {
+    fn clone(&self) -> Self {
+        Checked(self.0.load(std::sync::atomic::Ordering::Relaxed).into())
+    }
 }
 
 impl std::fmt::Debug for Lock {
@@ -115,6 +129,7 @@ impl Lock {
             mode: options.mode,
             holder: options.holder.map(Into::into),
             auto_renew: options.auto_renew,
+            checked: Checked::default(),
         }
     }
 
@@ -122,21 +137,25 @@ impl Lock {
     /// fast the lock of a crashed holder frees.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
+        self.checked = Checked::default();
         self
     }
     /// Take the lock shared: many shared holders, no exclusive one.
     pub fn shared(mut self) -> Self {
         self.mode = Mode::Shared;
+        self.checked = Checked::default();
         self
     }
     /// Set the mode.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
+        self.checked = Checked::default();
         self
     }
     /// The public label shown by `state` and `list` (default `host:pid`).
     pub fn holder(mut self, holder: impl Into<String>) -> Self {
         self.holder = Some(holder.into().into());
+        self.checked = Checked::default();
         self
     }
     /// Whether handles renew the lease at ttl/3 (default true).
@@ -209,7 +228,10 @@ impl Lock {
             Some(start) => validate::deadline(timeout, start)?,
             None => None,
         };
-        self.check()?;
+        if !self.checked.0.load(std::sync::atomic::Ordering::Relaxed) {
+            self.check()?;
+            self.checked.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let owner = fork::new_owner();
         let holder = self.holder.as_ref().unwrap_or(&inner.default_holder);
         if let Attempt::Granted(lease) = self.attempt(&owner, holder, None).await? {

@@ -29,3 +29,41 @@ fn dropping_the_last_handle_ends_the_providers_tasks() {
         assert_eq!(alive(), 0, "a task of the dropped provider is still alive");
     });
 }
+
+/// A lock is checked once, at its first operation; a builder method that
+/// changes what is checked (ttl, mode, holder) makes it checked again.
+#[tokio::test]
+async fn a_lock_changed_after_use_is_checked_again() {
+    let locks = Locks::connect("memory://checked-again").await.unwrap();
+    let lock = locks.lock("a");
+    assert!(lock.try_acquire().await.unwrap().unwrap().release().await.unwrap());
+    let err = lock.clone().ttl(Duration::ZERO).try_acquire().await.unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
+    let err = lock.clone().holder("a\nb").try_acquire().await.unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
+    // The checked original still works.
+    assert!(lock.try_acquire().await.unwrap().unwrap().release().await.unwrap());
+    locks.close().await;
+}
+
+/// The watchdog reuses the place of a handle that is gone (the common
+/// acquire, release, acquire…) without losing the handles that live on.
+#[tokio::test]
+async fn renewal_survives_handles_coming_and_going() {
+    let locks = Locks::connect("memory://renewal-churn").await.unwrap();
+    let short = |name: &str| locks.lock(name).ttl(Duration::from_millis(300));
+    let kept = short("kept").try_acquire().await.unwrap().unwrap();
+    // A released handle the caller still has: not renewed, not reused.
+    let released = short("released").try_acquire().await.unwrap().unwrap();
+    assert!(released.release_ref().await.unwrap());
+    for _ in 0..1000 {
+        assert!(short("churn").try_acquire().await.unwrap().unwrap().release().await.unwrap());
+    }
+    let last = short("last").try_acquire().await.unwrap().unwrap();
+    // Longer than a ttl: only renewals keep them.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(!kept.is_lost() && !last.is_lost());
+    assert!(kept.release().await.unwrap(), "the kept handle was renewed");
+    assert!(last.release().await.unwrap(), "the handle registered last was renewed");
+    locks.close().await;
+}

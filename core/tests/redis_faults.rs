@@ -392,3 +392,71 @@ async fn a_grant_that_arrives_after_its_lease_ran_out_is_not_taken() {
     }
     assert!(next.release().await.unwrap());
 }
+
+/// The number of holders `state` reports for `name` (0: free).
+async fn holders(locks: &Locks, name: &str) -> usize {
+    match locks.state(name).await.unwrap() {
+        ferrolock::LockState::Free => 0,
+        ferrolock::LockState::Held { mode: ferrolock::Mode::Shared, readers, .. } => readers as usize,
+        ferrolock::LockState::Held { .. } => 1,
+    }
+}
+
+/// Waits (at most `limit`) until `state` reports `n` holders of `name`.
+async fn until_holders(locks: &Locks, name: &str, n: usize, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = holders(locks, name).await;
+        if now == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{name}: still {now} holders after {limit:?}, expected {n}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// A lease that is its key's only one leaves its expiry to the key's (the
+// uncontended acquire reads no clock): a reader joining it with a longer
+// ttl must not lengthen it. Fails if the first lease is not given its own
+// expiry before the key's is extended (it would then live 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_keeps_its_own_ttl_when_a_longer_reader_joins() {
+    let server = Server::start(&[]);
+    let locks = Locks::connect(&format!("redis://{}", server.addr())).await.unwrap();
+    let short = locks.lock("readers").shared().ttl(Duration::from_millis(400)).auto_renew(false);
+    let first = short.try_acquire().await.unwrap().expect("a free lock");
+    let long = locks.lock("readers").shared().ttl(Duration::from_secs(30)).auto_renew(false);
+    let second = long.try_acquire().await.unwrap().expect("readers share");
+    assert_eq!(holders(&locks, "readers").await, 2);
+    until_holders(&locks, "readers", 1, Duration::from_secs(10)).await;
+    assert!(!first.release().await.unwrap(), "the short reader's lease ran out: its release says so");
+    assert!(locks.lock("readers").try_acquire().await.unwrap().is_none(), "a writer got in beside a live reader");
+    assert!(second.release().await.unwrap());
+    let writer = locks.lock("readers").try_acquire().await.unwrap().expect("free after both readers");
+    assert!(writer.release().await.unwrap());
+    locks.close().await;
+}
+
+// The other way round: the key's only lease has the longer ttl (written
+// without an expiry of its own), a short reader joins, the long one
+// leaves: the short one still ends at its own ttl although the key lives
+// on, and a writer then gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_reader_left_alone_still_ends_at_its_ttl() {
+    let server = Server::start(&[]);
+    let locks = Locks::connect(&format!("redis://{}", server.addr())).await.unwrap();
+    let long = locks.lock("alone").shared().ttl(Duration::from_secs(30)).auto_renew(false);
+    let first = long.try_acquire().await.unwrap().expect("a free lock");
+    let short = locks.lock("alone").shared().ttl(Duration::from_millis(400)).auto_renew(false);
+    let second = short.try_acquire().await.unwrap().expect("readers share");
+    assert!(first.release().await.unwrap(), "the long reader's lease was live");
+    until_holders(&locks, "alone", 0, Duration::from_secs(10)).await;
+    let writer = locks.lock("alone").ttl(Duration::from_secs(30)).auto_renew(false);
+    let writer = writer.try_acquire().await.unwrap().expect("free once the short reader's ttl ran out");
+    assert!(!second.release().await.unwrap());
+    // A lone lease renewed runs to its new ttl, even a shorter one.
+    writer.refresh(Duration::from_millis(400)).await.unwrap();
+    until_holders(&locks, "alone", 0, Duration::from_secs(10)).await;
+    assert!(!writer.release().await.unwrap(), "a renewed lone lease still runs out at its ttl");
+    locks.close().await;
+}

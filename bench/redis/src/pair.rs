@@ -87,6 +87,16 @@ impl Impl {
         })
     }
 
+    /// The commands it sends itself (not those its scripts call, which
+    /// commandstats counts too): whose server time is the pair's.
+    fn top_level(&self) -> &'static [&'static str] {
+        match self {
+            Impl::Ferrolock { .. } => &["evalsha"],
+            Impl::Floor { .. } | Impl::FloorQuorum { .. } => &["set", "evalsha"],
+            Impl::Rslock { .. } => &["set", "evalsha", "eval"],
+        }
+    }
+
     pub(crate) fn label(&self) -> &'static str {
         match self {
             Impl::Ferrolock { label, .. } => label,
@@ -240,6 +250,9 @@ pub fn main(opts: &Opts) -> Result<(), String> {
                 f.push(t.as_nanos() as f64 / pairs as f64);
             }
         }
+        if opts.str_or("server-cost", "no") == "yes" {
+            return server_cost(&url, &mut impls, pairs, opts.str_or("callgrind-pid", "")).await;
+        }
         for (i, f) in impls.iter().zip(&figures) {
             let mut line = serde_json::json!({ "name": i.label(), "ns_per_pair": f });
             if same_process_floor && matches!(i, Impl::Floor { .. }) {
@@ -250,4 +263,83 @@ pub fn main(opts: &Opts) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+/// What a pair costs the server (`--server-cost yes`), each implementation
+/// on its own after the warm-up: `INFO commandstats` after `CONFIG
+/// RESETSTAT` (server µs per pair, of the commands the client sent: a
+/// script's time includes the commands it called; and every command per
+/// pair, the scripts' included) and, when the server runs
+/// under callgrind (`--callgrind-pid P`), its instructions per pair, which
+/// the machine's load does not change. One JSON line each.
+async fn server_cost(url: &str, impls: &mut [Impl], pairs: u64, callgrind_pid: &str) -> Result<(), String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut admin = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
+    let callgrind = |what: &str| -> Result<(), String> {
+        if callgrind_pid.is_empty() {
+            return Ok(());
+        }
+        let out = std::process::Command::new("callgrind_control")
+            .args([what, callgrind_pid])
+            .output()
+            .map_err(|e| format!("callgrind_control: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("callgrind_control {what} failed"));
+        }
+        Ok(())
+    };
+    for i in impls.iter_mut() {
+        let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut admin).await.map_err(|e| e.to_string())?;
+        callgrind("-z")?;
+        i.run(pairs).await?;
+        callgrind("-d")?;
+        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut admin).await.map_err(|e| e.to_string())?;
+        let mut usec = 0u64;
+        let mut commands = serde_json::Map::new();
+        for line in info.lines() {
+            let Some((name, stats)) = line.strip_prefix("cmdstat_").and_then(|l| l.split_once(':')) else { continue };
+            if matches!(name, "config" | "info") {
+                continue; // this function's own
+            }
+            let field = |k: &str| {
+                stats.split(',').find_map(|kv| kv.strip_prefix(k)?.strip_prefix('=')?.parse::<u64>().ok()).unwrap_or(0)
+            };
+            if i.top_level().contains(&name) {
+                usec += field("usec");
+            }
+            commands.insert(name.to_owned(), (field("calls") as f64 / pairs as f64).into());
+        }
+        let mut line = serde_json::json!({
+            "name": i.label(),
+            "server_usec_per_pair": usec as f64 / pairs as f64,
+            "commands_per_pair": commands,
+        });
+        if !callgrind_pid.is_empty() {
+            line["server_instructions_per_pair"] = (last_callgrind_total(callgrind_pid)? as f64 / pairs as f64).into();
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// The `totals:` (or `summary:`) line of the latest dump of callgrind
+/// process `pid` (`callgrind.out.<pid>.<n>` in the server's working
+/// directory, given as CALLGRIND_DIR: the highest `n`).
+fn last_callgrind_total(pid: &str) -> Result<u64, String> {
+    let dir = std::env::var("CALLGRIND_DIR").map_err(|_| "CALLGRIND_DIR is not set".to_string())?;
+    let newest = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{dir}: {e}"))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n: u64 = name.strip_prefix(&format!("callgrind.out.{pid}."))?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .max_by_key(|(n, _)| *n)
+        .ok_or_else(|| format!("no callgrind dump of {pid} in {dir}"))?;
+    let text = std::fs::read_to_string(&newest.1).map_err(|e| e.to_string())?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+        .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| "a callgrind dump without totals".to_string())
 }

@@ -19,7 +19,17 @@ pub(crate) struct Keys {
 impl Keys {
     pub(crate) fn of(lock: &str) -> Keys {
         let tag = slot_tag(slot(lock.as_bytes()));
-        let companion = |kind: &str| format!("{{{tag}}}{kind}:{lock}");
+        // `{tag}kind:lock`, in one allocation each (every operation makes these).
+        let companion = |kind: &str| {
+            let mut k = String::with_capacity(tag.len() + kind.len() + lock.len() + 3);
+            k.push('{');
+            k.push_str(tag);
+            k.push('}');
+            k.push_str(kind);
+            k.push(':');
+            k.push_str(lock);
+            k
+        };
         Keys {
             lock: lock.to_owned(),
             fence: companion("fence"),

@@ -51,6 +51,9 @@ pub(crate) struct RedisBackend {
     /// The latest requests that found a lock busy (bounded), so that
     /// `enqueue` can join the queue and attempt in one round trip.
     busy: Mutex<HashMap<[u8; 16], BusyRequest>>,
+    /// The keys of recently used locks: building them (a CRC16 and five
+    /// strings) cost more than this lookup.
+    keys: Mutex<HashMap<Box<str>, Arc<Keys>>>,
     /// Connection URLs of the servers (the seed nodes, for a cluster).
     urls: Vec<String>,
     /// TLS material (`rediss://`), for connections made after open.
@@ -92,6 +95,7 @@ impl RedisBackend {
             provider: format!("{:016x}", rand::random::<u64>()),
             waiters: Default::default(),
             busy: Default::default(),
+            keys: Default::default(),
             urls: target.nodes.clone(),
             certs,
             stop: CancellationToken::new(),
@@ -150,9 +154,22 @@ impl RedisBackend {
             ttl_ms,
             holder: req.holder,
             ticket,
-            min_fence: None,
             provider: &self.provider,
         }
+    }
+
+    /// The keys of lock `key` (remembered for the next operations on it).
+    fn keys(&self, key: &str) -> Arc<Keys> {
+        let mut known = self.keys.lock();
+        if let Some(k) = known.get(key) {
+            return k.clone();
+        }
+        if known.len() >= 4096 {
+            known.clear();
+        }
+        let k = Arc::new(Keys::of(key));
+        known.insert(key.into(), k.clone());
+        k
     }
 
     /// The connections to SCAN: every server, or every master of a cluster.
@@ -181,7 +198,6 @@ impl RedisBackend {
             ttl_ms: b.ttl_ms,
             holder: &b.holder,
             ticket: Some(u64::MAX),
-            min_fence: None,
             provider: &self.provider,
         };
         let joined = self
@@ -250,7 +266,7 @@ impl Backend for RedisBackend {
         }
         // A caller gone while this is in flight: the engine gives back what it got.
         let ttl_ms = ttl_ms(req.ttl);
-        let keys = Keys::of(req.key);
+        let keys = self.keys(req.key);
         let attempt = self
             .servers
             .try_acquire(&keys, &self.acquire_args(req, ttl_ms, req.ticket))
@@ -279,7 +295,7 @@ impl Backend for RedisBackend {
     }
 
     async fn release(&self, key: &str, owner: &[u8; 16], proof: &[u8]) -> Result<bool> {
-        self.servers.release(&Keys::of(key), owner, proof).await
+        self.servers.release(&self.keys(key), owner, proof).await
     }
 
     async fn refresh(
@@ -290,7 +306,7 @@ impl Backend for RedisBackend {
         ttl: Duration,
     ) -> Result<Option<u64>> {
         let s = &self.servers;
-        let keys = Keys::of(key);
+        let keys = self.keys(key);
         let start = Instant::now();
         let ok = s
             .ask_all(

@@ -7,7 +7,7 @@ use super::keys::Keys;
 use super::scripts::{self, AcquireArgs};
 use super::url::RedisTopology;
 use crate::backend::contract::{Attempt, Lease};
-use crate::clock::{now_ms, ttl_ms};
+use crate::clock::{coarse_wall_ms, now_ms, ttl_ms};
 use crate::error::{Cause, Error, Result};
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use std::future::Future;
@@ -119,17 +119,20 @@ impl Servers {
         a: &AcquireArgs<'_>,
     ) -> Result<(Attempt, Option<u64>)> {
         if !self.is_quorum() {
+            // The coarse clock is at most a tick behind: an earlier end, never a later one.
+            let expires_at_ms = coarse_wall_ms() + a.ttl_ms;
             let r: Vec<i64> = self.conns[0]
                 .call(&scripts::acquire(keys, a))
                 .await
                 .map_err(|e| self.error(e))?;
-            return scripts::parse_attempt(&r);
+            return scripts::parse_attempt(&r, expires_at_ms);
         }
         let start = Instant::now();
         let ttl = Duration::from_millis(a.ttl_ms);
         let limit = Self::quorum_timeout(ttl);
         let majority = self.majority();
-        let is_grant = |v: &Vec<i64>| v.first() == Some(&1) && v.len() == 3;
+        // `{1, fence}` or `{1, fence, expires}`: a grant; `{0, retry}`: busy.
+        let is_grant = |v: &Vec<i64>| v.first() == Some(&1) && v.len() >= 2;
         let (replies, late) = self
             .gather(&scripts::acquire(keys, a), limit, |r| {
                 r.settled(majority, is_grant)
@@ -144,7 +147,7 @@ impl Servers {
         let retry = replies
             .ok
             .iter()
-            .filter(|(_, v)| v.len() == 2 && v[1] >= 0)
+            .filter(|(_, v)| v.len() == 2 && v[0] == 0 && v[1] >= 0)
             .map(|(_, v)| v[1])
             .min();
         let fence = granted.iter().map(|g| g.1).max().unwrap_or(0);

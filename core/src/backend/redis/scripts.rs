@@ -21,6 +21,7 @@ pub(crate) const GRANT_PREFIX: &str = "__ferrolock:granted:";
 /// One script of the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Script {
+    Take,
     Acquire,
     Release,
     ReleaseQuorum,
@@ -32,7 +33,8 @@ pub(crate) enum Script {
 }
 
 impl Script {
-    pub(crate) const ALL: [Script; 8] = [
+    pub(crate) const ALL: [Script; 9] = [
+        Script::Take,
         Script::Acquire,
         Script::Release,
         Script::ReleaseQuorum,
@@ -51,6 +53,7 @@ impl Script {
 
     fn file(self) -> &'static str {
         match self {
+            Script::Take => include_str!("lua/take.lua"),
             Script::Acquire => include_str!("lua/acquire.lua"),
             Script::Release => include_str!("lua/release.lua"),
             Script::ReleaseQuorum => include_str!("lua/release_quorum.lua"),
@@ -64,20 +67,31 @@ impl Script {
 }
 
 /// Replace each `-- @include NAME` line by the fragment `lua/NAME.lua`
-/// (without its leading comment), recursively.
+/// (without its leading comment), recursively, and `@CHANNEL@` and
+/// `@GRANT_PREFIX@` by the channels' names.
 fn compose(source: &str) -> String {
+    include(source).replace("@CHANNEL@", CHANNEL).replace("@GRANT_PREFIX@", GRANT_PREFIX)
+}
+
+fn include(source: &str) -> String {
     let mut out = String::with_capacity(source.len() * 2);
     for line in source.lines() {
         match line.trim().strip_prefix("-- @include ") {
             Some(name) => {
                 let fragment = match name {
+                    "attempt" => include_str!("lua/attempt.lua"),
                     "drop_stale" => include_str!("lua/drop_stale.lua"),
+                    "expiry" => include_str!("lua/expiry.lua"),
                     "handoff" => include_str!("lua/handoff.lua"),
+                    "now" => include_str!("lua/now.lua"),
                     other => panic!("lua: no fragment {other:?}"),
                 };
-                let body: String =
-                    fragment.lines().skip_while(|l| l.starts_with("--")).map(|l| format!("{l}\n")).collect();
-                out.push_str(&compose(&body));
+                let body: String = fragment
+                    .lines()
+                    .skip_while(|l| l.starts_with("--") && !l.starts_with("-- @include"))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                out.push_str(&include(&body));
             }
             None => {
                 out.push_str(line);
@@ -130,8 +144,6 @@ pub(crate) struct AcquireArgs<'a> {
     pub holder: &'a str,
     /// The waiter's ticket; `Some(u64::MAX)`: join the queue now.
     pub ticket: Option<u64>,
-    /// The fence to raise the counter to (a quorum's), if any.
-    pub min_fence: Option<u64>,
     /// The provider's id: the suffix of its grant channel.
     pub provider: &'a str,
 }
@@ -144,25 +156,24 @@ fn num(n: u64) -> Vec<u8> {
     n.to_string().into_bytes()
 }
 
+/// An attempt: a first one (no ticket) is the lean `take` script, which
+/// needs no clock when the lock is free and nobody queues; a waiter's is
+/// `acquire`.
 pub(crate) fn acquire<'a>(keys: &'a Keys, a: &AcquireArgs<'_>) -> Call<'a> {
-    let ticket = match a.ticket {
-        Some(u64::MAX) => b"new".to_vec(),
-        t => opt(t),
+    let mut args = vec![hex(a.owner).to_vec(), mode_arg(a.mode).to_vec(), num(a.ttl_ms), a.holder.as_bytes().to_vec()];
+    let Some(ticket) = a.ticket else {
+        return Call {
+            script: Script::Take,
+            keys: vec![&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
+            args,
+        };
     };
-    Call {
-        script: Script::Acquire,
-        keys: vec![&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait, &keys.seq],
-        args: vec![
-            hex(a.owner).to_vec(),
-            mode_arg(a.mode).to_vec(),
-            num(a.ttl_ms),
-            a.holder.as_bytes().to_vec(),
-            ticket,
-            num(ttl_ms(WAITER_STALE_AFTER)),
-            opt(a.min_fence),
-            a.provider.as_bytes().to_vec(),
-        ],
-    }
+    args.extend([
+        if ticket == u64::MAX { b"new".to_vec() } else { num(ticket) },
+        num(ttl_ms(WAITER_STALE_AFTER)),
+        a.provider.as_bytes().to_vec(),
+    ]);
+    Call { script: Script::Acquire, keys: vec![&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait, &keys.seq], args }
 }
 
 /// Release on one server or a cluster (hands off to the queue), or on one
@@ -172,12 +183,12 @@ pub(crate) fn release<'a>(keys: &'a Keys, owner: &[u8; 16], quorum: Option<Optio
         Some(min_fence) => Call {
             script: Script::ReleaseQuorum,
             keys: vec![&keys.lock, &keys.fence],
-            args: vec![hex(owner).to_vec(), CHANNEL.into(), opt(min_fence)],
+            args: vec![hex(owner).to_vec(), opt(min_fence)],
         },
         None => Call {
             script: Script::Release,
             keys: vec![&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
-            args: vec![hex(owner).to_vec(), CHANNEL.into(), GRANT_PREFIX.into()],
+            args: vec![hex(owner).to_vec()],
         },
     }
 }
@@ -191,7 +202,7 @@ pub(crate) fn refresh<'a>(keys: &'a Keys, owner: &[u8; 16], ttl: Duration, min_f
 }
 
 pub(crate) fn force_release(key: &str) -> Call<'_> {
-    Call { script: Script::ForceRelease, keys: vec![key], args: vec![CHANNEL.into()] }
+    Call { script: Script::ForceRelease, keys: vec![key], args: vec![] }
 }
 
 pub(crate) fn inspect(key: &str) -> Call<'_> {
@@ -211,18 +222,17 @@ pub(crate) fn leave<'a>(keys: &'a Keys, ticket: u64, owner: Option<&[u8; 16]>) -
     Call {
         script: Script::Leave,
         keys: vec![&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
-        args: vec![
-            num(ticket),
-            CHANNEL.into(),
-            GRANT_PREFIX.into(),
-            owner.map(|o| hex(o).to_vec()).unwrap_or_default(),
-        ],
+        args: vec![num(ticket), owner.map(|o| hex(o).to_vec()).unwrap_or_default()],
     }
 }
 
-/// The acquire script's reply: the attempt, and the ticket if it joined the queue.
-pub(crate) fn parse_attempt(r: &[i64]) -> Result<(Attempt, Option<u64>)> {
+/// The take or acquire script's reply: the attempt, and the ticket if it
+/// joined the queue. `expires_at_ms`: the lease's end on this machine's
+/// clock when the reply leaves it to the caller (its ttl from the moment
+/// the attempt was sent: never later than the server's).
+pub(crate) fn parse_attempt(r: &[i64], expires_at_ms: u64) -> Result<(Attempt, Option<u64>)> {
     Ok(match r {
+        [1, fence] => (Attempt::Granted(Lease { fence: *fence as u64, expires_at_ms, proof: Vec::new() }), None),
         [1, fence, expires, rest @ ..] if rest.len() <= 1 => (
             Attempt::Granted(Lease { fence: *fence as u64, expires_at_ms: *expires as u64, proof: Vec::new() }),
             rest.first().map(|t| *t as u64),
@@ -315,6 +325,11 @@ mod tests {
             assert!(!s.source().contains("@include"), "{s:?}");
         }
         assert!(Script::Release.source().contains("ZRANGEBYSCORE")); // handoff, then drop_stale inside it
+        assert!(Script::Take.source().contains("local function expiry")); // attempt, then expiry inside it
+        for s in Script::ALL {
+            assert!(!s.source().contains('@'), "{s:?}: a placeholder left");
+        }
+        assert!(Script::Release.source().contains(&format!("'{GRANT_PREFIX}'")));
     }
 
     #[test]
@@ -325,7 +340,9 @@ mod tests {
         let msg = format!("k\n{}|3|99", "ab".repeat(16));
         let (key, o, lease) = parse_grant(&msg).unwrap();
         assert_eq!((key, o, lease.fence, lease.expires_at_ms), ("k", owner, 3, 99));
-        assert!(matches!(parse_attempt(&[0, -1, 5]), Ok((Attempt::Busy { retry_in: None }, Some(5)))));
+        assert!(matches!(parse_attempt(&[0, -1, 5], 0), Ok((Attempt::Busy { retry_in: None }, Some(5)))));
+        assert!(matches!(parse_attempt(&[1, 9], 77), Ok((Attempt::Granted(Lease { fence: 9, expires_at_ms: 77, .. }), None))));
+        assert!(matches!(parse_attempt(&[1, 9, 55], 77), Ok((Attempt::Granted(Lease { fence: 9, expires_at_ms: 55, .. }), None))));
         let info = parse_inspect(&["1000".into(), "o".into(), "s|4|1500|h".into()], 2000).unwrap();
         assert_eq!((info.fence, info.readers, info.expires_at_ms), (4, 1, 2500));
     }

@@ -1,6 +1,5 @@
 -- KEYS: queue, beat, sequence; ARGV: mode, life ms.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include now
 local ticket = redis.call('INCR', KEYS[3])
 local member = ticket .. ':' .. ARGV[1]
 redis.call('ZADD', KEYS[1], ticket, member)

@@ -3,14 +3,14 @@
 -- exclusive waiter, or every shared waiter at the head) by writing their
 -- lease and telling their provider on its own channel; else, if waiters
 -- queue but cannot take it, publish a plain notice. Nobody queued: no
--- message at all. KEYS: lock, fence, queue, beat, wait; ARGV[2]: the notice
--- channel, ARGV[3]: the grant channel prefix; needs `now`.
+-- message at all. KEYS: lock, fence, queue, beat, wait; needs `now`.
 if redis.call('EXISTS', KEYS[3]) == 1 then
+  -- @include expiry
   local held_x, held_s, handed = false, false, false
   local fields = redis.call('HGETALL', KEYS[1])
-  for i = 2, #fields, 2 do
-    local m, e = string.match(fields[i], '^(%a)|%d+|(%d+)|')
-    if tonumber(e) > now then
+  for i = 1, #fields, 2 do
+    local m, e = expiry(fields[i], fields[i + 1])
+    if e > now then
       if m == 'x' then held_x = true else held_s = true end
     end
   end
@@ -29,10 +29,10 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
       redis.call('ZREM', KEYS[3], m)
       redis.call('ZREM', KEYS[4], m)
       redis.call('HDEL', KEYS[5], ticket)
-      redis.call('PUBLISH', ARGV[3] .. provider, KEYS[1] .. '\n' .. owner .. '|' .. fence .. '|' .. exp)
+      redis.call('PUBLISH', '@GRANT_PREFIX@' .. provider, KEYS[1] .. '\n' .. owner .. '|' .. fence .. '|' .. exp)
       handed = true
       if mode == 'x' then break end
     end
   end
-  if not handed then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
+  if not handed then redis.call('PUBLISH', '@CHANNEL@', KEYS[1]) end
 end

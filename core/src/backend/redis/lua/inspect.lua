@@ -1,5 +1,12 @@
--- KEYS: lock. Returns the server time, then the hash's fields and values.
-local t = redis.call('TIME')
+-- KEYS: lock. Returns the server time, then the hash's fields and values,
+-- each lease with its own expiry (one written as '0' expires with the hash).
+-- @include now
 local r = redis.call('HGETALL', KEYS[1])
-table.insert(r, 1, tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+for i = 2, #r, 2 do
+  local m, f, e, h = string.match(r[i], '^(%a)|(%d+)|(%d+)|(.*)$')
+  if e == '0' then
+    r[i] = m .. '|' .. f .. '|' .. (now + math.max(redis.call('PTTL', KEYS[1]), 0)) .. '|' .. h
+  end
+end
+table.insert(r, 1, tostring(now))
 return r

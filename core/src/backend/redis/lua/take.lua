@@ -1,0 +1,15 @@
+-- A first attempt (the caller holds no ticket). KEYS: lock, fence, queue,
+-- beat, wait; ARGV: owner, mode, ttl, holder. Replies `{1, fence}` (the
+-- lease expires with the hash, ttl from now: the caller knows when), `{1,
+-- fence, expires}`, or `{0, ms until the soonest lease expires (-1: none)}`.
+if redis.call('EXISTS', KEYS[1], KEYS[3]) == 0 then
+  -- Nobody holds it and nobody queues (the common case): the lease is the
+  -- hash's only one and leaves its expiry to the hash, so no clock is read.
+  local fence = redis.call('INCR', KEYS[2])
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. fence .. '|0|' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {1, fence}
+end
+-- @include now
+local mode, ticket, joined = ARGV[2], '', nil
+-- @include attempt
