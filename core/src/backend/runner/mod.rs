@@ -279,12 +279,14 @@ impl Backend for RunnerBackend {
             ttl_ms: ttl_ms(req.ttl),
             holder: req.holder,
             ticket: req.ticket,
-            min_fence: None,
             provider: &self.provider,
         };
+        // The lease's end on this clock when the reply leaves it to us: the
+        // ttl from the moment the attempt is sent (never later than the server's).
+        let expires_at_ms = now_ms() + ttl_ms(req.ttl);
         let call = scripts::acquire(&keys, &args);
         let reply = ints(call.script, self.call(&call).await?)?;
-        let (attempt, _) = scripts::parse_attempt(&reply)?;
+        let (attempt, _) = scripts::parse_attempt(&reply, expires_at_ms)?;
         if let (Attempt::Granted(_), Some(t)) = (&attempt, req.ticket) {
             self.queued.lock().remove(&(req.key.to_owned(), t));
         }
