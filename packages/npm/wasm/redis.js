@@ -77,6 +77,12 @@ export function adapt(client) {
   if (client !== null && typeof client === 'object') {
     // ioredis has sendCommand too (taking its Command objects): tell it by call and evalsha.
     if (typeof client.call === 'function' && typeof client.duplicate === 'function' && typeof client.evalsha === 'function') {
+      if (client.options?.keyPrefix) {
+        // It would prefix our keys: the locks would not be those every other ferrolock sees.
+        throw new TypeError(
+          `options.redis: an ioredis client with keyPrefix ${JSON.stringify(client.options.keyPrefix)} would move the locks away from the keys every other ferrolock uses; give a client without keyPrefix (and a namespace)`,
+        )
+      }
       return ioredis(client)
     }
     if (typeof client.sendCommand === 'function' && typeof client.duplicate === 'function') return nodeRedis(client)

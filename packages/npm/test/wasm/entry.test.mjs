@@ -49,3 +49,14 @@ test('a client object is refused with a TypeError naming what it must be', async
   await assert.rejects(wasm.Locks.connect({ redis: fake, colour: 'blue' }), (e) => e instanceof TypeError && e.message.includes('colour'))
   await assert.rejects(wasm.Locks.connect({ redis: fake, namespace: 'bad/ns' }), (e) => e instanceof wasm.InvalidArgument && e.message.includes('namespace'))
 })
+
+test('an ioredis client with keyPrefix is refused: the locks would not be on the shared keys', async () => {
+  const { createRequire } = await import('node:module')
+  const Redis = createRequire(path.join(project, 'package.json'))('ioredis')
+  const client = new Redis({ lazyConnect: true, keyPrefix: 'app:' })
+  try {
+    await assert.rejects(wasm.Locks.connect({ redis: client }), (e) => e instanceof TypeError && e.message.includes('keyPrefix'))
+  } finally {
+    client.disconnect()
+  }
+})
