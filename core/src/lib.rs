@@ -85,6 +85,13 @@ pub mod binding {
         crate::fork::watch()
     }
 }
+/// Redis through a client the embedder already has (cargo feature
+/// `redis-runner`): register a [`Runner`](runner::Runner), connect with the
+/// URL [`register`](runner::register) returns.
+#[cfg(feature = "redis-runner")]
+pub mod runner {
+    pub use crate::backend::runner::{register, OnMessage, Reply, Runner, RunnerFuture};
+}
 /// The host of a WebAssembly build: its timers, clocks and event loop.
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 pub use rt::{set_host, Host};

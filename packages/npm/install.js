@@ -6,7 +6,8 @@
 // scripts/install-c, then copy it here under napi-rs's per-platform name.
 // (napi-rs's CLI always passes --target, which put a second copy of every
 // crate under target/<triple>/.) From a packed tarball, the prebuilt addon
-// (ferrolock.<platform>.node) is already here.
+// (ferrolock.<platform>.node) is already here. FERROLOCK_NPM_NO_ADDON=1 skips
+// the addon (for ferrolock/wasm alone).
 //
 // npm hides an install script's output: `npm install --foreground-scripts`
 // shows cargo's progress. FERROLOCK_NODE_PROFILE=debug builds a debug addon
@@ -25,6 +26,12 @@ function triple() {
 }
 
 const fromSource = fs.existsSync(path.join(__dirname, 'src', 'index.ts'))
+if (process.env.FERROLOCK_NPM_NO_ADDON === '1') {
+  // For ferrolock/wasm alone (its build is committed under wasm/): no addon,
+  // so the main entry cannot load, and nothing needs Rust.
+  console.error('ferrolock: FERROLOCK_NPM_NO_ADDON=1: the native addon is not built; only ferrolock/wasm works')
+  process.exit(0)
+}
 if (!fromSource) {
   const addon = path.join(__dirname, `ferrolock.${triple()}.node`)
   if (fs.existsSync(addon)) process.exit(0)

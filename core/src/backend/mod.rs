@@ -18,6 +18,8 @@ registry::backends! {
     Memory => memory::MemoryBackend, cfg(all()), "memory", ["memory"];
     Sqlite => sqlite::SqliteBackend, cfg(feature = "sqlite"), "sqlite", ["sqlite"];
     Redis => redis::RedisBackend, cfg(feature = "redis"), "redis", ["redis", "rediss", "redis+cluster", "rediss+cluster"];
+    // Redis through the embedder's own client (a WebAssembly build's): tokens of kind redis.
+    RedisRunner(Redis) => runner::RunnerBackend, cfg(feature = "redis-runner"), "redis-runner", ["redis+runner"];
     Postgres => postgres::PostgresBackend, cfg(feature = "postgres"), "postgres", ["postgres", "postgresql"];
     Couchbase => couchbase::CouchbaseBackend, cfg(any()), "couchbase", ["couchbase", "couchbases"];
 }

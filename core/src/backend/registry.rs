@@ -5,7 +5,9 @@
 //! that builds it (a scheme whose backend is not built is `UNSUPPORTED`,
 //! naming the feature).
 //!
-//! A row: `Variant => module::BackendType, cfg(…), "feature", ["scheme", …]`.
+//! A row: `Variant => module::BackendType, cfg(…), "feature", ["scheme", …]`;
+//! `Variant(Kind) => …` when its locks are of another backend's kind (its
+//! tokens say `Kind`).
 //! The module provides `Target`, `parse(&mut UrlParts) -> Result<Target>`
 //! and `BackendType::open(&Target, &Arc<Notices>) -> Result<BackendType>`,
 //! and `BackendType` implements [`Backend`](super::contract::Backend).
@@ -22,7 +24,7 @@ pub(crate) fn compiled_out(feature: &str, cfg: &str) -> String {
 }
 
 macro_rules! backends {
-    ($($variant:ident => $module:ident :: $backend:ident, cfg($cfg:meta), $feature:literal, [$($scheme:literal),+]);+ $(;)?) => {
+    ($($variant:ident $(($kind:ident))? => $module:ident :: $backend:ident, cfg($cfg:meta), $feature:literal, [$($scheme:literal),+]);+ $(;)?) => {
         $( #[cfg($cfg)] pub(crate) mod $module; )+
 
         /// What a provider URL says, by backend.
@@ -50,7 +52,7 @@ macro_rules! backends {
 
             pub(crate) fn kind(&self) -> $crate::kinds::BackendKind {
                 match self {
-                    $( #[cfg($cfg)] Target::$variant(_) => $crate::kinds::BackendKind::$variant, )+
+                    $( #[cfg($cfg)] Target::$variant(_) => kind_of!($variant $($kind)?), )+
                 }
             }
 
@@ -157,6 +159,16 @@ macro_rules! backends {
                 }
             }
         }
+    };
+}
+
+/// The kind of a row: its own variant's, or the one it names.
+macro_rules! kind_of {
+    ($variant:ident) => {
+        $crate::kinds::BackendKind::$variant
+    };
+    ($variant:ident $kind:ident) => {
+        $crate::kinds::BackendKind::$kind
     };
 }
 

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { Locks } from 'ferrolock'
-import { Fixture, sleep } from './helpers.mjs'
+import { BACKENDS, Fixture, sleep } from './helpers.mjs'
 
-for (const backend of ['memory', 'sqlite', 'redis']) {
+for (const backend of BACKENDS) {
   describe(backend, () => {
     test('a signal aborted before the call rejects at once and takes nothing', async () => {
       const fx = new Fixture(backend, 'abort-before')

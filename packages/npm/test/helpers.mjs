@@ -29,18 +29,64 @@ export const FIXTURES = new Map(
   JSON.parse(fs.readFileSync(path.join(repo, 'tests', 'vectors', 'backends.json'), 'utf8'))
     .fixtures.map((row) => [row.name, row]),
 )
-/** Where the conformance scenarios run: every row of backends.json. */
-export const CONFORMANCE_BACKENDS = [...FIXTURES.keys()]
+/**
+ * The entry under test: `native` (the addon), or `wasm` (`ferrolock/wasm`:
+ * scripts/suites/wasm runs these files with test/wasm/register.mjs, which
+ * points `ferrolock` at it). The WebAssembly build has memory:// and Redis
+ * through a client the test makes (ioredis or node-redis).
+ */
+export const ENTRY = process.env.FERROLOCK_TEST_ENTRY === 'wasm' ? 'wasm' : 'native'
+export const WASM = ENTRY === 'wasm'
+/**
+ * The wasm build's Redis fixtures: the `redis` row's server, through a
+ * client (not in backends.json: they open the same `redis` backend).
+ */
+const CLIENT_FIXTURES = ['redis_ioredis', 'redis_node_redis']
+/** Where the conformance scenarios run: every row of backends.json (FERROLOCK_TEST_BACKENDS narrows it). */
+export const CONFORMANCE_BACKENDS = process.env.FERROLOCK_TEST_BACKENDS
+  ? process.env.FERROLOCK_TEST_BACKENDS.split(',').filter(Boolean)
+  : [...FIXTURES.keys()]
+
+/** A Redis client of the test project (ioredis or node-redis) on `url`, connected. */
+export async function redisClient(kind, url = redisUrl()) {
+  const project = process.env.FERROLOCK_TEST_PROJECT
+  const { createRequire } = await import('node:module')
+  const require = createRequire(path.join(project ?? repo, 'package.json'))
+  if (kind === 'ioredis') {
+    const Redis = require('ioredis')
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+    await client.connect().catch((e) => {
+      client.disconnect()
+      throw e
+    })
+    return { client, close: () => client.quit().catch(() => client.disconnect()) }
+  }
+  const { createClient } = require('redis')
+  const client = createClient({ url })
+  client.on('error', () => {})
+  await client.connect()
+  return { client, close: () => client.quit().catch(() => client.disconnect()) }
+}
 /** One of each kind of backend, for the tests that need not run on every topology. */
-export const BACKENDS = ['memory', 'sqlite', 'redis']
+export const BACKENDS = process.env.FERROLOCK_TEST_BACKENDS ? CONFORMANCE_BACKENDS : ['memory', 'sqlite', 'redis']
 
 export class Fixture {
   /** A fresh store of the backends.json row `backend` for `scenario`. */
   constructor(backend, scenario) {
-    const row = FIXTURES.get(backend)
+    const client = CLIENT_FIXTURES.includes(backend)
+    const row = client ? FIXTURES.get('redis') : FIXTURES.get(backend)
     if (!row) throw new Error(`backends.json has no fixture ${backend}`)
     this.backend = backend
     this.kind = row.backend
+    this.providers = []
+    if (client) {
+      // { redis: <a client>, namespace }: the client is made at connect.
+      this.client = backend === 'redis_ioredis' ? 'ioredis' : 'node-redis'
+      this.clients = []
+      this.namespace = `${scenario}-${suffix()}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(-64)
+      this.url = { namespace: this.namespace }
+      return
+    }
     if (row.url === 'memory') {
       this.url = `memory://${scenario}-${suffix()}`
     } else if (row.url === 'sqlite') {
@@ -55,8 +101,17 @@ export class Fixture {
     }
     this.providers = []
   }
+  /** What `Locks.connect` takes for this fixture (with `query`'s parameters): a URL, or options with a client. */
+  async target(query) {
+    if (!this.client) return query ? this.urlWith(query) : this.url
+    const c = await redisClient(this.client)
+    this.clients.push(c)
+    const options = { redis: c.client, namespace: this.namespace }
+    for (const [k, v] of new URLSearchParams(query ?? '')) options[k] = k === 'bypass' ? v === 'true' : v
+    return options
+  }
   async connect() {
-    const locks = await Locks.connect(this.url)
+    const locks = await Locks.connect(await this.target())
     this.providers.push(locks)
     if (locks.backend !== this.kind) throw new Error(`backends.json: ${this.backend} opens ${this.kind}, not ${locks.backend}`)
     return locks
@@ -66,6 +121,7 @@ export class Fixture {
   }
   async cleanup() {
     for (const p of this.providers) await p.close().catch(() => {})
+    for (const c of this.clients ?? []) await c.close()
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true })
   }
 }

@@ -19,7 +19,27 @@ test('the packed tarball installs into a fresh project without Rust', { timeout:
 
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: pkg, encoding: 'utf8' }))
   const files = packed[0].files.map((f) => f.path).sort()
-  assert.deepEqual(files, ['README.md', 'ferrolock.linux-x64-gnu.node', 'index.d.ts', 'index.js', 'index.mjs', 'install.js', 'package.json'])
+  assert.deepEqual(files, [
+    'README.md',
+    'api.d.ts',
+    'api.js',
+    'ferrolock.linux-x64-gnu.node',
+    'index.d.ts',
+    'index.js',
+    'index.mjs',
+    'install.js',
+    'package.json',
+    'wasm/api.browser.js',
+    'wasm/api.js',
+    'wasm/browser.js',
+    'wasm/emitter.js',
+    'wasm/ferrolock_wasm.js',
+    'wasm/ferrolock_wasm_bg.wasm',
+    'wasm/index.d.ts',
+    'wasm/node.js',
+    'wasm/package.json',
+    'wasm/redis.js',
+  ])
   const tarball = path.join(out, packed[0].filename)
 
   const project = path.join(out, 'app')

@@ -7,6 +7,11 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
+import { WASM } from './helpers.mjs'
+
+// Under scripts/suites/wasm: the same examples on 'ferrolock/wasm' (its types are
+// the same api.d.ts), compiled as ES modules (its entry is one).
+const ENTRY = WASM ? 'ferrolock/wasm' : 'ferrolock'
 
 function project() {
   const dir = process.env.FERROLOCK_TEST_PROJECT
@@ -15,7 +20,7 @@ function project() {
 }
 
 const EXAMPLE = `
-import { Locks, Held, LockTimeout, LockError, decodeToken, type LockState } from 'ferrolock'
+import { Locks, Held, LockTimeout, LockError, decodeToken, type LockState } from '${ENTRY}'
 
 async function main(): Promise<void> {
   await using locks = await Locks.connect(process.argv[2])
@@ -65,7 +70,7 @@ main().catch((e) => { console.error(e); process.exit(1) })
 `
 
 const BAD = `
-import { Locks } from 'ferrolock'
+import { Locks } from '${ENTRY}'
 async function main() {
   const locks = await Locks.connect('memory://')
   const held = await locks.lock('a').tryAcquire()
@@ -87,6 +92,7 @@ const TSCONFIG = {
     noEmitOnError: true,
     types: ['node'],
     outDir: 'out',
+    ...(WASM ? { module: 'nodenext', moduleResolution: 'nodenext' } : {}),
   },
 }
 
@@ -99,6 +105,7 @@ test('a strict tsc compile of an example with `await using` runs on this Node', 
   const dir = fs.mkdtempSync(path.join(project(), 'ts-example-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   fs.writeFileSync(path.join(dir, 'example.ts'), EXAMPLE)
+  if (WASM) fs.writeFileSync(path.join(dir, 'package.json'), '{"type": "module"}')
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ ...TSCONFIG, files: ['example.ts'] }))
   const r = tsc(dir)
   assert.equal(r.status, 0, r.stdout + r.stderr)
@@ -113,6 +120,7 @@ test('the types reject wrong uses', (t) => {
   const dir = fs.mkdtempSync(path.join(project(), 'ts-bad-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   fs.writeFileSync(path.join(dir, 'bad.ts'), BAD)
+  if (WASM) fs.writeFileSync(path.join(dir, 'package.json'), '{"type": "module"}')
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ ...TSCONFIG, files: ['bad.ts'] }))
   const r = tsc(dir)
   assert.notEqual(r.status, 0)

@@ -1,0 +1,919 @@
+/**
+ * The TypeScript layer of ferrolock, over a native object: the Node addon
+ * (`bindings/node`, loaded by `index.ts`) or the WebAssembly build
+ * (`bindings/wasm`, loaded by `wasm/node.js` or `wasm/browser.js`):
+ * argument checks, durations, errors, AbortSignal and `await using`. Every
+ * lock rule lives in the engine.
+ */
+import { EventEmitter } from 'node:events'
+import type * as Native from './native'
+
+// ----------------------------------------------------------------- errors
+
+/** Every error ferrolock raises; `code` is a row of the error table. */
+export class LockError extends Error {
+  /** `INVALID_ARGUMENT`, `INVALID_TOKEN`, `TIMEOUT`, `LOST`, `NOT_HELD`, `UNSUPPORTED`, `BACKEND_UNAVAILABLE`, `CLOSED` or `INTERNAL`. */
+  readonly code: string
+  constructor(message: string, code = 'INTERNAL') {
+    super(message)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+/** A bad argument: name, namespace, ttl, timeout, holder or URL. */
+export class InvalidArgument extends LockError {
+  constructor(message: string, code = 'INVALID_ARGUMENT') {
+    super(message, code)
+  }
+}
+/** A malformed, truncated, oversized or foreign token. */
+export class InvalidToken extends InvalidArgument {
+  constructor(message: string) {
+    super(message, 'INVALID_TOKEN')
+  }
+}
+/** The lock could not be had in time. */
+export class LockTimeout extends LockError {
+  constructor(message: string) {
+    super(message, 'TIMEOUT')
+  }
+}
+/** The lock was lost: it expired, was taken over or force-released. */
+export class LockLost extends LockError {
+  constructor(message: string) {
+    super(message, 'LOST')
+  }
+}
+/** The handle was already released or handed off. */
+export class NotHeld extends LockError {
+  constructor(message: string) {
+    super(message, 'NOT_HELD')
+  }
+}
+/** The backend cannot do this. */
+export class Unsupported extends LockError {
+  constructor(message: string) {
+    super(message, 'UNSUPPORTED')
+  }
+}
+/** The backend could not be reached or failed. */
+export class BackendUnavailable extends LockError {
+  constructor(message: string) {
+    super(message, 'BACKEND_UNAVAILABLE')
+  }
+}
+/** The provider was closed. */
+export class Closed extends LockError {
+  constructor(message: string) {
+    super(message, 'CLOSED')
+  }
+}
+
+/** The class of each code of the error table. */
+export const errorClasses: Readonly<Record<string, new (message: string) => LockError>> = Object.freeze({
+  INVALID_ARGUMENT: InvalidArgument,
+  INVALID_TOKEN: InvalidToken,
+  TIMEOUT: LockTimeout,
+  LOST: LockLost,
+  NOT_HELD: NotHeld,
+  UNSUPPORTED: Unsupported,
+  BACKEND_UNAVAILABLE: BackendUnavailable,
+  CLOSED: Closed,
+  INTERNAL: LockError,
+})
+
+const ABORTED = 'ABORTED'
+
+/**
+ * The one mapping: the addon prefixes each message with its code, and ends
+ * it with the backend's own error after `\n[cause] `, which becomes `cause`.
+ */
+function mapError(e: unknown): unknown {
+  const message = (e as { message?: unknown })?.message
+  if (typeof message !== 'string') return e
+  const m = /^\[([A-Z_]+)\] ([\s\S]*?)(?:\n\[cause\] ([\s\S]*))?$/.exec(message)
+  if (!m) return e
+  if (m[1] === ABORTED) return e
+  const Class = errorClasses[m[1]] ?? LockError
+  const err = Class === LockError ? new LockError(m[2], m[1]) : new Class(m[2])
+  if (m[3] !== undefined) {
+    Object.defineProperty(err, 'cause', { value: new Error(m[3]), writable: true, configurable: true })
+  }
+  return err
+}
+
+function isAborted(e: unknown): boolean {
+  const message = (e as { message?: unknown })?.message
+  return typeof message === 'string' && message.startsWith(`[${ABORTED}]`)
+}
+
+/** An `Error` of the table from the addon's `[CODE] text` message. */
+function errorFrom(message: string): unknown {
+  return mapError(new Error(message))
+}
+
+// ------------------------------------------------------------ async bridge
+//
+// A native operation returns its value when it finished at once (no I/O
+// wait), else a number: the id of a pending operation, whose outcome the
+// addon delivers through `complete` (see bindings/node/src/runtime.rs).
+// While any operation is pending, a ref'd timer keeps the event loop alive;
+// otherwise nothing of ferrolock does, so a process exits once it is done.
+
+//
+// The WebAssembly build (`ferrolock/wasm`) returns a Promise instead of an
+// id; the same ref'd timer keeps Node's event loop alive while one is
+// pending (its timers are unref'd, as the addon's are).
+
+type Pending = [(value: any) => void, (error: unknown) => void]
+const pending = new Map<number, Pending>()
+let keepAlive: ReturnType<typeof setInterval> | undefined
+/** Operations pending: ids of the addon, and Promises of the WebAssembly build. */
+let inFlight = 0
+
+function hold(): void {
+  if (inFlight++ === 0) {
+    keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)
+    ;(keepAlive as { ref?: () => void }).ref?.()
+  }
+}
+
+function letGo(): void {
+  if (--inFlight === 0) (keepAlive as { unref?: () => void } | undefined)?.unref?.()
+}
+
+let native: typeof Native
+let bridge: Native.NativeBridge
+/** The WebAssembly entry's: the URL of a provider over a user's Redis client. */
+let clientUrl: ((options: Record<string, unknown>) => string) | undefined
+
+/**
+ * @internal The entry point (`index.ts` for the addon, `wasm/*.js` for the
+ * WebAssembly build) installs its native object once, before any use, and
+ * (the WebAssembly entry) how `Locks.connect({ redis: client })` registers
+ * the client.
+ */
+export function useNative(n: object, redisClientUrl?: (options: Record<string, unknown>) => string): void {
+  native = n as typeof Native
+  clientUrl = redisClientUrl
+  bridge = new native.NativeBridge((id: number, error: string | null, value: unknown) => {
+    const p = pending.get(id)
+    if (p === undefined) return
+    pending.delete(id)
+    letGo()
+    if (error === null) p[0](value)
+    else p[1](errorFrom(error))
+  })
+}
+
+function settle<T>(r: T | number | PromiseLike<T>): T | Promise<T> {
+  if (typeof r === 'number') {
+    return new Promise<T>((resolve, reject) => {
+      hold()
+      pending.set(r, [resolve, reject])
+    })
+  }
+  if (r instanceof Promise) {
+    hold()
+    return (r as Promise<T>).finally(letGo)
+  }
+  return r as T
+}
+
+async function call<T>(f: () => T | number): Promise<T> {
+  try {
+    return await settle(f())
+  } catch (e) {
+    throw mapError(e)
+  }
+}
+
+function callSync<T>(f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    throw mapError(e)
+  }
+}
+
+/** `process.nextTick` where there is one (Node), else a microtask (browsers). */
+function later(f: () => void): void {
+  if (typeof process !== 'undefined' && typeof process.nextTick === 'function') process.nextTick(f)
+  else queueMicrotask(f)
+}
+
+// -------------------------------------------------------------- arguments
+
+/**
+ * Milliseconds (a number), or a string with its unit: `'500ms'`, `'10s'`,
+ * `'1.5m'`, `'2h'`, `'1d'`. A string without a unit (`'30'`) is refused:
+ * Python reads a bare 30 as seconds, so the string must say which
+ * (docs/durations.md).
+ */
+export type Duration = number | string
+
+/** Milliseconds per unit: the grammar every language shares (tests/vectors/durations.json). */
+const UNITS: Record<string, number> = {
+  ms: 1, s: 1000, sec: 1000, secs: 1000, m: 60_000, min: 60_000, mins: 60_000,
+  h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, d: 86_400_000,
+}
+
+/**
+ * A duration in milliseconds. `Infinity` is allowed where `forever` is
+ * (timeouts). Wrong JS types are a `TypeError`; bad values an
+ * `InvalidArgument` naming `what` and the value as it was given.
+ */
+export function parseDuration(what: string, value: Duration, forever = false): number {
+  let ms: number
+  let shown: string
+  if (typeof value === 'number') {
+    ms = value
+    shown = `${value} ms`
+  } else if (typeof value === 'string') {
+    shown = JSON.stringify(value)
+    const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/.exec(value)
+    if (!m || (m[2] !== '' && !Object.hasOwn(UNITS, m[2]))) {
+      throw new InvalidArgument(`invalid argument: ${what} ${shown} is not a duration: give milliseconds as a number, or a string with its unit ('500ms', '10s', '2m', '1h')`)
+    }
+    if (m[2] === '') {
+      throw new InvalidArgument(`invalid argument: ${what} ${shown} has no unit: write '${m[1]}ms' or '${m[1]}s', or the number ${m[1]} for milliseconds`)
+    }
+    ms = Number(m[1]) * UNITS[m[2]]
+  } else {
+    throw new TypeError(`${what} must be milliseconds (a number) or a string like '10s', not ${describe(value)}`)
+  }
+  if (Number.isNaN(ms)) throw new InvalidArgument(`invalid argument: ${what} is NaN`)
+  if (ms < 0) throw new InvalidArgument(`invalid argument: ${what} ${shown} is negative`)
+  if (ms === Infinity && !forever) throw new InvalidArgument(`invalid argument: ${what} cannot be Infinity`)
+  if (ms !== Infinity && ms > MAX_MS) {
+    throw new InvalidArgument(`invalid argument: ${what} ${shown} is too large${forever ? '; use Infinity to wait forever' : ''}`)
+  }
+  if (what === 'ttl' && ms < 1) {
+    throw new InvalidArgument(`invalid argument: ttl ${shown} is too short; it must be at least 1 ms`)
+  }
+  return ms
+}
+
+/** The largest duration accepted: about 285,000 years. */
+const MAX_MS = Number.MAX_SAFE_INTEGER
+
+/** A value as a message names it: `undefined`, `the number 5`, `an object`. */
+function describe(v: unknown): string {
+  if (v === null) return 'null'
+  if (v === undefined) return 'undefined'
+  if (Array.isArray(v)) return 'an array'
+  switch (typeof v) {
+    case 'object':
+      return 'an object'
+    case 'function':
+      return 'a function'
+    case 'symbol':
+      return 'a symbol'
+    case 'string':
+      return `the string ${JSON.stringify(v)}`
+    case 'bigint':
+      return `the bigint ${v}n`
+    default:
+      return `the ${typeof v} ${String(v)}`
+  }
+}
+
+/**
+ * `toJSON` of the records with bigint fields (fences, token times): each
+ * bigint as a decimal string, so that `JSON.stringify` works on them
+ * without a global `BigInt.prototype.toJSON`.
+ */
+function bigintsAsStrings(this: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(this)) out[k] = typeof v === 'bigint' ? v.toString() : v
+  return out
+}
+
+/** Give `record` a `toJSON` (not enumerable: spreads and comparisons do not see it). */
+function jsonable<T extends object>(record: T): T {
+  Object.defineProperty(record, 'toJSON', { value: bigintsAsStrings, enumerable: false, writable: true, configurable: true })
+  return record
+}
+
+function checkString(what: string, v: unknown): string {
+  if (typeof v !== 'string') throw new TypeError(`${what} must be a string, not ${describe(v)}`)
+  return v
+}
+
+function checkOptions(what: string, v: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (v === undefined) return {}
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new TypeError(`${what} must be an object, not ${describe(v)}`)
+  }
+  for (const key of Object.keys(v)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(`${what} has an unknown option ${JSON.stringify(key)} (known: ${allowed.join(', ')})`)
+    }
+  }
+  return v as Record<string, unknown>
+}
+
+function checkSignal(v: unknown): AbortSignal | undefined {
+  if (v === undefined) return undefined
+  if (!(v instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, not ${describe(v)}`)
+  return v
+}
+
+// ------------------------------------------------------------------ types
+
+/** Options of `locks.lock(name, options)`. */
+export interface LockOptions {
+  /** How long the lease lives unless renewed (default 30 s). */
+  ttl?: Duration
+  /** Take the lock shared: many shared holders, no exclusive one. */
+  shared?: boolean
+  /** The public label shown by `state` and `list` (default `host:pid`). */
+  holder?: string
+  /** Renew the lease at ttl/3 while held (default true). */
+  autoRenew?: boolean
+}
+
+/** Options of a wait. */
+export interface AcquireOptions {
+  /** How long to wait (default 10 s); `Infinity` waits forever. */
+  timeout?: Duration
+  /** Stops the wait: the promise rejects with the signal's reason and nothing stays held. */
+  signal?: AbortSignal
+}
+
+/** `exclusive` or `shared`. */
+export type Mode = 'exclusive' | 'shared'
+
+/**
+ * What `JSON.stringify` writes for a record of this package: its fields,
+ * bigints (fences) as decimal strings.
+ */
+export type Jsonified<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]: T[K] extends bigint ? string : T[K]
+}
+
+/** One active lock, as `list` reports it. Never carries an owner id. */
+export interface LockInfo {
+  name: string
+  fence: bigint
+  mode: Mode
+  holder: string
+  /** Milliseconds until the lease expires unless renewed. */
+  expiresIn: number
+  /** How many hold it shared (0 for an exclusive lock). */
+  readers: number
+  /** For `JSON.stringify`: the fence as a decimal string. */
+  toJSON(): Jsonified<LockInfo>
+}
+
+/** What `state` finds: free, or who holds it. */
+export type LockState = { held: false; toJSON(): { held: false } } | ({ held: true } & LockInfo)
+
+/** The public fields of a token (never its owner id). */
+export interface TokenInfo {
+  backend: 'memory' | 'sqlite' | 'redis' | 'postgres' | 'couchbase'
+  namespace: string
+  name: string
+  fence: bigint
+  mode: Mode
+  /** When the lease expires unless renewed, in unix milliseconds (as of the token's writing). */
+  expiresAtMs: bigint
+  /** The ttl the resumed handle renews with, in milliseconds. */
+  ttlMs: bigint
+  holder: string
+  /** For `JSON.stringify`: fence, expiresAtMs and ttlMs as decimal strings. */
+  toJSON(): Jsonified<TokenInfo>
+}
+
+/** What `JSON.stringify(held)` writes: a `Held`'s public fields, the fence as a decimal string. */
+export interface HeldJSON {
+  name: string
+  namespace: string
+  fence: string
+  mode: Mode
+  holder: string
+  /** The ttl renewals use, in milliseconds. */
+  ttl: number
+  /** When the lease expires unless renewed, in unix milliseconds. */
+  expiresAt: number
+  isLost: boolean
+  isArmed: boolean
+}
+
+/**
+ * `Locks.connect({ redis: client })` of `ferrolock/wasm`: Redis through a
+ * client you already have, an ioredis or node-redis (v4+) client as it is,
+ * or any object of the {@link RedisScripts} shape (an Upstash-style REST
+ * client has `scriptLoad` and `evalsha`). The client stays yours: close it
+ * after `locks.close()`.
+ */
+export interface ConnectOptions {
+  redis: unknown
+  /** The namespace (default `default`), as `?namespace=` of a URL. */
+  namespace?: string
+  /** The default holder label, as `?holder=` of a URL. */
+  holder?: string
+  /** Grant every lock without asking Redis (tests), as `?bypass=true` of a URL. */
+  bypass?: boolean
+}
+
+/**
+ * What the engine asks of a Redis client (an adapter for clients other than
+ * ioredis and node-redis). Replies as the client gives them: integers as
+ * numbers, bulk strings as strings, arrays as arrays, nil as null.
+ */
+export interface RedisScripts {
+  /** `SCRIPT LOAD source`: the script's SHA1. */
+  scriptLoad(source: string): Promise<string>
+  /** `EVALSHA sha keys.length ...keys ...args`; an error mentioning NOSCRIPT makes the engine load the script again. */
+  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>
+  /** Every key matching a glob pattern (`SCAN ... MATCH`): for `list`, UNSUPPORTED without it. */
+  scanKeys?(pattern: string): Promise<string[]>
+  /** A health check (`PING`). */
+  ping?(): Promise<unknown>
+  /** Subscribe (on a connection of its own); release notices wake waiters at once, else they poll. */
+  subscribe?(channels: string[], onMessage: (channel: string, message: string) => void): Promise<unknown>
+  /** `locks.close()` ends the subscription. */
+  close?(): void
+}
+
+/** The kinds of event a provider emits. */
+export type EventKind = 'acquired' | 'released' | 'queued' | 'timed_out' | 'renewed' | 'lost' | 'force_released'
+
+/** One event (never an owner id). */
+export interface LockEvent {
+  kind: EventKind
+  namespace: string
+  name: string
+  /** The fence of the acquisition concerned (0n where there is none). */
+  fence: bigint
+  mode: Mode
+  holder: string
+  /** For `JSON.stringify`: the fence as a decimal string. */
+  toJSON(): Jsonified<LockEvent>
+}
+
+/** What the backend can do. */
+export interface Capabilities {
+  /** The longest ttl, in milliseconds. */
+  maxTtl: number
+  shared: boolean
+  /** A lock outlives its process, so it can be handed off as a token. */
+  handoff: boolean
+  /** A FIFO wait queue kept in the backend. */
+  queue: boolean
+  /** Waiters are told when a lock may have been freed. */
+  notices: boolean
+}
+
+const EVENT_KINDS: readonly string[] = ['acquired', 'released', 'queued', 'timed_out', 'renewed', 'lost', 'force_released']
+
+/** How long a wait lasts when no timeout is given. */
+export const DEFAULT_TIMEOUT = 10_000
+
+// ------------------------------------------------------------------ Locks
+
+const token = Symbol('ferrolock.internal')
+
+/**
+ * A connection to one backend, made from a URL: `memory://`,
+ * `sqlite://PATH`, `redis://host:port` (a quorum: `redis://h1,h2,h3`;
+ * Redis Cluster: `redis+cluster://…`).
+ *
+ * Events (`acquired`, `released`, `queued`, `timed_out`, `renewed`, `lost`,
+ * `force_released`, and `event` for all of them) are emitted while someone
+ * listens; listening does not keep the process alive.
+ */
+export class Locks extends EventEmitter {
+  readonly #native: Native.NativeLocks
+  #subscription: Native.NativeSubscription | undefined
+  #closed = false
+
+  /** @internal Use `Locks.connect(url)`. */
+  constructor(key: symbol, nativeLocks: unknown) {
+    super()
+    if (key !== token) throw new TypeError('use `await Locks.connect(url)` to make a Locks')
+    this.#native = nativeLocks as Native.NativeLocks
+    this.on('newListener', (event: string | symbol) => {
+      if (typeof event === 'string' && (event === 'event' || EVENT_KINDS.includes(event))) this.#subscribe()
+    })
+    this.on('removeListener', () => {
+      if (!this.#listening()) this.#unsubscribe()
+    })
+  }
+
+  /**
+   * Connect to the backend `url` names. Without a URL: `$FERROLOCK_URL`,
+   * else the SQLite file `$XDG_DATA_HOME/ferrolock/locks.db`.
+   */
+  static async connect(url?: string | ConnectOptions): Promise<Locks> {
+    if (url !== null && typeof url === 'object' && !Array.isArray(url) && 'redis' in url) {
+      const o = checkOptions('options', url, ['redis', 'namespace', 'holder', 'bypass'])
+      if (o.namespace !== undefined) checkString('options.namespace', o.namespace)
+      if (o.bypass !== undefined && typeof o.bypass !== 'boolean') throw new TypeError(`options.bypass must be a boolean, not ${describe(o.bypass)}`)
+      if (o.holder !== undefined) checkString('options.holder', o.holder)
+      if (clientUrl === undefined) {
+        throw new Unsupported(
+          "the redis backend does not support a client object here: it is for 'ferrolock/wasm'; this entry connects with a URL such as redis://127.0.0.1:6379",
+        )
+      }
+      url = clientUrl(o)
+    } else if (url !== undefined) {
+      checkString('url', url)
+    }
+    const u = url as string | undefined
+    const n = await call(() => native.connect(u, bridge))
+    return new Locks(token, n)
+  }
+
+  /** Describe the lock `name` (no I/O; a bad name or ttl is reported by the first operation). */
+  lock(name: string, options?: LockOptions): Lock {
+    checkString('name', name)
+    return new Lock(token, this.#native, name, options)
+  }
+
+  /** Make an armed handle from a token written by `intoToken` in any process or language. */
+  async resume(tokenString: string): Promise<Held> {
+    checkString('token', tokenString)
+    return new Held(token, await call(() => this.#native.resume(tokenString)))
+  }
+
+  /** Who holds `name`, if anyone. */
+  async state(name: string): Promise<LockState> {
+    checkString('name', name)
+    const info = await call(() => this.#native.state(name))
+    return jsonable(info == null ? { held: false } : { held: true, ...(info as object) }) as LockState
+  }
+
+  /** The active locks of this namespace whose names start with `prefix`. */
+  async list(prefix = ''): Promise<LockInfo[]> {
+    checkString('prefix', prefix)
+    return ((await call(() => this.#native.list(prefix))) as object[]).map(jsonable) as LockInfo[]
+  }
+
+  /** Release `name` whoever holds it (an administrator's tool); whether it was held. */
+  async forceRelease(name: string): Promise<boolean> {
+    checkString('name', name)
+    return call(() => this.#native.forceRelease(name))
+  }
+
+  /** A health check: resolves if the backend answers. */
+  async ping(): Promise<void> {
+    return call(() => this.#native.ping())
+  }
+
+  /**
+   * Close the provider: renewals stop and every later operation is
+   * `CLOSED`. Locks still held free at their ttl. The process can exit
+   * right after.
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#unsubscribe()
+    await call(() => this.#native.close())
+  }
+
+  /** `await using locks = await Locks.connect(url)` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** The URL, password replaced by `***`. */
+  get url(): string {
+    return this.#native.url
+  }
+  get namespace(): string {
+    return this.#native.namespace
+  }
+  /** `memory`, `sqlite` or `redis`. */
+  get backend(): string {
+    return this.#native.backend
+  }
+  get capabilities(): Capabilities {
+    return this.#native.capabilities
+  }
+
+  #listening(): boolean {
+    return this.listenerCount('event') > 0 || EVENT_KINDS.some((k) => this.listenerCount(k) > 0)
+  }
+
+  #subscribe(): void {
+    if (this.#subscription || this.#closed) return
+    this.#subscription = this.#native.subscribe((native) => {
+      const e = jsonable(native) as LockEvent
+      this.emit(e.kind, e)
+      this.emit('event', e)
+    })
+  }
+
+  #unsubscribe(): void {
+    this.#subscription?.stop()
+    this.#subscription = undefined
+  }
+}
+
+// ------------------------------------------------------------------- Lock
+
+/** A named lock: name, ttl, mode and options. Cheap, no I/O; reuse freely. */
+export class Lock {
+  /** The lock's name. */
+  readonly name: string
+  readonly #native: Native.NativeLock | undefined
+  /** A bad option value, reported by the first operation (as in every binding). */
+  readonly #invalid: unknown
+
+  /** @internal Use `locks.lock(name, options)`. */
+  constructor(key: symbol, nativeLocks: unknown, name: string, options?: LockOptions) {
+    if (key !== token) throw new TypeError('use `locks.lock(name, options)` to make a Lock')
+    const locks = nativeLocks as Native.NativeLocks
+    this.name = name
+    const o = checkOptions('options', options, ['ttl', 'shared', 'holder', 'autoRenew'])
+    if (o.shared !== undefined && typeof o.shared !== 'boolean') throw new TypeError(`options.shared must be a boolean, not ${describe(o.shared)}`)
+    if (o.autoRenew !== undefined && typeof o.autoRenew !== 'boolean') throw new TypeError(`options.autoRenew must be a boolean, not ${describe(o.autoRenew)}`)
+    if (o.holder !== undefined) checkString('options.holder', o.holder)
+    let ttl: number | undefined
+    let invalid: unknown
+    let n: Native.NativeLock | undefined
+    try {
+      if (o.ttl !== undefined) {
+        ttl = parseDuration('ttl', o.ttl as Duration)
+        // Named in the unit given (the engine's message would be in seconds).
+        const max = ttl > 86_400_000 ? locks.capabilities.maxTtl : Infinity
+        if (ttl > max) {
+          const shown = typeof o.ttl === 'string' ? JSON.stringify(o.ttl) : `${o.ttl} ms`
+          throw new InvalidArgument(`invalid argument: ttl ${shown} is above this backend's maximum of ${max} ms`)
+        }
+      }
+      n = callSync(() => locks.lock(name, ttl, o.shared as boolean | undefined, o.holder as string | undefined, o.autoRenew as boolean | undefined))
+    } catch (e) {
+      if (e instanceof TypeError) throw e
+      invalid = e
+    }
+    this.#native = n
+    this.#invalid = invalid
+  }
+
+  #lock(): Native.NativeLock {
+    if (this.#native === undefined) throw this.#invalid
+    return this.#native
+  }
+
+  /** Take the lock if it is free now; `null` if someone holds it. */
+  async tryAcquire(): Promise<Held | null> {
+    const n = this.#lock()
+    const h = await call(() => n.tryAcquire())
+    return h == null ? null : new Held(token, h)
+  }
+
+  /**
+   * Wait up to `timeout` (default 10 s; `Infinity`: forever) for the lock;
+   * a `LockTimeout` after it. Use with `await using` to release at the end
+   * of the scope.
+   */
+  async acquire(options?: AcquireOptions): Promise<Held> {
+    return (await this.#acquire(options, false)) as Held
+  }
+
+  /** Like `acquire`, but `null` on timeout. */
+  async acquireOrNull(options?: AcquireOptions): Promise<Held | null> {
+    return this.#acquire(options, true)
+  }
+
+  async #acquire(options: AcquireOptions | undefined, orNull: boolean): Promise<Held | null> {
+    let timeout = DEFAULT_TIMEOUT
+    let signal: AbortSignal | undefined
+    if (options !== undefined) {
+      const o = checkOptions('options', options, ['timeout', 'signal'])
+      if (o.timeout !== undefined) timeout = parseDuration('timeout', o.timeout as Duration, true)
+      signal = checkSignal(o.signal)
+    }
+    const n = this.#lock()
+    if (signal === undefined) {
+      const h = await call(() => n.acquire(timeout, orNull))
+      return h == null ? null : new Held(token, h)
+    }
+    signal.throwIfAborted()
+    const cancel = new native.NativeCancel()
+    const onAbort = () => cancel.cancel()
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      let h: Native.NativeHeld | null | undefined
+      try {
+        h = await settle(n.acquire(timeout, orNull, cancel))
+      } catch (e) {
+        if (signal.aborted || isAborted(e)) signal.throwIfAborted()
+        throw mapError(e)
+      }
+      if (signal.aborted) {
+        // Aborted as the lock came: give it back, so nothing stays held.
+        if (h != null) await Promise.resolve(settle(h.release())).catch(() => false)
+        signal.throwIfAborted()
+      }
+      return h == null ? null : new Held(token, h)
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /**
+   * Acquire (waiting up to `timeout`), run `fn` with the handle while the
+   * lock is renewed, then release it, and return what `fn` returned. If the
+   * lock was lost meanwhile (see `held.lost`), a `LockLost` once `fn`
+   * returns, unless `fn` threw first.
+   */
+  async run<T>(fn: (held: Held) => T | PromiseLike<T>, options?: AcquireOptions): Promise<Awaited<T>> {
+    if (typeof fn !== 'function') throw new TypeError(`fn must be a function, not ${describe(fn)}`)
+    const held = await this.acquire(options)
+    let value: Awaited<T> | undefined
+    let failed = false
+    let error: unknown
+    try {
+      value = await fn(held)
+    } catch (e) {
+      failed = true
+      error = e
+    }
+    // The engine's one end of `run`: release; LOST if lost, unless fn threw.
+    await finish(held, failed)
+    if (failed) throw error
+    return value as Awaited<T>
+  }
+
+  /**
+   * `run` for older code: `fn` may return a value or a promise. With a
+   * callback, it is called Node-style as `cb(err, result)`; without one, a
+   * promise is returned. Waits the default 10 s.
+   */
+  withLock<T>(fn: (held: Held) => T | PromiseLike<T>): Promise<Awaited<T>>
+  withLock<T>(fn: (held: Held) => T | PromiseLike<T>, cb: (err: unknown, result?: Awaited<T>) => void): void
+  withLock<T>(
+    fn: (held: Held) => T | PromiseLike<T>,
+    cb?: (err: unknown, result?: Awaited<T>) => void,
+  ): Promise<Awaited<T>> | void {
+    if (cb !== undefined && typeof cb !== 'function') throw new TypeError(`cb must be a function, not ${describe(cb)}`)
+    const p = this.run(fn)
+    if (cb === undefined) return p
+    p.then(
+      (v) => later(() => cb(null, v)),
+      (e) => later(() => cb(e)),
+    )
+  }
+}
+
+// ------------------------------------------------------------------- Held
+
+/**
+ * A handle collected while it still held its lock: the addon releases the
+ * lock in the background (the engine's drop); this warns, as the engine's
+ * log line does in Rust.
+ */
+const forgotten = new FinalizationRegistry<string>((name) => {
+  if (typeof process === 'undefined' || typeof process.emitWarning !== 'function') {
+    console.warn(`ferrolock: a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`)
+    return
+  }
+  process.emitWarning(
+    `a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`,
+    { type: 'FerrolockWarning', code: 'FERROLOCK_NOT_RELEASED' },
+  )
+})
+
+const natives = new WeakMap<Held, Native.NativeHeld>()
+
+/** The end of a scope (`run`): see `NativeHeld.finish`. */
+async function finish(held: Held, bodyFailed: boolean): Promise<void> {
+  forgotten.unregister(held)
+  await call(() => natives.get(held)!.finish(bodyFailed))
+}
+
+/**
+ * Proof of an acquired lock. Renewed in the background (unless
+ * `autoRenew: false`) until released or handed off. `await using held =
+ * await lock.acquire()` releases it at the end of the scope.
+ */
+export class Held {
+  readonly #native: Native.NativeHeld
+  #lost: AbortController | undefined
+
+  /** @internal */
+  constructor(key: symbol, nativeHeld: unknown) {
+    if (key !== token) throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume')
+    this.#native = nativeHeld as Native.NativeHeld
+    natives.set(this, this.#native)
+    forgotten.register(this, this.#native.name, this)
+  }
+
+  get name(): string {
+    return this.#native.name
+  }
+  get namespace(): string {
+    return this.#native.namespace
+  }
+  /** Strictly increasing with every exclusive acquisition of this lock: pass it to the resource you protect. */
+  get fence(): bigint {
+    return this.#native.fence
+  }
+  get mode(): Mode {
+    return this.#native.mode as Mode
+  }
+  get holder(): string {
+    return this.#native.holder
+  }
+  /** The ttl renewals use, in milliseconds. */
+  get ttl(): number {
+    return this.#native.ttl
+  }
+  /** When the lease expires unless renewed, in unix milliseconds. */
+  get expiresAt(): number {
+    return this.#native.expiresAt
+  }
+  /** Whether the lock was found lost (by renewal or `refresh`). */
+  get isLost(): boolean {
+    return this.#native.isLost
+  }
+  /** Whether this handle still owns the lock (not released or handed off). */
+  get isArmed(): boolean {
+    return this.#native.isArmed
+  }
+
+  /**
+   * Fires (with a `LockLost` reason) if the lock is found lost while this
+   * handle holds it: pass it to the work the lock protects.
+   */
+  get lost(): AbortSignal {
+    if (this.#lost === undefined) {
+      const controller = new AbortController()
+      this.#lost = controller
+      const fire = () => {
+        if (!controller.signal.aborted) {
+          controller.abort(new LockLost(
+            `lock ${JSON.stringify(this.name)} was lost: this owner no longer holds it (it expired, or was released with its token elsewhere, force-released or taken over)`,
+          ))
+        }
+      }
+      if (this.#native.isLost) fire()
+      else this.#native.watchLost(fire)
+    }
+    return this.#lost.signal
+  }
+
+  /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
+  async release(): Promise<boolean> {
+    forgotten.unregister(this)
+    return call(() => this.#native.release())
+  }
+
+  /** Extend the lease to `ttl` from now (default: the current ttl); a `LockLost` if it was lost meanwhile. */
+  async refresh(ttl?: Duration): Promise<void> {
+    const ms = ttl === undefined ? this.#native.ttl : parseDuration('ttl', ttl)
+    try {
+      await settle(this.#native.refresh(ms))
+    } catch (e) {
+      const err = mapError(e)
+      if (err instanceof LockLost && this.#lost && !this.#lost.signal.aborted) this.#lost.abort(err)
+      throw err
+    }
+  }
+
+  /**
+   * Hand the lock off: returns its token and disarms this handle, so that
+   * nothing in this process releases or renews it any more. Resume it with
+   * `locks.resume(token)` in any process or language.
+   */
+  intoToken(): string {
+    const t = callSync(() => this.#native.intoToken())
+    forgotten.unregister(this)
+    return t
+  }
+
+  /**
+   * For `JSON.stringify`: the public fields (never the token or owner id),
+   * the fence as a decimal string.
+   */
+  toJSON(): HeldJSON {
+    return {
+      name: this.name,
+      namespace: this.namespace,
+      fence: this.fence.toString(),
+      mode: this.mode,
+      holder: this.holder,
+      ttl: this.ttl,
+      expiresAt: this.expiresAt,
+      isLost: this.isLost,
+      isArmed: this.isArmed,
+    }
+  }
+
+  /** Releases the lock at the end of an `await using` scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release()
+  }
+}
+
+// ----------------------------------------------------------------- tokens
+
+/** A token's public fields, checking its format (an `InvalidToken` if malformed). */
+export function decodeToken(tokenString: string): TokenInfo {
+  checkString('token', tokenString)
+  return jsonable(callSync(() => native.decodeToken(tokenString)) as object) as TokenInfo
+}

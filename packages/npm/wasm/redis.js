@@ -1,0 +1,107 @@
+// Redis through the user's own client, for ferrolock/wasm: the adapters
+// that give the engine (bindings/wasm/src/redis.rs) what it asks of a
+// client (the RedisScripts interface of api.ts: scriptLoad, evalsha,
+// scanKeys, ping, subscribe, close) from an ioredis or node-redis (v4+)
+// client, or take an object of that shape as it is. Release notices use a
+// duplicate of the client (its `duplicate()`), which `close()` ends; the
+// client itself stays the user's. No runtime dependency on either client.
+
+function describe(v) {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  return typeof v === 'object' ? 'an object without scriptLoad/evalsha' : `the ${typeof v} ${String(v)}`
+}
+
+/** Every key matching `pattern`, by SCAN through `command(args)`. */
+async function scanAll(command, pattern) {
+  const keys = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])
+    keys.push(...batch.map(String))
+    cursor = String(next)
+  } while (cursor !== '0')
+  return keys
+}
+
+/** ioredis (`new Redis(...)`). */
+function ioredis(client) {
+  let sub
+  const command = (args) => client.call(...args)
+  return {
+    scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
+    evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
+    scanKeys: (pattern) => scanAll(command, pattern),
+    ping: () => command(['PING']),
+    async subscribe(channels, onMessage) {
+      sub = client.duplicate()
+      sub.on('error', () => {}) // it reconnects by itself; close() ends it
+      sub.on('message', (channel, message) => onMessage(channel, message))
+      await sub.subscribe(...channels)
+    },
+    close() {
+      const s = sub
+      sub = undefined
+      s?.disconnect()
+    },
+  }
+}
+
+/** node-redis v4+ (`createClient(...)`, connected). */
+function nodeRedis(client) {
+  let sub
+  const command = (args) => client.sendCommand(args)
+  return {
+    scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
+    evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
+    scanKeys: (pattern) => scanAll(command, pattern),
+    ping: () => command(['PING']),
+    async subscribe(channels, onMessage) {
+      sub = client.duplicate()
+      sub.on('error', () => {})
+      await sub.connect()
+      await sub.subscribe(channels, (message, channel) => onMessage(channel, message))
+    },
+    close() {
+      const s = sub
+      sub = undefined
+      if (!s) return
+      const closing = typeof s.destroy === 'function' ? s.destroy() : s.disconnect()
+      Promise.resolve(closing).catch(() => {})
+    },
+  }
+}
+
+/** The adapter for `client`: ioredis, node-redis, or an object of the RedisScripts shape as it is. */
+export function adapt(client) {
+  if (client !== null && typeof client === 'object') {
+    // ioredis has sendCommand too (taking its Command objects): tell it by call and evalsha.
+    if (typeof client.call === 'function' && typeof client.duplicate === 'function' && typeof client.evalsha === 'function') {
+      if (client.options?.keyPrefix) {
+        // It would prefix our keys: the locks would not be those every other ferrolock sees.
+        throw new TypeError(
+          `options.redis: an ioredis client with keyPrefix ${JSON.stringify(client.options.keyPrefix)} would move the locks away from the keys every other ferrolock uses; give a client without keyPrefix (and a namespace)`,
+        )
+      }
+      return ioredis(client)
+    }
+    if (typeof client.sendCommand === 'function' && typeof client.duplicate === 'function') return nodeRedis(client)
+    if (typeof client.scriptLoad === 'function' && typeof client.evalsha === 'function') return client
+  }
+  throw new TypeError(
+    `options.redis must be an ioredis or node-redis client, or an object with scriptLoad and evalsha, not ${describe(client)}`,
+  )
+}
+
+/** The URL of a provider over `options.redis` (registered with the engine), with its namespace and holder. */
+export function clientUrl(register) {
+  return (options) => {
+    let url = register(adapt(options.redis))
+    const query = []
+    if (options.namespace !== undefined) query.push(`namespace=${encodeURIComponent(options.namespace)}`)
+    if (options.holder !== undefined) query.push(`holder=${encodeURIComponent(options.holder)}`)
+    if (options.bypass !== undefined) query.push(`bypass=${options.bypass}`)
+    if (query.length) url += `?${query.join('&')}`
+    return url
+  }
+}
