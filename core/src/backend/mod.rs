@@ -19,5 +19,5 @@ registry::backends! {
     Sqlite => sqlite::SqliteBackend, cfg(feature = "sqlite"), "sqlite", ["sqlite"];
     Redis => redis::RedisBackend, cfg(feature = "redis"), "redis", ["redis", "rediss", "redis+cluster", "rediss+cluster"];
     Postgres => postgres::PostgresBackend, cfg(feature = "postgres"), "postgres", ["postgres", "postgresql"];
-    Couchbase => couchbase::CouchbaseBackend, cfg(any()), "couchbase", ["couchbase", "couchbases"];
+    Couchbase => couchbase::CouchbaseBackend, cfg(feature = "couchbase"), "couchbase", ["couchbase", "couchbases"];
 }
