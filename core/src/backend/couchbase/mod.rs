@@ -22,7 +22,7 @@ pub(crate) use url::{parse, CouchbaseTarget as Target};
 use crate::backend::contract::{
     unsupported, AcquireRequest, Attempt, Backend, Capabilities, Drive, LeaseInfo, LONGEST_TTL,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kinds::Mode;
 use crate::notices::Notices;
 use conn::Conn;
@@ -45,14 +45,22 @@ pub(crate) fn holder_key(lock: &str) -> String {
     format!("holder:{lock}")
 }
 
-fn check_key(key: &str) -> Result<()> {
-    if key.len() > MAX_KEY {
-        return Err(Error::invalid(format!(
-            "the lock's document key is {} bytes (__lock:<namespace>:<name>); the couchbase backend takes at most {MAX_KEY} (Couchbase keys are at most 250 bytes, and it adds a 7-byte prefix for its companion documents)",
-            key.len()
-        )));
+/// The document key of a lock: its key `__lock:<namespace>:<name>` as it
+/// is (what BoxLang users find) when it fits Couchbase's 250 bytes with the
+/// companion prefix, else its first 200 bytes, `~` and 32 hex digits of its
+/// SHA-256 (names may have 512 bytes).
+fn doc_key(key: &str) -> std::borrow::Cow<'_, str> {
+    use sha2::Digest;
+    if key.len() <= MAX_KEY {
+        return key.into();
     }
-    Ok(())
+    let mut cut = 200;
+    while !key.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}~{hex}", &key[..cut]).into()
 }
 
 pub(crate) struct CouchbaseBackend {
@@ -100,7 +108,8 @@ impl Backend for CouchbaseBackend {
     }
 
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
-        check_key(req.key)?;
+        let key = doc_key(req.key);
+        let req = &AcquireRequest { key: &key, ..*req };
         match self.mode {
             CbMode::Getl => getl::try_acquire(&self.conn, req).await,
             CbMode::Lease => lease::try_acquire(&self.conn, req).await,
@@ -108,6 +117,7 @@ impl Backend for CouchbaseBackend {
     }
 
     async fn release(&self, key: &str, owner: &[u8; 16], proof: &[u8]) -> Result<bool> {
+        let key = &*doc_key(key);
         match self.mode {
             CbMode::Getl => getl::release(&self.conn, key, proof).await,
             CbMode::Lease => lease::release(&self.conn, key, owner).await,
@@ -123,7 +133,7 @@ impl Backend for CouchbaseBackend {
         proof: &[u8],
         ttl: Duration,
     ) -> Result<Option<u64>> {
-        check_key(key)?;
+        let key = &*doc_key(key);
         match self.mode {
             CbMode::Getl => getl::check(&self.conn, key, proof).await,
             CbMode::Lease => lease::refresh(&self.conn, key, owner, ttl).await,
@@ -131,7 +141,7 @@ impl Backend for CouchbaseBackend {
     }
 
     async fn force_release(&self, key: &str) -> Result<bool> {
-        check_key(key)?;
+        let key = &*doc_key(key);
         match self.mode {
             CbMode::Getl => Err(getl::force_release_unsupported()),
             CbMode::Lease => lease::force_release(&self.conn, key).await,
@@ -139,7 +149,7 @@ impl Backend for CouchbaseBackend {
     }
 
     async fn inspect(&self, key: &str) -> Result<Option<LeaseInfo>> {
-        check_key(key)?;
+        let key = &*doc_key(key);
         match self.mode {
             CbMode::Getl => getl::inspect(&self.conn, key).await,
             CbMode::Lease => lease::inspect(&self.conn, key).await,
