@@ -21,6 +21,7 @@ const CAS_TRIES: usize = 32;
 
 #[derive(Serialize, Deserialize, Default, Debug)]
 struct Doc {
+    #[serde(default)]
     fence: u64,
     #[serde(default)]
     leases: Vec<Entry>,
