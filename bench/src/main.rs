@@ -177,7 +177,8 @@ fn main() {
         rows.extend(couchbase::run(plan, url, &mut details));
     }
     if let (true, Some(url)) = (only.iter().any(|o| o == "couchbase-procs"), &couchbase_url) {
-        for (mode, url) in [("getl", url.clone()), ("lease", format!("{url}?mode=lease"))] {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        for (mode, url) in [("getl", url.clone()), ("lease", format!("{url}{sep}mode=lease"))] {
             eprintln!("bench: 9. couchbase {mode}: {} processes x 200 ({proc_rounds} rounds)…", procs::WORKERS);
             rows.extend(procs::run(proc_rounds, &mut details, Some((&format!("couchbase {mode}"), &url)), 200));
         }

@@ -225,7 +225,10 @@ print(json.loads(buf[:-1])["connstr"])
 PY
     ) || { echo "gocaves did not make a cluster (log: $dir/log)" >&2; return 1; }
     export FERROLOCK_TEST_GOCAVES_CONTROL="127.0.0.1:$port"
-    export FERROLOCK_TEST_COUCHBASE_URL="couchbase://Administrator:password@${connstr#couchbase://}/default"
-    export FERROLOCK_TEST_COUCHBASE_LEASE_URL="$FERROLOCK_TEST_COUCHBASE_URL?mode=lease"
+    # connect_timeout=20: under a loaded CI machine a debug build's connect
+    # (two nodes, SCRAM-SHA512 each) beside many others once took over the
+    # default 10 s.
+    export FERROLOCK_TEST_COUCHBASE_URL="couchbase://Administrator:password@${connstr#couchbase://}/default?connect_timeout=20"
+    export FERROLOCK_TEST_COUCHBASE_LEASE_URL="$FERROLOCK_TEST_COUCHBASE_URL&mode=lease"
     echo "couchbase (gocaves): $FERROLOCK_TEST_COUCHBASE_URL; lease: $FERROLOCK_TEST_COUCHBASE_LEASE_URL"
 }
