@@ -105,9 +105,6 @@ pub fn run(plan: Plan, getl_url: &str, details: &mut String) -> Vec<Row> {
             .expect("connect couchbase (lease)");
         (g, l)
     });
-    // getl: ttl 30 s (the longest it takes), as the floor's.
-    let getl_lock = getl_locks.lock("bench").ttl(Duration::from_secs(30));
-    let lease_lock = lease_locks.lock("bench").ttl(Duration::from_secs(30));
 
     // The floors' own connection, with the SDK's defaults (its retry
     // strategy is not in play: nothing is contended).
@@ -139,43 +136,77 @@ pub fn run(plan: Plan, getl_url: &str, details: &mut String) -> Vec<Row> {
         (cluster, c)
     });
     let holder = format!("{}:{}", crate::sqlite::hostname(), std::process::id());
-    let getl_key = format!("__lock:{ns}:floor-getl");
-    let lease_key = format!("__lock:{ns}:floor-lease");
-    rt.block_on(async {
-        collection
-            .upsert(&getl_key, json!({}), None)
-            .await
-            .expect("create the floor's lock document");
-        collection
-            .upsert(&lease_key, json!({"fence": 0, "leases": []}), None)
-            .await
-            .expect("create the floor's lease document");
-    });
+    // Every call of a case (its warm-up's and each round's) works on keys
+    // of its own: gocaves slows down on a document with a long history, so
+    // a case that had done more operations on its key would measure slower.
+    let fresh = std::cell::Cell::new(0u64);
+    let next = || {
+        fresh.set(fresh.get() + 1);
+        fresh.get()
+    };
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
 
     let rt = &rt;
-    let (c, gk, lk, h) = (&collection, &getl_key, &lease_key, &holder);
+    let (c, h, ns) = (&collection, &holder, &ns);
+    let (next, getl_locks_ref, lease_locks_ref) = (&next, &getl_locks, &lease_locks);
     let mut cases: Vec<Case<'_>> = vec![
         Box::new(|n| {
             rt.block_on(async {
+                // Made before timing, as ferrolock makes its lock document
+                // on first use (below, also before timing).
+                let key = format!("__lock:{ns}:floor-getl-{}", next());
+                c.upsert(&key, json!({}), None)
+                    .await
+                    .expect("create the floor's lock document");
                 let t = Instant::now();
                 for _ in 0..n {
-                    raw_getl(c, gk, h).await;
+                    raw_getl(c, &key, h).await;
                 }
                 t.elapsed()
             })
         }),
-        Box::new(|n| rt.block_on(ferrolock_pairs(&getl_lock, n))),
+        Box::new(|n| {
+            // ttl 30 s (the longest get-and-lock takes), as the floor's.
+            let lock = getl_locks_ref
+                .lock(format!("bench-{}", next()))
+                .ttl(Duration::from_secs(30));
+            rt.block_on(async {
+                let first = lock
+                    .try_acquire()
+                    .await
+                    .expect("create the lock document")
+                    .expect("free");
+                assert!(first.release().await.expect("release"));
+                ferrolock_pairs(&lock, n).await
+            })
+        }),
         Box::new(|n| {
             rt.block_on(async {
+                let key = format!("__lock:{ns}:floor-lease-{}", next());
+                c.upsert(&key, json!({"fence": 0, "leases": []}), None)
+                    .await
+                    .expect("create the floor's lease document");
                 let t = Instant::now();
                 for _ in 0..n {
-                    raw_lease(c, lk, h, &mut seed).await;
+                    raw_lease(c, &key, h, &mut seed).await;
                 }
                 t.elapsed()
             })
         }),
-        Box::new(|n| rt.block_on(ferrolock_pairs(&lease_lock, n))),
+        Box::new(|n| {
+            let lock = lease_locks_ref
+                .lock(format!("bench-{}", next()))
+                .ttl(Duration::from_secs(30));
+            rt.block_on(async {
+                let first = lock
+                    .try_acquire()
+                    .await
+                    .expect("create the lease document")
+                    .expect("free");
+                assert!(first.release().await.expect("release"));
+                ferrolock_pairs(&lock, n).await
+            })
+        }),
     ];
     let s = interleaved(plan, &mut cases);
     drop(cases);
