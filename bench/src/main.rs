@@ -2,13 +2,17 @@
 //! `bench/run` (see bench/README.md). Every benchmark measures its floor in
 //! the same run and reports the ratio to it.
 //!
-//! Usage: ferrolock-bench [--only memory,sqlite,procs,postgres,postgres-procs]
-//!        [--rounds N] [--proc-rounds N] [--markdown PATH] [--postgres-url URL]
+//! Usage: ferrolock-bench [--only memory,sqlite,procs,postgres,postgres-procs,couchbase,couchbase-procs]
+//!        [--rounds N] [--proc-rounds N] [--markdown PATH] [--postgres-url URL] [--couchbase-url URL]
 //!
-//! The PostgreSQL ones need a server: `bench/run-postgres` starts one.
+//! The PostgreSQL ones need a server: `bench/run-postgres` starts one. The
+//! Couchbase ones need gocaves and the cargo feature `couchbase`:
+//! `bench/run-couchbase`.
 
 mod memory;
 mod postgres;
+#[cfg(feature = "couchbase")]
+mod couchbase;
 mod procs;
 mod report;
 mod sqlite;
@@ -40,8 +44,8 @@ impl Drop for TempDir {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ferrolock-bench [--only memory,sqlite,procs,postgres,postgres-procs] [--rounds N] [--proc-rounds N] \
-         [--markdown PATH] [--postgres-url URL]"
+        "usage: ferrolock-bench [--only memory,sqlite,procs,postgres,postgres-procs,couchbase,couchbase-procs] \
+         [--rounds N] [--proc-rounds N] [--markdown PATH] [--postgres-url URL] [--couchbase-url URL]"
     );
     std::process::exit(2)
 }
@@ -116,6 +120,7 @@ fn main() {
     let mut proc_rounds = 5usize;
     let mut markdown: Option<PathBuf> = None;
     let mut postgres_url: Option<String> = None;
+    let mut couchbase_url: Option<String> = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| usage());
@@ -125,16 +130,23 @@ fn main() {
             "--proc-rounds" => proc_rounds = value().parse().unwrap_or_else(|_| usage()),
             "--markdown" => markdown = Some(value().into()),
             "--postgres-url" => postgres_url = Some(value()),
+            "--couchbase-url" => couchbase_url = Some(value()),
             _ => usage(),
         }
     }
-    let known = ["memory", "sqlite", "procs", "postgres", "postgres-procs"];
+    let known = ["memory", "sqlite", "procs", "postgres", "postgres-procs", "couchbase", "couchbase-procs"];
     if rounds == 0 || proc_rounds == 0 || only.iter().any(|o| !known.contains(&o.as_str())) {
         usage();
     }
     let wants_postgres = only.iter().any(|o| o.starts_with("postgres"));
     if wants_postgres && postgres_url.is_none() {
         eprintln!("ferrolock-bench: the postgres benchmarks need --postgres-url (bench/run-postgres starts a server)");
+        std::process::exit(2);
+    }
+
+    let wants_couchbase = only.iter().any(|o| o.starts_with("couchbase"));
+    if wants_couchbase && (couchbase_url.is_none() || !cfg!(feature = "couchbase")) {
+        eprintln!("ferrolock-bench: the couchbase benchmarks need --couchbase-url and the feature couchbase (bench/run-couchbase)");
         std::process::exit(2);
     }
 
@@ -152,7 +164,7 @@ fn main() {
     }
     if only.iter().any(|o| o == "procs") {
         eprintln!("bench: 3. {} processes x {} ({proc_rounds} rounds)…", procs::WORKERS, procs::PER_WORKER);
-        rows.extend(procs::run(proc_rounds, &mut details, None));
+        rows.extend(procs::run(proc_rounds, &mut details, None, procs::PER_WORKER));
     }
     if let (true, Some(url)) = (only.iter().any(|o| o == "postgres"), &postgres_url) {
         eprintln!("bench: 4-5. postgres pairs, lease and advisory ({rounds} rounds)…");
@@ -161,7 +173,20 @@ fn main() {
     }
     if let (true, Some(url)) = (only.iter().any(|o| o == "postgres-procs"), &postgres_url) {
         eprintln!("bench: 6. postgres: {} processes x {} ({proc_rounds} rounds)…", procs::WORKERS, procs::PER_WORKER);
-        rows.extend(procs::run(proc_rounds, &mut details, Some(url)));
+        rows.extend(procs::run(proc_rounds, &mut details, Some(("postgres", url)), procs::PER_WORKER));
+    }
+    #[cfg(feature = "couchbase")]
+    if let (true, Some(url)) = (only.iter().any(|o| o == "couchbase"), &couchbase_url) {
+        eprintln!("bench: 7-8. couchbase pairs, getl and lease ({rounds} rounds)…");
+        let plan = stats::Plan { rounds, warmup: Duration::from_millis(500), round: Duration::from_millis(800) };
+        rows.extend(couchbase::run(plan, url, &mut details));
+    }
+    if let (true, Some(url)) = (only.iter().any(|o| o == "couchbase-procs"), &couchbase_url) {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        for (mode, url) in [("getl", url.clone()), ("lease", format!("{url}{sep}mode=lease"))] {
+            eprintln!("bench: 9. couchbase {mode}: {} processes x 200 ({proc_rounds} rounds)…", procs::WORKERS);
+            rows.extend(procs::run(proc_rounds, &mut details, Some((&format!("couchbase {mode}"), &url)), 200));
+        }
     }
 
     print!("\n{}", report::text(&rows));

@@ -219,8 +219,10 @@ pub struct Guard {
 }
 
 impl Held {
-    pub(crate) fn new(locks: Arc<Inner>, n: NewHeld) -> Held {
+    pub(crate) fn new(locks: Arc<Inner>, mut n: NewHeld) -> Held {
         let acquired_ms = coarse_monotonic_ms();
+        // A lock the backend cannot extend simply lapses at its ttl.
+        n.auto_renew &= locks.backend.refresh_unsupported().is_none();
         let shared = Arc::new(HeldShared {
             renew_at: AtomicU64::new(if n.auto_renew {
                 acquired_ms + ttl_ms(n.ttl / 3)
@@ -375,6 +377,9 @@ impl Held {
 
 async fn refresh(shared: &HeldShared, ttl: Duration) -> Result<()> {
     shared.check_armed()?;
+    if let Some(why) = shared.locks.backend.refresh_unsupported() {
+        return Err(Error::Unsupported { backend: shared.locks.kind.name(), operation: why.to_owned() });
+    }
     crate::validate::ttl(ttl, shared.locks.caps.max_ttl)?;
     match shared.locks.backend.refresh(&shared.key, &shared.owner, &shared.proof, ttl).await? {
         Some(expires) => {

@@ -189,3 +189,46 @@ start_postgres_modes() {
     export FERROLOCK_TEST_POSTGRES_ADVISORY_URL="$FERROLOCK_TEST_POSTGRES_URL?mode=advisory"
     echo "postgres: $FERROLOCK_TEST_POSTGRES_URL; advisory: $FERROLOCK_TEST_POSTGRES_ADVISORY_URL"
 }
+
+# start_gocaves: Couchbase's mock cluster (scripts/lib/gocaves.sh builds it
+# once from the Go module proxy and caches it), its control socket on a free
+# port of 127.0.0.1, one cluster made through it (two nodes, bucket
+# `default`, user Administrator/password). Exports the URLs of the getl and
+# lease fixtures, and FERROLOCK_TEST_GOCAVES_CONTROL (host:port, cluster id
+# `ferrolock`), where a test moves the mock's clock (`timetravel`). gocaves
+# binds its data ports on every interface (it has no option to bind one);
+# the tests only use 127.0.0.1. Its log (every KV packet) stays in its folder.
+start_gocaves() {
+    local bin port dir connstr
+    bin=$("$(dirname "${BASH_SOURCE[0]}")/gocaves.sh")
+    port=$(free_port)
+    dir="$servers_dir/gocaves-$port"
+    mkdir -p "$dir"
+    (cd "$dir" && exec "$bin" --listen-port "$port" >"$dir/out.log" 2>"$dir/log") &
+    echo $! >"$dir/pid"
+    server_pids+=("$!")
+    for _ in $(seq 300); do
+        grep -q "CAVES listen server started" "$dir/log" 2>/dev/null && break
+        sleep 0.1
+    done
+    connstr=$(python3 - "$port" <<'PY'
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(json.dumps({"type": "createcluster", "id": "ferrolock"}).encode() + b"\0")
+buf = b""
+while not buf.endswith(b"\0"):
+    chunk = s.recv(65536)
+    if not chunk:
+        sys.exit("gocaves closed its control socket")
+    buf += chunk
+print(json.loads(buf[:-1])["connstr"])
+PY
+    ) || { echo "gocaves did not make a cluster (log: $dir/log)" >&2; return 1; }
+    export FERROLOCK_TEST_GOCAVES_CONTROL="127.0.0.1:$port"
+    # connect_timeout=20: under a loaded CI machine a debug build's connect
+    # (two nodes, SCRAM-SHA512 each) beside many others once took over the
+    # default 10 s.
+    export FERROLOCK_TEST_COUCHBASE_URL="couchbase://Administrator:password@${connstr#couchbase://}/default?connect_timeout=20"
+    export FERROLOCK_TEST_COUCHBASE_LEASE_URL="$FERROLOCK_TEST_COUCHBASE_URL&mode=lease"
+    echo "couchbase (gocaves): $FERROLOCK_TEST_COUCHBASE_URL; lease: $FERROLOCK_TEST_COUCHBASE_LEASE_URL"
+}

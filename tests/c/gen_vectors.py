@@ -35,7 +35,12 @@ def fixture_rows(vectors_dir):
 def main():
     if sys.argv[1] == "--fixtures":
         valgrind = sys.argv[3:] == ["--valgrind"]
-        rows = [r for r in fixture_rows(sys.argv[2]) if not (valgrind and "skip_under_valgrind" in r)]
+        # Rows with a `feature` need a cargo feature the C binding builds without.
+        rows = [
+            r
+            for r in fixture_rows(sys.argv[2])
+            if "feature" not in r and not (valgrind and "skip_under_valgrind" in r)
+        ]
         print(";".join(row["name"] for row in rows), end="")
         return
     vectors_dir, output = sys.argv[1], sys.argv[2]

@@ -87,6 +87,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// How its operations complete.
     const DRIVE: Drive;
     fn capabilities(&self) -> Capabilities;
+    /// Why a held lock cannot be extended here, if it cannot (Couchbase's
+    /// get-and-lock): the engine then renews nothing and refuses `refresh`
+    /// as `Unsupported`, and `refresh` below only checks a resumed token.
+    fn refresh_unsupported(&self) -> Option<&'static str> {
+        None
+    }
     fn try_acquire(&self, req: &AcquireRequest<'_>) -> impl std::future::Future<Output = Result<Attempt>> + Send;
     fn release(&self, key: &str, owner: &[u8; 16], proof: &[u8]) -> impl std::future::Future<Output = Result<bool>> + Send;
     fn refresh(

@@ -21,5 +21,5 @@ registry::backends! {
     // Redis through the embedder's own client (a WebAssembly build's): tokens of kind redis.
     RedisRunner(Redis) => runner::RunnerBackend, cfg(feature = "redis-runner"), "redis-runner", ["redis+runner"];
     Postgres => postgres::PostgresBackend, cfg(feature = "postgres"), "postgres", ["postgres", "postgresql"];
-    Couchbase => couchbase::CouchbaseBackend, cfg(any()), "couchbase", ["couchbase", "couchbases"];
+    Couchbase => couchbase::CouchbaseBackend, cfg(feature = "couchbase"), "couchbase", ["couchbase", "couchbases"];
 }

@@ -98,6 +98,12 @@ macro_rules! backends {
                     $( #[cfg($cfg)] AnyBackend::$variant(b) => b.capabilities(), )+
                 }
             }
+            pub(crate) fn refresh_unsupported(&self) -> Option<&'static str> {
+                match self {
+                    AnyBackend::Bypass(b) => b.refresh_unsupported(),
+                    $( #[cfg($cfg)] AnyBackend::$variant(b) => b.refresh_unsupported(), )+
+                }
+            }
             pub(crate) async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
                 match self {
                     AnyBackend::Bypass(b) => b.try_acquire(req).await,
