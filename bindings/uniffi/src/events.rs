@@ -2,8 +2,8 @@
 //! `AsyncStream` read it.
 
 use crate::error::Result;
-use crate::locks::LockMode;
 use crate::runtime;
+use crate::LockMode;
 use ferrolock::Drive;
 use std::sync::Arc;
 

@@ -3,8 +3,8 @@
 //! does for a dropped handle.
 
 use crate::error::Result;
-use crate::locks::LockMode;
 use crate::runtime::{self, ms};
+use crate::LockMode;
 use ferrolock::Drive;
 use std::sync::Arc;
 

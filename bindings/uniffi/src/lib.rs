@@ -14,6 +14,24 @@ mod token;
 
 uniffi::setup_scaffolding!("ferrolock");
 
+use ferrolock::Mode;
+
+/// Exclusive or shared.
+#[derive(uniffi::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMode {
+    Exclusive,
+    Shared,
+}
+
+impl From<Mode> for LockMode {
+    fn from(m: Mode) -> LockMode {
+        match m {
+            Mode::Exclusive => LockMode::Exclusive,
+            Mode::Shared => LockMode::Shared,
+        }
+    }
+}
+
 /// The ttl of a lock that sets none, in milliseconds.
 #[uniffi::export]
 pub fn default_ttl_ms() -> u64 {

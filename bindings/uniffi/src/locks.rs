@@ -7,24 +7,9 @@ use crate::events::Events;
 use crate::held::Held;
 use crate::lock::Lock;
 use crate::runtime::{self, ms};
+use crate::LockMode;
 use ferrolock::{Drive, LockOptions, LockState, Mode};
 use std::sync::Arc;
-
-/// Exclusive or shared.
-#[derive(uniffi::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockMode {
-    Exclusive,
-    Shared,
-}
-
-impl From<Mode> for LockMode {
-    fn from(m: Mode) -> LockMode {
-        match m {
-            Mode::Exclusive => LockMode::Exclusive,
-            Mode::Shared => LockMode::Shared,
-        }
-    }
-}
 
 /// One held lock as `state` and `list` report it. Never an owner id.
 #[derive(uniffi::Record, Clone, Debug)]

@@ -1,7 +1,7 @@
 //! `decode_token`: a token's public fields (never its owner id).
 
 use crate::error::Result;
-use crate::locks::LockMode;
+use crate::LockMode;
 
 #[derive(uniffi::Record, Clone, Debug)]
 pub struct TokenInfo {

@@ -2926,7 +2926,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ferrolock_uniffi_checksum_method_held_key() != 56561) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_ferrolock_uniffi_checksum_method_held_mode() != 20324) {
+    if (uniffi_ferrolock_uniffi_checksum_method_held_mode() != 3441) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ferrolock_uniffi_checksum_method_held_name() != 27135) {

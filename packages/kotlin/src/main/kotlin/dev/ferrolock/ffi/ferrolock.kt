@@ -1111,7 +1111,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_ferrolock_uniffi_checksum_method_held_key() and 0xFFFF) != 56561) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_ferrolock_uniffi_checksum_method_held_mode() and 0xFFFF) != 20324) {
+    if ((lib.uniffi_ferrolock_uniffi_checksum_method_held_mode() and 0xFFFF) != 3441) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_ferrolock_uniffi_checksum_method_held_name() and 0xFFFF) != 27135) {
