@@ -3,25 +3,30 @@
 //! Every provider lives on the core's shared background runtime
 //! (`ferrolock::blocking::runtime()`: one worker thread, remade in a forked
 //! child). A Kotlin `suspend` call or a Swift `async` call gets a future
-//! that spawns the operation there and waits for its end; dropping that
-//! future (a cancelled coroutine or task) aborts the operation, and the
-//! core then gives back whatever it held (a queue place, a grant in
-//! flight). Operations of a `Drive::Blocking` provider (SQLite) run on the
-//! runtime's blocking pool, so a busy file never stalls the worker.
-//! The blocking calls (Java, and Kotlin's non-suspend forms) run the
-//! operation on the calling thread, as `ferrolock::blocking` does.
+//! that UniFFI polls from the caller's thread: it is polled in place, inside
+//! that runtime's context (`enter()`), so a memory operation completes in
+//! its first poll and a Redis reply wakes the caller directly, with no task
+//! spawned and no hop through the worker. Dropping the future (a cancelled
+//! coroutine or task) drops the core's operation, in the runtime's context
+//! too, and the core gives back whatever it held (a queue place, a grant in
+//! flight). Operations of a `Drive::Blocking` provider (SQLite) may block
+//! their thread, so they run on the runtime's blocking pool instead, ended
+//! by a channel when their waiter goes. The blocking calls (Java, and
+//! Kotlin's non-suspend forms) run the operation on the calling thread, as
+//! `ferrolock::blocking` does.
 
 use crate::error::{internal, invalid, FfiError, Result};
 use ferrolock::Drive;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// A spawned operation that is aborted when its waiter goes away.
+/// An operation on the blocking pool, ended when its waiter goes away.
 struct Spawned<T> {
     task: tokio::task::JoinHandle<Option<T>>,
-    /// For an operation on the blocking pool: dropping it ends the
-    /// operation there (a blocking task cannot be aborted).
+    /// Dropping it ends the operation there (a blocking task cannot be aborted).
     _cancel: Option<oneshot::Sender<()>>,
 }
 
@@ -31,34 +36,61 @@ impl<T> Drop for Spawned<T> {
     }
 }
 
-/// Run `op` on the core's runtime and wait for it without blocking: what
-/// every async export awaits.
+/// A future polled (and dropped) inside the core runtime's context.
+struct InRuntime<F> {
+    op: Option<Pin<Box<F>>>,
+}
+
+impl<F: Future> Future for InRuntime<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _context = ferrolock::blocking::runtime().enter();
+        match self.op.as_mut() {
+            Some(op) => {
+                let out = op.as_mut().poll(cx);
+                if out.is_ready() {
+                    self.op = None;
+                }
+                out
+            }
+            None => Poll::Pending, // not polled again after Ready
+        }
+    }
+}
+
+impl<F> Drop for InRuntime<F> {
+    fn drop(&mut self) {
+        if let Some(op) = self.op.take() {
+            let _context = ferrolock::blocking::runtime().enter();
+            drop(op);
+        }
+    }
+}
+
+/// Run `op` for an async export: in place in the core runtime's context, or
+/// on its blocking pool for a `Drive::Blocking` provider.
 pub async fn run<T, F>(drive: Drive, op: F) -> Result<T>
 where
     F: Future<Output = std::result::Result<T, ferrolock::Error>> + Send + 'static,
     T: Send + 'static,
 {
+    if drive != Drive::Blocking {
+        return InRuntime { op: Some(Box::pin(op)) }.await.map_err(FfiError::from);
+    }
     let rt = ferrolock::blocking::runtime();
-    let mut spawned = if drive == Drive::Blocking {
-        let (tx, rx) = oneshot::channel::<()>();
-        let handle = rt.handle().clone();
-        let task = rt.spawn_blocking(move || {
-            handle.block_on(async move {
-                tokio::select! {
-                    out = op => Some(out),
-                    _ = rx => None,
-                }
-            })
-        });
-        Spawned {
-            task,
-            _cancel: Some(tx),
-        }
-    } else {
-        Spawned {
-            task: rt.spawn(async move { Some(op.await) }),
-            _cancel: None,
-        }
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = rt.handle().clone();
+    let task = rt.spawn_blocking(move || {
+        handle.block_on(async move {
+            tokio::select! {
+                out = op => Some(out),
+                _ = rx => None,
+            }
+        })
+    });
+    let mut spawned = Spawned {
+        task,
+        _cancel: Some(tx),
     };
     match (&mut spawned.task).await {
         Ok(Some(out)) => out.map_err(FfiError::from),
