@@ -155,9 +155,11 @@ class ConformanceTest {
             },
             "acquire_times_out_not_early" to { fx ->
                 val locks = fx.connect()
-                locks.lock("t").acquire(1.seconds)
+                // Kept in a variable: a handle garbage-collected meanwhile releases its lock.
+                val held = locks.lock("t").acquire(1.seconds)
                 val start = TimeSource.Monotonic.markNow()
                 val e = expect<LockTimeoutException> { locks.lock("t").acquire(300.milliseconds) }
+                assertTrue(held.release())
                 assertTrue(elapsed(start) >= 299.milliseconds, "timed out early: ${elapsed(start)}")
                 assertTrue(e is LockException)
                 assertEquals("TIMEOUT", e.code)
