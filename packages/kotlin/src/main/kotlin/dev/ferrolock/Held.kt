@@ -15,7 +15,7 @@ class Held internal constructor(internal val native: NativeHeld) : Closeable {
     val name: String get() = native.name()
     val namespace: String get() = native.namespace()
     /** The fencing token: higher than every earlier acquisition's of this lock. */
-    val fence: Long = native.fence().toLong()
+    val fence: Long get() = native.fence().toLong()
     val mode: LockMode get() = LockMode.of(native.mode())
     val holder: String get() = native.holder()
     /** The ttl renewals use. */
