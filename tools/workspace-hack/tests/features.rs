@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-const PROGRAMS: [&str; 4] = ["ferrolock-cli", "ferrolock-c", "ferrolock-python", "ferrolock-node"];
+const PROGRAMS: [&str; 5] = ["ferrolock-cli", "ferrolock-c", "ferrolock-python", "ferrolock-node", "ferrolock-uniffi"];
 
 /// What scripts/test builds first, in debug: every member, every target.
 const WORKSPACE: &str = "the workspace";

@@ -1,0 +1,131 @@
+//! The async bridge, in one place.
+//!
+//! Every provider lives on the core's shared background runtime
+//! (`ferrolock::blocking::runtime()`: one worker thread, remade in a forked
+//! child). A Kotlin `suspend` call or a Swift `async` call gets a future
+//! that UniFFI polls from the caller's thread: it is polled in place, inside
+//! that runtime's context (`enter()`), so a memory operation completes in
+//! its first poll and a Redis reply wakes the caller directly, with no task
+//! spawned and no hop through the worker. Dropping the future (a cancelled
+//! coroutine or task) drops the core's operation, in the runtime's context
+//! too, and the core gives back whatever it held (a queue place, a grant in
+//! flight). Operations of a `Drive::Blocking` provider (SQLite) may block
+//! their thread, so they run on the runtime's blocking pool instead, ended
+//! by a channel when their waiter goes. The blocking calls (Java, and
+//! Kotlin's non-suspend forms) run the operation on the calling thread, as
+//! `ferrolock::blocking` does.
+
+use crate::error::{internal, invalid, FfiError, Result};
+use ferrolock::Drive;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// An operation on the blocking pool, ended when its waiter goes away.
+struct Spawned<T> {
+    task: tokio::task::JoinHandle<Option<T>>,
+    /// Dropping it ends the operation there (a blocking task cannot be aborted).
+    _cancel: Option<oneshot::Sender<()>>,
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A future polled (and dropped) inside the core runtime's context.
+struct InRuntime<F> {
+    op: Option<Pin<Box<F>>>,
+}
+
+impl<F: Future> Future for InRuntime<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _context = ferrolock::blocking::runtime().enter();
+        match self.op.as_mut() {
+            Some(op) => {
+                let out = op.as_mut().poll(cx);
+                if out.is_ready() {
+                    self.op = None;
+                }
+                out
+            }
+            None => Poll::Pending, // not polled again after Ready
+        }
+    }
+}
+
+impl<F> Drop for InRuntime<F> {
+    fn drop(&mut self) {
+        if let Some(op) = self.op.take() {
+            let _context = ferrolock::blocking::runtime().enter();
+            drop(op);
+        }
+    }
+}
+
+/// Run `op` for an async export: in place in the core runtime's context, or
+/// on its blocking pool for a `Drive::Blocking` provider.
+pub async fn run<T, F>(drive: Drive, op: F) -> Result<T>
+where
+    F: Future<Output = std::result::Result<T, ferrolock::Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    if drive != Drive::Blocking {
+        return InRuntime { op: Some(Box::pin(op)) }.await.map_err(FfiError::from);
+    }
+    let rt = ferrolock::blocking::runtime();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = rt.handle().clone();
+    let task = rt.spawn_blocking(move || {
+        handle.block_on(async move {
+            tokio::select! {
+                out = op => Some(out),
+                _ = rx => None,
+            }
+        })
+    });
+    let mut spawned = Spawned {
+        task,
+        _cancel: Some(tx),
+    };
+    match (&mut spawned.task).await {
+        Ok(Some(out)) => out.map_err(FfiError::from),
+        Ok(None) => Err(internal("the operation was cancelled".into())),
+        Err(e) => Err(internal(format!("the operation failed: {e}"))),
+    }
+}
+
+/// Run `op` to its end on the calling thread: what every blocking export
+/// calls (never from inside the runtime: the JVM's and Swift's threads are
+/// not tokio's).
+pub fn block<T, F>(op: F) -> Result<T>
+where
+    F: Future<Output = std::result::Result<T, ferrolock::Error>>,
+{
+    ferrolock::blocking::runtime().block_on(op).map_err(FfiError::from)
+}
+
+/// A duration in milliseconds from the caller: negative is refused.
+pub fn millis(ms: i64, what: &str) -> Result<Duration, String> {
+    u64::try_from(ms)
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{what} {ms}ms is negative"))
+}
+
+/// A timeout in milliseconds: `i64::MAX` (Kotlin's `Duration.INFINITE`) waits
+/// forever; negative is refused.
+pub fn timeout(ms: i64) -> Result<Duration> {
+    if ms == i64::MAX {
+        return Ok(Duration::MAX);
+    }
+    millis(ms, "timeout").map_err(invalid)
+}
+
+/// A duration as whole milliseconds, saturating.
+pub fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
