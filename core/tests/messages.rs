@@ -1,5 +1,5 @@
 //! Errors say what is true: a scope whose body released its own lock ends
-//! well; a planned backend is not a feature to rebuild with.
+//! well; a backend left out of a build names its feature.
 
 use ferrolock::{Error, Locks};
 use std::time::Duration;
@@ -32,10 +32,13 @@ async fn a_force_released_lock_says_so_among_the_causes() {
     assert!(err.to_string().contains("force-released"), "{err}");
 }
 
+// Every backend is written now; the one this build leaves out (Couchbase,
+// too heavy for the everyday build) names the feature to rebuild with.
+#[cfg(not(feature = "couchbase"))]
 #[tokio::test]
-async fn a_planned_backend_does_not_send_the_user_to_rebuild() {
+async fn a_backend_built_without_names_its_feature() {
     let err = Locks::connect("couchbase://db/bucket").await.unwrap_err();
     assert_eq!(err.code(), "UNSUPPORTED");
     let msg = err.to_string();
-    assert!(msg.contains("planned") && !msg.contains("rebuild with it"), "{msg}");
+    assert!(msg.contains("rebuild with it: --features couchbase") && !msg.contains("planned"), "{msg}");
 }
