@@ -45,6 +45,45 @@ impl UrlParts {
         Error::invalid(format!("URL {:?}: {what}", self.redacted))
     }
 
+    /// `s` percent-decoded, or an error naming it as `what`.
+    #[cfg_attr(not(any(feature = "postgres", feature = "couchbase")), allow(dead_code))]
+    pub fn decoded(&self, what: &str, s: &str) -> Result<String> {
+        percent_decode(s).ok_or_else(|| self.invalid(format_args!("the {what} is not valid percent-encoded UTF-8")))
+    }
+
+    /// A comma-separated host list (`h1[:p1],[v6][:p2]…`): each host,
+    /// percent-decoded, and its port if given (1 to 65535). `form` is the
+    /// URL's shape, shown when a host is missing.
+    #[cfg_attr(not(any(feature = "postgres", feature = "couchbase")), allow(dead_code))]
+    pub fn hosts(&self, list: &str, form: &str) -> Result<Vec<(String, Option<u16>)>> {
+        let mut hosts = Vec::new();
+        for host in list.split(',') {
+            let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+                // [v6]:port
+                let Some((v6, after)) = rest.split_once(']') else {
+                    return Err(self.invalid(format_args!("host {host:?} has no closing ]")));
+                };
+                (v6.to_owned(), after.strip_prefix(':'))
+            } else {
+                match host.rsplit_once(':') {
+                    Some((h, p)) => (self.decoded("host", h)?, Some(p)),
+                    None => (self.decoded("host", host)?, None),
+                }
+            };
+            if name.is_empty() {
+                return Err(self.invalid(format_args!("a host is missing; expected {form}")));
+            }
+            let port = match port {
+                None | Some("") => None,
+                Some(p) => Some(p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
+                    self.invalid(format_args!("port {p:?} of host {name:?} is not a number from 1 to 65535"))
+                })?),
+            };
+            hosts.push((name, port));
+        }
+        Ok(hosts)
+    }
+
     /// After the backend took its parameters: any left is unknown.
     /// `own` lists the backend's, for the message.
     pub fn finish(&self, own: &[&str]) -> Result<()> {

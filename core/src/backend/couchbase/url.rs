@@ -7,7 +7,7 @@
 //! the URL redacted (`url.rs`).
 
 use crate::error::Result;
-use crate::url::{percent_decode, UrlParts};
+use crate::url::UrlParts;
 use std::time::Duration;
 
 /// How locks are kept (`mode=`).
@@ -130,13 +130,7 @@ pub(crate) fn parse(url: &mut UrlParts) -> Result<CouchbaseTarget> {
         Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
         None => (None, authority),
     };
-    let decode = |what: &str, s: &str| {
-        percent_decode(s).ok_or_else(|| {
-            url.invalid(format_args!(
-                "the {what} is not valid percent-encoded UTF-8"
-            ))
-        })
-    };
+    let decode = |what: &str, s: &str| url.decoded(what, s);
     let (user, password) = match userinfo {
         None => ("Administrator".to_owned(), "password".to_owned()),
         Some(u) => match u.split_once(':') {
@@ -153,32 +147,7 @@ pub(crate) fn parse(url: &mut UrlParts) -> Result<CouchbaseTarget> {
             url.invalid("the user is empty; expected couchbase://user:password@host/bucket")
         );
     }
-    let mut hosts = Vec::new();
-    for host in hostlist.split(',') {
-        let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-            let Some((v6, after)) = rest.split_once(']') else {
-                return Err(url.invalid(format_args!("host {host:?} has no closing ]")));
-            };
-            (v6.to_owned(), after.strip_prefix(':'))
-        } else {
-            match host.rsplit_once(':') {
-                Some((h, p)) => (decode("host", h)?, Some(p)),
-                None => (decode("host", host)?, None),
-            }
-        };
-        if name.is_empty() {
-            return Err(url.invalid("a host is missing; expected couchbase://[user:password@]host[:port][,host2…]/bucket"));
-        }
-        let port = match port {
-            None | Some("") => None,
-            Some(p) => Some(p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
-                url.invalid(format_args!(
-                    "port {p:?} of host {name:?} is not a number from 1 to 65535"
-                ))
-            })?),
-        };
-        hosts.push((name, port));
-    }
+    let hosts = url.hosts(hostlist, "couchbase://[user:password@]host[:port][,host2…]/bucket")?;
     let bucket = decode("bucket", bucket)?;
     if bucket.is_empty() {
         return Err(url.invalid(

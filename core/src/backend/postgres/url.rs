@@ -6,7 +6,7 @@
 //! and errors show the URL redacted (`url.rs`).
 
 use crate::error::Result;
-use crate::url::{percent_decode, UrlParts};
+use crate::url::UrlParts;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -124,9 +124,7 @@ pub(crate) fn parse(url: &mut UrlParts) -> Result<PostgresTarget> {
         Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
         None => (None, authority),
     };
-    let decode = |what: &str, s: &str| {
-        percent_decode(s).ok_or_else(|| url.invalid(format_args!("the {what} is not valid percent-encoded UTF-8")))
-    };
+    let decode = |what: &str, s: &str| url.decoded(what, s);
     let (user, password) = match userinfo {
         None => (None, None),
         Some(u) => match u.split_once(':') {
@@ -135,33 +133,11 @@ pub(crate) fn parse(url: &mut UrlParts) -> Result<PostgresTarget> {
         },
     };
     let user = user.filter(|u| !u.is_empty()).unwrap_or_else(|| "postgres".to_owned());
-    let mut hosts = Vec::new();
-    for host in hostlist.split(',') {
-        let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-            // [v6]:port
-            let Some((v6, after)) = rest.split_once(']') else {
-                return Err(url.invalid(format_args!("host {host:?} has no closing ]")));
-            };
-            (v6.to_owned(), after.strip_prefix(':'))
-        } else {
-            match host.rsplit_once(':') {
-                Some((h, p)) => (decode("host", h)?, Some(p)),
-                None => (decode("host", host)?, None),
-            }
-        };
-        if name.is_empty() {
-            return Err(url.invalid("a host is missing; expected postgres://[user[:password]@]host[:port]/dbname"));
-        }
-        let port = match port {
-            None | Some("") => 5432,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|&p| p > 0)
-                .ok_or_else(|| url.invalid(format_args!("port {p:?} of host {name:?} is not a number from 1 to 65535")))?,
-        };
-        hosts.push((name, port));
-    }
+    let hosts: Vec<(String, u16)> = url
+        .hosts(hostlist, "postgres://[user[:password]@]host[:port]/dbname")?
+        .into_iter()
+        .map(|(name, port)| (name, port.unwrap_or(5432)))
+        .collect();
     let dbname = match dbname {
         Some(d) if !d.is_empty() => decode("database name", d)?,
         _ => user.clone(),
