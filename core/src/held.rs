@@ -426,6 +426,12 @@ impl Drop for Held {
         if self.shared.state.compare_exchange(ARMED, RELEASED, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return;
         }
+        if self.shared.locks.is_closed() {
+            // As close() promises: locks still held free at their ttl (a
+            // release now would race whoever resumes this lock's token).
+            tracing::debug!(name = %self.shared.name, "ferrolock: a held lock was dropped after its provider closed; it frees at its ttl");
+            return;
+        }
         tracing::warn!(name = %self.shared.name, "ferrolock: a held lock was dropped without release(); releasing it now");
         let shared = self.shared.clone();
         let mut release = Box::pin(async move {
