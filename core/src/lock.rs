@@ -9,6 +9,7 @@ use crate::kinds::Mode;
 use crate::provider::Inner;
 use crate::{fork, inflight, validate};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use crate::rt::{self, Instant};
 use std::time::Duration;
@@ -56,11 +57,11 @@ pub struct Lock {
 /// A flag that a clone copies (a builder method that changes what `check`
 /// reads starts a new one).
 #[derive(Default)]
-struct Checked(std::sync::atomic::AtomicBool);
+struct Checked(AtomicBool);
 
 impl Clone for Checked {
     fn clone(&self) -> Self {
-        Checked(self.0.load(std::sync::atomic::Ordering::Relaxed).into())
+        Checked(self.0.load(Ordering::Relaxed).into())
     }
 }
 
@@ -228,9 +229,9 @@ impl Lock {
             Some(start) => validate::deadline(timeout, start)?,
             None => None,
         };
-        if !self.checked.0.load(std::sync::atomic::Ordering::Relaxed) {
+        if !self.checked.0.load(Ordering::Relaxed) {
             self.check()?;
-            self.checked.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.checked.0.store(true, Ordering::Relaxed);
         }
         let owner = fork::new_owner();
         let holder = self.holder.as_ref().unwrap_or(&inner.default_holder);

@@ -80,6 +80,7 @@ fn include(source: &str) -> String {
             Some(name) => {
                 let fragment = match name {
                     "attempt" => include_str!("lua/attempt.lua"),
+                    "clock" => include_str!("lua/clock.lua"),
                     "drop_stale" => include_str!("lua/drop_stale.lua"),
                     "expiry" => include_str!("lua/expiry.lua"),
                     "handoff" => include_str!("lua/handoff.lua"),

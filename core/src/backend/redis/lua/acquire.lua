@@ -4,6 +4,7 @@
 -- the soonest lease expires (-1: none)}`, with the new ticket appended when
 -- ARGV[5] is 'new'. (A first attempt, without a ticket, is take.lua.)
 -- @include now
+-- @include expiry
 local mode, ticket = ARGV[2], ARGV[5]
 local joined = nil
 if ticket == 'new' then
@@ -12,10 +13,9 @@ if ticket == 'new' then
 else
   local mine = redis.call('HGET', KEYS[1], ARGV[1])
   if mine then
-    local f, e = string.match(mine, '^%a|(%d+)|(%d+)|')
-    -- '0': the hash's only lease, live while the hash is.
-    if e == '0' then e = now + math.max(redis.call('PTTL', KEYS[1]), 0) end
-    if tonumber(e) > now then
+    local _, e = expiry(ARGV[1], mine)
+    if e > now then
+      local f = string.match(mine, '^%a|(%d+)|')
       local member = ticket .. ':' .. mode
       redis.call('ZREM', KEYS[3], member)
       redis.call('ZREM', KEYS[4], member)

@@ -1,7 +1,6 @@
 -- The attempt proper (included by take.lua and acquire.lua): needs `now`,
--- `mode`, `ticket` ('' for none) and `joined`; ARGV[6], ARGV[7] only with
--- a ticket.
--- @include expiry
+-- `expiry`, `mode`, `ticket` ('' for none) and `joined`; ARGV[6], ARGV[7]
+-- only with a ticket.
 local held_x, held_s, soonest, latest = false, false, nil, 0
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do

@@ -6,10 +6,10 @@ if ARGV[3] ~= '' and tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV
 end
 if not v then return -1 end
 local m, f, e, h = string.match(v, '^(%a)|(%d+)|(%d+)|(.*)$')
+-- @include clock
 local now = nil
 if e ~= '0' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = clock()
   if tonumber(e) <= now then
     redis.call('HDEL', KEYS[1], ARGV[1])
     return -1
@@ -22,11 +22,7 @@ if redis.call('HLEN', KEYS[1]) == 1 then
   return 1
 end
 -- Several leases (readers): each keeps its own expiry ('0' stands alone).
-if now == nil then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local exp = now + tonumber(ARGV[2])
+local exp = (now or clock()) + tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], m .. '|' .. f .. '|' .. exp .. '|' .. h)
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[1], exp) end
 return exp

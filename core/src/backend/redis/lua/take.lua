@@ -11,5 +11,6 @@ if redis.call('EXISTS', KEYS[1], KEYS[3]) == 0 then
   return {1, fence}
 end
 -- @include now
+-- @include expiry
 local mode, ticket, joined = ARGV[2], '', nil
 -- @include attempt
