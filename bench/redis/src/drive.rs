@@ -55,6 +55,9 @@ struct Results {
     /// contender -> the floor measured inside its own process, per round
     own_floor: BTreeMap<String, Vec<f64>>,
     contended: BTreeMap<String, Vec<Contended>>,
+    /// The server's round trip (ns, the median of a PING loop) measured
+    /// before each contended round: the floor of a handoff gap.
+    round_trips: Vec<f64>,
     /// contender -> what went wrong while measuring
     errors: BTreeMap<String, Vec<String>>,
 }
@@ -207,6 +210,21 @@ struct Rec {
     t0: f64,
     t1: f64,
     t2: f64,
+}
+
+/// The median round trip of `n` PINGs on one plain connection, in ns.
+fn round_trip(url: &str, n: usize) -> Result<f64, String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut conn = client.get_connection().map_err(|e| e.to_string())?;
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n + n / 10 {
+        let start = Instant::now();
+        let _: String = redis::cmd("PING").query(&mut conn).map_err(|e| e.to_string())?;
+        if i >= n / 10 {
+            times.push(start.elapsed().as_nanos() as f64);
+        }
+    }
+    Ok(median(&times))
 }
 
 fn contended_round(
@@ -392,6 +410,10 @@ pub fn main(opts: &Opts) -> Result<(), String> {
     // Contended: likewise.
     for r in 0..proc_rounds {
         eprintln!("== contended {workers} x {iterations}, round {}/{proc_rounds}", r + 1);
+        match round_trip(&url, 2000) {
+            Ok(ns) => res.round_trips.push(ns),
+            Err(e) => eprintln!("   round trip: {e}"),
+        }
         for k in 0..live.len() {
             let c = &contenders[live[(k + r) % live.len()]];
             if !c.worker || res.errors.get(&c.name).is_some_and(|e| e.iter().any(|e| e.starts_with("worker"))) {
@@ -452,6 +474,7 @@ fn report(contenders: &[Contender], res: &Results, s: &Setup) -> String {
     let role_of = |name: &str| contenders.iter().find(|c| c.name == name).map(|c| c.role);
     // The floor: the floor contender's own pairs.
     let floor_pair = res.pairs.get("floor").and_then(|v| v.first()).map(|(_, f)| median(f));
+    let redlock_pair = res.pairs.get("redlock").and_then(|v| v.first()).map(|(_, f)| median(f));
     let best_peer_pair = res
         .pairs
         .iter()
@@ -500,12 +523,16 @@ fn report(contenders: &[Contender], res: &Results, s: &Setup) -> String {
             let (what, pair_cells) = match pair_rows.get(i) {
                 Some((name, ns)) => {
                     let vs_floor = if c.role == Role::Floor { f64::NAN } else { ns / floor.unwrap_or(f64::NAN) };
+                    // The goals of issue 17 (the hot path).
                     if c.role == Role::Ferrolock && c.name == "ferrolock-rust" {
-                        targets.push((
-                            format!("{name}: pair ≤ 1.15x the floor"),
-                            fmt_ratio(vs_floor),
-                            vs_floor <= 1.15,
-                        ));
+                        targets.push((format!("{name}: pair ≤ 1.05x the floor"), fmt_ratio(vs_floor), vs_floor <= 1.05));
+                    }
+                    if c.role == Role::Ferrolock && c.name == "ferrolock-python" {
+                        targets.push((format!("{name}: pair ≤ 1.08x the floor"), fmt_ratio(vs_floor), vs_floor <= 1.08));
+                    }
+                    if let (true, Some(redlock)) = (c.name == "ferrolock-node", redlock_pair) {
+                        let r = ns / redlock;
+                        targets.push((format!("{name}: pair ≤ 1.0x node-redlock's"), fmt_ratio(r), r <= 1.0));
                     }
                     (name.clone(), format!("{} | {} | {}", fmt_ns(*ns), fmt_ratio(vs_floor), fmt_ratio(ns / best_peer_pair)))
                 }
@@ -528,6 +555,12 @@ fn report(contenders: &[Contender], res: &Results, s: &Setup) -> String {
                             format!("{l}: wait p99 ≤ 10 ms"),
                             format!("{} (max {})", fmt_ns(p99), fmt_ns(med(v, |x| x.wait_max))),
                             p99 <= 10e6,
+                        ));
+                        let gap = med(v, |x| x.gap_p50) / median(&res.round_trips);
+                        targets.push((
+                            format!("{l}: handoff gap p50 ≤ 1.3x the round trip ({})", fmt_ns(median(&res.round_trips))),
+                            format!("{} ({})", fmt_ratio(gap), fmt_ns(med(v, |x| x.gap_p50))),
+                            gap <= 1.3,
                         ));
                         targets.push((
                             format!("{l}: throughput ≥ 1.2x the best peer's"),
@@ -553,7 +586,7 @@ fn report(contenders: &[Contender], res: &Results, s: &Setup) -> String {
             let _ = writeln!(md, "| {label} | {what} | {pair_cells} | {contended_cells} |");
         }
     }
-    let _ = writeln!(md, "\n### Targets (every ferrolock contender; the issue sets them for ferrolock-rust)\n");
+    let _ = writeln!(md, "\n### Targets (issue 17's for the pairs and the handoff gap; the contended ones for every ferrolock contender)\n");
     let _ = writeln!(md, "| target | measured | met? |");
     let _ = writeln!(md, "| --- | ---: | :---: |");
     for (t, m, ok) in &targets {

@@ -39,7 +39,8 @@ pub fn main(opts: &Opts) -> Result<(), String> {
     let n = opts.num("iterations")?;
     let id = opts.num("worker")?;
     let kind = opts.str_or("impl", "ferrolock").to_owned();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    // current_thread, or multi_thread with FERROLOCK_BENCH_FLAVOR (as the pairs).
+    let rt = crate::pair::runtime()?;
     rt.block_on(async move {
         let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
         let mut plain = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
