@@ -9,6 +9,10 @@
 //!    `pg_advisory_unlock` with its notify; `-M prepared`, one client), its
 //!    per-transaction time. Target: at most 1.1x.
 //!
+//! Beside pgbench, the advisory pair is also measured against tokio-postgres
+//! running the same two statements (prepared, one connection), the driver
+//! ferrolock uses: the two floors' ratio is the driver's share of the gap.
+//!
 //! The statements below are copied from core/src/backend/postgres/sql.rs; if
 //! core changes them, copy again.
 
@@ -33,6 +37,15 @@ const PGBENCH_SCRIPT: &str = "INSERT INTO \"public\".ferrolock_advisory AS a (ke
 SELECT pg_advisory_unlock(hashtextextended('pgbench-key', 0)), pg_notify('ferrolock_public', 'pgbench-key');
 ";
 
+/// Copied from sql.rs's `advisory_acquire` and its AdvisoryRelease.
+const ADVISORY_ACQUIRE: &str = "INSERT INTO \"public\".ferrolock_advisory AS a (key, fence, mode, holder, expires_at)
+ SELECT $1, 1, $2, $3, clock_timestamp() + $4::bigint * interval '1 millisecond'
+ WHERE pg_try_advisory_lock(hashtextextended($1, 0))
+ ON CONFLICT (key) DO UPDATE
+ SET fence = a.fence + 1, mode = excluded.mode, holder = excluded.holder, expires_at = excluded.expires_at
+ RETURNING a.fence, floor(extract(epoch FROM a.expires_at) * 1000)::bigint";
+const ADVISORY_RELEASE: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0)), pg_notify('ferrolock_public', $1)";
+
 /// The lease floor: the statements of one uncontended acquisition and release.
 struct RawLease {
     client: tokio_postgres::Client,
@@ -55,6 +68,28 @@ impl RawLease {
             .expect("acquire");
         assert!(row.get::<_, Option<i64>>(0).is_some(), "the floor's lock is not free");
         self.client.query_one(&self.release, &[&self.key, &&owner[..]]).await.expect("release").get(0)
+    }
+}
+
+/// The advisory pair's statements on tokio-postgres (information: the driver's share).
+struct RawAdvisory {
+    client: tokio_postgres::Client,
+    acquire: tokio_postgres::Statement,
+    release: tokio_postgres::Statement,
+    key: String,
+    holder: String,
+    ttl_ms: i64,
+}
+
+impl RawAdvisory {
+    async fn pair(&mut self) -> bool {
+        let row = self
+            .client
+            .query_opt(&self.acquire, &[&self.key, &0i16, &self.holder, &self.ttl_ms])
+            .await
+            .expect("acquire");
+        assert!(row.is_some(), "the floor's advisory lock is not free");
+        self.client.query_one(&self.release, &[&self.key]).await.expect("release").get(0)
     }
 }
 
@@ -128,6 +163,18 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
             seed: 0x9E37_79B9_7F4A_7C15,
         }
     });
+    let mut raw_advisory = rt.block_on(async {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect the floor");
+        tokio::spawn(connection);
+        RawAdvisory {
+            acquire: client.prepare(ADVISORY_ACQUIRE).await.expect("prepare"),
+            release: client.prepare(ADVISORY_RELEASE).await.expect("prepare"),
+            client,
+            key: format!("__lock:{ns}:advisory-floor"),
+            holder: format!("{}:{}", crate::sqlite::hostname(), std::process::id()),
+            ttl_ms: ferrolock::DEFAULT_TTL.as_millis() as i64,
+        }
+    });
     let tmp = TempDir::new("pgbench");
     let pgbench = Pgbench {
         bin: std::env::var("PGBENCH").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin/pgbench".to_owned()),
@@ -150,6 +197,15 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
         Box::new(|n| rt.block_on(ferrolock_pairs(&lease_lock, n))),
         Box::new(|n| pgbench.run(n)),
         Box::new(|n| rt.block_on(ferrolock_pairs(&advisory_lock, n))),
+        Box::new(|n| {
+            rt.block_on(async {
+                let t = Instant::now();
+                for _ in 0..n {
+                    assert!(black_box(raw_advisory.pair().await));
+                }
+                t.elapsed()
+            })
+        }),
     ];
     let s = interleaved(plan, &mut cases);
     drop(cases);
@@ -164,6 +220,7 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
         ("lease: ferrolock", &s[1]),
         ("advisory: pgbench -M prepared -c 1, same statements (floor; its latency average)", &s[2]),
         ("advisory: ferrolock", &s[3]),
+        ("advisory: plain tokio-postgres, same statements, prepared, one connection (information)", &s[4]),
     ] {
         details.push_str(&sample.describe(label));
     }
@@ -179,8 +236,18 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
             met: Some(ratio <= target),
         }
     };
+    let info = |what: &str, a: f64, b: f64| Row {
+        benchmark: what.to_owned(),
+        ferrolock: fmt_ns(a),
+        floor: fmt_ns(b),
+        ratio: Some(a / b),
+        target: "info".to_owned(),
+        met: None,
+    };
     vec![
         row("postgres lease try_acquire+release (vs tokio-postgres)", s[1].median_ns(), s[0].median_ns(), 1.15),
         row("postgres advisory try_acquire+release (vs pgbench)", s[3].median_ns(), s[2].median_ns(), 1.1),
+        info("postgres advisory try_acquire+release (vs tokio-postgres)", s[3].median_ns(), s[4].median_ns()),
+        info("postgres advisory: tokio-postgres / pgbench, same statements", s[4].median_ns(), s[2].median_ns()),
     ]
 }
