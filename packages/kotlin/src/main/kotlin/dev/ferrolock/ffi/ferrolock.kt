@@ -276,11 +276,24 @@ interface UniffiRustCallStatusErrorHandler<E> {
 
 // Call a rust function that returns a Result<>.  Pass in the Error class companion that corresponds to the Err
 private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler: UniffiRustCallStatusErrorHandler<E>, callback: (UniffiRustCallStatus) -> U): U {
-    var status = UniffiRustCallStatus()
-    val return_value = callback(status)
-    uniffiCheckCallStatus(errorHandler, status)
-    return return_value
+    // Patched by scripts/gen/uniffi-kotlin-status.py: one status per thread, reused.
+    val status = uniffiIdleStatus.get() ?: UniffiRustCallStatus()
+    uniffiIdleStatus.set(null)
+    status.code = UNIFFI_CALL_SUCCESS
+    status.error_buf.capacity = 0
+    status.error_buf.len = 0
+    status.error_buf.data = null
+    try {
+        val return_value = callback(status)
+        uniffiCheckCallStatus(errorHandler, status)
+        return return_value
+    } finally {
+        uniffiIdleStatus.set(status)
+    }
 }
+
+/** Each thread's call status between calls (scripts/gen/uniffi-kotlin-status.py). */
+private val uniffiIdleStatus = ThreadLocal<UniffiRustCallStatus?>()
 
 // Check UniffiRustCallStatus and throw an error if the call wasn't successful
 private fun<E: kotlin.Exception> uniffiCheckCallStatus(errorHandler: UniffiRustCallStatusErrorHandler<E>, status: UniffiRustCallStatus) {
