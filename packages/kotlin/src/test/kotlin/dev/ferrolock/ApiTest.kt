@@ -52,6 +52,32 @@ class ApiTest {
         other.close() // a second close does nothing
     }
 
+    // Each thread reuses one UniFFI call status (scripts/gen/uniffi-kotlin-status.py):
+    // an error must not outlive its call, nor a call see another thread's.
+    @Test
+    fun `errors and successes alternate on one thread and across threads`() {
+        Locks.connectBlocking(url()).use { locks ->
+            val threads = (1..4).map { t ->
+                Thread {
+                    repeat(500) { i ->
+                        val e = runCatching { locks.lock("").tryAcquireBlocking() }.exceptionOrNull()
+                        assertTrue(e is InvalidArgumentException, "call $i on thread $t: $e")
+                        val held = present(locks.lock("s$t").tryAcquireBlocking(), "thread $t, call $i")
+                        assertEquals("s$t", held.name)
+                        assertTrue(held.releaseBlocking())
+                        val again = runCatching { held.refreshBlocking(1.seconds) }.exceptionOrNull()
+                        assertTrue(again is NotHeldException, "refresh after release: $again")
+                    }
+                }
+            }
+            val failures = java.util.concurrent.ConcurrentLinkedQueue<Throwable>()
+            threads.forEach { th -> th.setUncaughtExceptionHandler { _, e -> failures.add(e) }; th.start() }
+            threads.forEach { it.join(60_000) }
+            assertTrue(threads.none { it.isAlive }, "a thread did not finish")
+            assertTrue(failures.isEmpty(), failures.joinToString { it.toString() })
+        }
+    }
+
     @Test
     fun `blocking forms for Kotlin and Java callers`() {
         Locks.connectBlocking(url()).use { locks ->
