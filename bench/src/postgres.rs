@@ -46,19 +46,47 @@ const ADVISORY_ACQUIRE: &str = "INSERT INTO \"public\".ferrolock_advisory AS a (
  RETURNING a.fence, floor(extract(epoch FROM a.expires_at) * 1000)::bigint";
 const ADVISORY_RELEASE: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0)), pg_notify('ferrolock_public', $1)";
 
-/// The lease floor: the statements of one uncontended acquisition and release.
-struct RawLease {
+/// A floor: one mode's statements of an uncontended acquisition and
+/// release, prepared, on one tokio-postgres connection.
+struct Raw {
     client: tokio_postgres::Client,
     acquire: tokio_postgres::Statement,
     release: tokio_postgres::Statement,
+    advisory: bool,
     key: String,
     holder: String,
     ttl_ms: i64,
     seed: u64,
 }
 
-impl RawLease {
+impl Raw {
+    /// `advisory`: ADVISORY_ACQUIRE/ADVISORY_RELEASE, else the lease's functions.
+    async fn connect(config: &tokio_postgres::Config, key: String, advisory: bool) -> Raw {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect the floor");
+        tokio::spawn(connection);
+        let (acquire, release) = if advisory { (ADVISORY_ACQUIRE, ADVISORY_RELEASE) } else { (ACQUIRE, RELEASE) };
+        Raw {
+            acquire: client.prepare(acquire).await.expect("prepare"),
+            release: client.prepare(release).await.expect("prepare"),
+            client,
+            advisory,
+            key,
+            holder: format!("{}:{}", crate::sqlite::hostname(), std::process::id()),
+            ttl_ms: ferrolock::DEFAULT_TTL.as_millis() as i64,
+            seed: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+
     async fn pair(&mut self) -> bool {
+        if self.advisory {
+            let row = self
+                .client
+                .query_opt(&self.acquire, &[&self.key, &0i16, &self.holder, &self.ttl_ms])
+                .await
+                .expect("acquire");
+            assert!(row.is_some(), "the floor's advisory lock is not free");
+            return self.client.query_one(&self.release, &[&self.key]).await.expect("release").get(0);
+        }
         let owner = crate::memory::next_owner(&mut self.seed);
         let ticket: Option<i64> = None;
         let row = self
@@ -69,27 +97,14 @@ impl RawLease {
         assert!(row.get::<_, Option<i64>>(0).is_some(), "the floor's lock is not free");
         self.client.query_one(&self.release, &[&self.key, &&owner[..]]).await.expect("release").get(0)
     }
-}
 
-/// The advisory pair's statements on tokio-postgres (information: the driver's share).
-struct RawAdvisory {
-    client: tokio_postgres::Client,
-    acquire: tokio_postgres::Statement,
-    release: tokio_postgres::Statement,
-    key: String,
-    holder: String,
-    ttl_ms: i64,
-}
-
-impl RawAdvisory {
-    async fn pair(&mut self) -> bool {
-        let row = self
-            .client
-            .query_opt(&self.acquire, &[&self.key, &0i16, &self.holder, &self.ttl_ms])
-            .await
-            .expect("acquire");
-        assert!(row.is_some(), "the floor's advisory lock is not free");
-        self.client.query_one(&self.release, &[&self.key]).await.expect("release").get(0)
+    /// `n` pairs, timed.
+    async fn pairs(&mut self, n: u64) -> Duration {
+        let t = Instant::now();
+        for _ in 0..n {
+            assert!(black_box(self.pair().await));
+        }
+        t.elapsed()
     }
 }
 
@@ -150,30 +165,9 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
     let advisory_lock = advisory_locks.lock("bench");
 
     let config: tokio_postgres::Config = url.parse().expect("a postgres:// URL tokio-postgres reads");
-    let mut raw = rt.block_on(async {
-        let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect the floor");
-        tokio::spawn(connection);
-        RawLease {
-            acquire: client.prepare(ACQUIRE).await.expect("prepare"),
-            release: client.prepare(RELEASE).await.expect("prepare"),
-            client,
-            key: format!("__lock:{ns}:floor"),
-            holder: format!("{}:{}", crate::sqlite::hostname(), std::process::id()),
-            ttl_ms: ferrolock::DEFAULT_TTL.as_millis() as i64,
-            seed: 0x9E37_79B9_7F4A_7C15,
-        }
-    });
-    let mut raw_advisory = rt.block_on(async {
-        let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connect the floor");
-        tokio::spawn(connection);
-        RawAdvisory {
-            acquire: client.prepare(ADVISORY_ACQUIRE).await.expect("prepare"),
-            release: client.prepare(ADVISORY_RELEASE).await.expect("prepare"),
-            client,
-            key: format!("__lock:{ns}:advisory-floor"),
-            holder: format!("{}:{}", crate::sqlite::hostname(), std::process::id()),
-            ttl_ms: ferrolock::DEFAULT_TTL.as_millis() as i64,
-        }
+    let (mut raw, mut raw_advisory) = rt.block_on(async {
+        let lease = Raw::connect(&config, format!("__lock:{ns}:floor"), false).await;
+        (lease, Raw::connect(&config, format!("__lock:{ns}:advisory-floor"), true).await)
     });
     let tmp = TempDir::new("pgbench");
     let pgbench = Pgbench {
@@ -185,27 +179,11 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
 
     let rt = &rt;
     let mut cases: Vec<Case<'_>> = vec![
-        Box::new(|n| {
-            rt.block_on(async {
-                let t = Instant::now();
-                for _ in 0..n {
-                    assert!(black_box(raw.pair().await));
-                }
-                t.elapsed()
-            })
-        }),
+        Box::new(|n| rt.block_on(raw.pairs(n))),
         Box::new(|n| rt.block_on(ferrolock_pairs(&lease_lock, n))),
         Box::new(|n| pgbench.run(n)),
         Box::new(|n| rt.block_on(ferrolock_pairs(&advisory_lock, n))),
-        Box::new(|n| {
-            rt.block_on(async {
-                let t = Instant::now();
-                for _ in 0..n {
-                    assert!(black_box(raw_advisory.pair().await));
-                }
-                t.elapsed()
-            })
-        }),
+        Box::new(|n| rt.block_on(raw_advisory.pairs(n))),
     ];
     let s = interleaved(plan, &mut cases);
     drop(cases);
