@@ -377,7 +377,8 @@ class Run:
         # FIFO queue serves nobody behind it meanwhile, by design
         # (docs/backends/redis.md). So the lock is due to the next holder by
         # the later of the ttl and such an entry's end.
-        anys = [f["t_ns"] for f in self.faults if f["kind"] == "kill-any"]
+        # (PostgreSQL's advisory locks have no queue: there a killed waiter holds no place.)
+        anys = [f["t_ns"] for f in self.faults if f["kind"] == "kill-any" and a.backend != "postgres_advisory"]
         for f in (f for f in self.faults if f["kind"] == "kill"):
             nxt = [w["t_ns"] for w in writes if w["accepted"] and w["fence"] > f["fence"] and w["t_ns"] > f["t_ns"]]
             if nxt and not any(c["t_ns"] <= min(nxt) and c.get("until_ns", c["t_ns"]) + a.ttl_ms * 1e6 >= f["t_ns"]
