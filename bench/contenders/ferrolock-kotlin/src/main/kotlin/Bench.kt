@@ -2,7 +2,8 @@
 // pair: acquire + release of one lock, ttl 10 s, autoRenew false, with the
 // suspend API (runBlocking) and the blocking API (what Java calls), one
 // JSON line each. worker: acquire waiting as long as needed, ttl 10 s, the
-// counter read and written with a plain RESP client (a socket, GET/SET).
+// counter read and written with a plain RESP client (a socket, GET/SET),
+// after a warm-up of its own (WARM_UP uncontended pairs) before "ready".
 // memory: the pair on memory:// (bench/run-kotlin), both APIs.
 import dev.ferrolock.Locks
 import kotlinx.coroutines.runBlocking
@@ -23,14 +24,14 @@ fun pairs(url: String, label: String, pairs: Int, rounds: Int) = runBlocking {
     Locks.connect(url).use { locks ->
         val lock = locks.lock("bench-pair-ferrolock-kotlin-${ProcessHandle.current().pid()}", ttl = 10.seconds, autoRenew = false)
         val timeout = 10.seconds
-        repeat(maxOf(200, pairs / 2)) { lock.acquire(timeout).release() }
+        repeat(maxOf(WARM_UP, pairs)) { lock.acquire(timeout).release() }
         val suspending = (1..rounds).map {
             val t = System.nanoTime()
             repeat(pairs) { lock.acquire(timeout).release() }
             (System.nanoTime() - t).toDouble() / pairs
         }
         val jt = java.time.Duration.ofSeconds(10)
-        repeat(maxOf(200, pairs / 2)) { lock.acquireBlocking(jt).releaseBlocking() }
+        repeat(maxOf(WARM_UP, pairs)) { lock.acquireBlocking(jt).releaseBlocking() }
         val blocking = (1..rounds).map {
             val t = System.nanoTime()
             repeat(pairs) { lock.acquireBlocking(jt).releaseBlocking() }
@@ -73,11 +74,26 @@ class Resp(url: String) : AutoCloseable {
     override fun close() = socket.close()
 }
 
+/** Uncontended pairs before anything is timed (a worker makes them before
+ * it says it is ready; the pair runs at least as many per API). */
+const val WARM_UP = 3000
+
 fun worker(a: Map<String, String>) = runBlocking {
     Locks.connect(a.getValue("url")).use { locks ->
         val lock = locks.lock(a.getValue("lock"), ttl = 10.seconds)
         Resp(a.getValue("url")).use { plain ->
             plain.call("PING")
+            // Warm up before the contended phase, as a running service is:
+            // the same calls, uncontended, on a lock and a key of this
+            // worker's own, until the JIT has compiled them (a cold JVM
+            // spends its first seconds interpreting and compiling, which on
+            // a 2-core machine stalls every other worker's handoffs too).
+            val warm = locks.lock("${a.getValue("lock")}-warm-${a.getValue("worker")}", ttl = 10.seconds)
+            repeat(WARM_UP) {
+                val held = warm.acquire(Duration.INFINITE)
+                plain.call("GET", "${a.getValue("counter")}-warm")
+                held.release()
+            }
             println("ready")
             System.out.flush()
             check(readLine()?.trim() == "go") { "expected go" }
