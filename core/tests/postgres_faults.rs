@@ -463,3 +463,76 @@ async fn sslmode_chooses_tls_and_verification() {
         assert!(!err.to_string().contains(PASSWORD));
     }
 }
+
+/// Wait for the `queued` event of the waiter labelled `holder`: it has
+/// found the lock busy and joined the queue.
+async fn queued(events: &mut ferrolock::Events, holder: &str) {
+    loop {
+        let e = events.recv().await.expect("the provider closed");
+        if e.kind == ferrolock::EventKind::Queued && e.holder == holder {
+            return;
+        }
+    }
+}
+
+/// A release hands the lock to the head of the queue in its own
+/// transaction (it writes the waiter's lease, then tells the waiter's
+/// provider on its own channel), so the lock is never free between the two:
+/// right after the release returns, the lock is held by the waiter, before
+/// the waiter's process has said a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_a_release_hands_the_lock_to_the_queued_waiter() {
+    let ns = unique("handoff");
+    let a = Locks::connect(&with(&shared_url(), &format!("namespace={ns}&holder=holder-a"))).await.unwrap();
+    let b = Locks::connect(&with(&shared_url(), &format!("namespace={ns}&holder=waiter-b"))).await.unwrap();
+    let held = a.lock("k").try_acquire().await.unwrap().unwrap();
+    let first = held.fence();
+    let mut events = b.events();
+    let lock = b.lock("k");
+    let waiter = tokio::spawn(async move { lock.acquire(Duration::from_secs(20)).await });
+    tokio::time::timeout(Duration::from_secs(10), queued(&mut events, "waiter-b")).await.expect("b queued");
+
+    assert!(held.release().await.unwrap());
+    match a.state("k").await.unwrap() {
+        LockState::Held { holder, fence, .. } => {
+            assert_eq!(holder, "waiter-b", "handed to the waiter by the release itself");
+            assert_eq!(fence, first + 1);
+        }
+        LockState::Free => panic!("free between the release and the waiter's acquire"),
+    }
+    assert!(a.lock("k").try_acquire().await.unwrap().is_none(), "a newcomer cannot take it");
+    let got = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("the waiter's acquire returned").unwrap().unwrap();
+    assert_eq!(got.fence(), first + 1);
+    assert!(got.release().await.unwrap());
+    assert_eq!(a.state("k").await.unwrap(), LockState::Free);
+}
+
+/// A waiter whose provider missed the notice of its grant (its listening
+/// connection killed at that moment) takes the lock handed to it on its
+/// next attempt of its own: the grant is a row, not a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_a_waiter_that_missed_its_grant_takes_it_on_its_next_attempt() {
+    let ns = unique("missed-grant");
+    let app = unique("waiter");
+    let a = Locks::connect(&with(&shared_url(), &format!("namespace={ns}&holder=holder-a"))).await.unwrap();
+    let b = Locks::connect(&with(&shared_url(), &format!("namespace={ns}&holder=waiter-b&application_name={app}")))
+        .await
+        .unwrap();
+    let held = a.lock("k").try_acquire().await.unwrap().unwrap();
+    let first = held.fence();
+    let mut events = b.events();
+    let lock = b.lock("k");
+    let waiter = tokio::spawn(async move { lock.acquire(Duration::from_secs(30)).await });
+    tokio::time::timeout(Duration::from_secs(10), queued(&mut events, "waiter-b")).await.expect("b queued");
+    // Every session of the waiter's provider: its pool and its listener.
+    let killed = psql(
+        &shared_url(),
+        &format!("SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '{app}') t"),
+    );
+    assert!(killed.trim().parse::<u32>().unwrap() >= 1, "{killed}");
+    assert!(held.release().await.unwrap());
+    assert!(matches!(a.state("k").await.unwrap(), LockState::Held { ref holder, .. } if holder == "waiter-b"));
+    let got = tokio::time::timeout(Duration::from_secs(20), waiter).await.expect("the waiter's acquire returned").unwrap().unwrap();
+    assert_eq!(got.fence(), first + 1, "the lease handed to it, not a later one");
+    assert!(got.release().await.unwrap());
+}

@@ -5,6 +5,8 @@
 
 pub(crate) mod bypass;
 pub(crate) mod contract;
+#[cfg(any(feature = "redis", feature = "redis-runner", feature = "postgres"))]
+pub(crate) mod waiters;
 #[macro_use]
 mod registry;
 

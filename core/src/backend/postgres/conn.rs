@@ -88,7 +88,7 @@ impl Connector {
     /// A new connection, its driver spawned; NOTIFY payloads go to
     /// `notifications` when given. Bounded by the URL's `connect_timeout`
     /// (the TCP connect, TLS and authentication together).
-    pub(crate) async fn connect(&self, notifications: Option<mpsc::UnboundedSender<String>>) -> Result<Client> {
+    pub(crate) async fn connect(&self, notifications: Option<mpsc::UnboundedSender<Notice>>) -> Result<Client> {
         let t = &self.target;
         let connecting = async {
             match &self.tls {
@@ -104,11 +104,17 @@ impl Connector {
     }
 }
 
+/// A notification: its channel and payload.
+pub(crate) struct Notice {
+    pub channel: String,
+    pub payload: String,
+}
+
 /// Spawn the task that drives a connection until it closes (its client
 /// dropped, or the server gone), forwarding notifications.
 fn drive<S, T>(
     (client, mut connection): (Client, tokio_postgres::Connection<S, T>),
-    notifications: Option<mpsc::UnboundedSender<String>>,
+    notifications: Option<mpsc::UnboundedSender<Notice>>,
 ) -> std::result::Result<Client, tokio_postgres::Error>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -118,7 +124,7 @@ where
         match connection.poll_message(cx) {
             Poll::Ready(Some(Ok(AsyncMessage::Notification(n)))) => {
                 if let Some(tx) = &notifications {
-                    let _ = tx.send(n.payload().to_owned());
+                    let _ = tx.send(Notice { channel: n.channel().to_owned(), payload: n.payload().to_owned() });
                 }
             }
             Poll::Ready(Some(Ok(_))) => {}

@@ -101,19 +101,38 @@ pub(crate) async fn list(pool: &Pool, prefix: &str) -> Result<Vec<(String, Lease
     Ok(out)
 }
 
-pub(crate) async fn enqueue(pool: &Pool, key: &str, mode: Mode) -> Result<u64> {
+/// What a release needs to hand the lock to a queued waiter: its owner,
+/// holder and ttl, and the channel its provider listens on.
+pub(crate) struct Handed<'a> {
+    pub owner: &'a [u8; 16],
+    pub holder: &'a str,
+    pub ttl_ms: u64,
+    pub channel: &'a str,
+}
+
+pub(crate) async fn enqueue(pool: &Pool, key: &str, mode: Mode, handed: Option<Handed<'_>>) -> Result<u64> {
+    let owner = handed.as_ref().map(|h| &h.owner[..]);
+    let holder = handed.as_ref().map(|h| h.holder);
+    let ttl = handed.as_ref().map(|h| h.ttl_ms as i64);
+    let channel = handed.as_ref().map(|h| h.channel);
     pool.run(|c| async move {
         let st = c.stmt(Stmt::Enqueue).await?;
-        c.client.query_one(st, &[&key, &mode_code(mode)]).await.map(|r| r.get::<_, i64>(0) as u64)
+        c.client
+            .query_one(st, &[&key, &mode_code(mode), &owner, &holder, &ttl, &channel])
+            .await
+            .map(|r| r.get::<_, i64>(0) as u64)
     })
     .await
 }
 
-pub(crate) async fn leave(pool: &Pool, ticket: u64) -> Result<()> {
+/// Leave the queue; a lease handed to the waiter meanwhile (`owner`, if
+/// known) is withdrawn and handed on.
+pub(crate) async fn leave(pool: &Pool, key: &str, ticket: u64, owner: Option<&[u8; 16]>) -> Result<()> {
     let ticket = ticket as i64;
+    let owner = owner.map(|o| &o[..]);
     pool.run(|c| async move {
         let st = c.stmt(Stmt::Leave).await?;
-        c.client.execute(st, &[&ticket]).await.map(drop)
+        c.client.execute(st, &[&ticket, &key, &owner]).await.map(drop)
     })
     .await
 }

@@ -1,11 +1,16 @@
-//! The provider's one listening connection: `LISTEN ferrolock_<schema>`;
-//! each notification (a released key) wakes this process's waiters of that
-//! key. Reconnects after a gap and then wakes every waiter, since notices
-//! may have been missed meanwhile; the engine's backoff poll covers the gap.
+//! The provider's one listening connection: `LISTEN ferrolock_<schema>`,
+//! whose notifications (a released key) wake this process's waiters of that
+//! key, and `LISTEN ferrolock_g_<provider>`, the provider's own channel,
+//! where a release tells that it handed the lock to one of this provider's
+//! queued waiters (a grant: kept in `waiters`, and the waiter woken).
+//! Reconnects after a gap and then wakes every waiter, since notices may
+//! have been missed meanwhile; the engine's backoff poll covers the gap, and
+//! a waiter's own attempt finds a lease handed to it.
 
 use super::conn::Connector;
+use crate::backend::waiters::{parse_grant, Waiters};
 use crate::notices::Notices;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -13,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct Listener {
     pub connector: Connector,
     pub channel: String,
+    /// This provider's grant channel.
+    pub grants: String,
+    pub waiters: Weak<Waiters>,
     pub notices: Arc<Notices>,
     pub stop: CancellationToken,
 }
@@ -27,7 +35,7 @@ impl Listener {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let connected = async {
                 let client = self.connector.connect(Some(tx)).await.ok()?;
-                client.batch_execute(&format!("LISTEN \"{}\"", self.channel)).await.ok()?;
+                client.batch_execute(&format!("LISTEN \"{}\"; LISTEN \"{}\"", self.channel, self.grants)).await.ok()?;
                 Some(client)
             };
             let client = tokio::select! {
@@ -44,8 +52,15 @@ impl Listener {
                 first = false;
                 loop {
                     tokio::select! {
-                        key = rx.recv() => match key {
-                            Some(key) => self.notices.freed(&key),
+                        notice = rx.recv() => match notice {
+                            Some(n) if n.channel == self.grants => {
+                                let Some((key, owner, lease)) = parse_grant(&n.payload) else { continue };
+                                let Some(waiters) = self.waiters.upgrade() else { return };
+                                if waiters.granted(&owner, key, lease) {
+                                    self.notices.freed(key);
+                                }
+                            }
+                            Some(n) => self.notices.freed(&n.payload),
                             // The connection closed: reconnect.
                             None => break,
                         },

@@ -4,8 +4,12 @@
 //! - `lease` (the default): a lease table with an expiry by the server's
 //!   clock, a per-key fence counter, a FIFO waiter table; acquire, release
 //!   and force-release are each one call of a PL/pgSQL function (one round
-//!   trip, one transaction). Releases `NOTIFY ferrolock_<schema>` with the
-//!   key; one listening connection per provider wakes the waiters.
+//!   trip, one transaction). A release hands the lock to the head of the
+//!   queue (writes its lease) and tells the waiter's provider on its own
+//!   channel (`NOTIFY ferrolock_g_<provider>`), so the waiter's wait ends
+//!   without another round trip; with nobody to hand it to, it notifies
+//!   `ferrolock_<schema>` with the key. One listening connection per
+//!   provider hears both (`backend::waiters` keeps the grants).
 //! - `advisory`: session advisory locks, each on a connection of its own,
 //!   freed by the server when that connection dies; no handoff, no queue.
 //!
@@ -29,6 +33,8 @@ pub(crate) use url::{parse, PostgresTarget as Target};
 use crate::backend::contract::{
     unsupported, AcquireRequest, Attempt, Backend, Capabilities, Drive, LeaseInfo, LONGEST_TTL,
 };
+use crate::backend::waiters::{Busy, Known, Waiters};
+use crate::clock::{now_ms, ttl_ms};
 use crate::error::Result;
 use crate::kinds::Mode;
 use crate::notices::Notices;
@@ -44,6 +50,10 @@ pub(crate) struct PostgresBackend {
     pool: Pool,
     /// `Some` in advisory mode.
     advisory: Option<advisory::Advisory>,
+    /// This provider's grant channel: `ferrolock_g_<16 hex digits>`.
+    grants: String,
+    /// Queued waiters (lease mode), and the latest requests found busy.
+    waiters: Arc<Waiters>,
     stop: CancellationToken,
 }
 
@@ -57,9 +67,13 @@ impl PostgresBackend {
         // Wait for the LISTEN (bounded by the connect timeout), so that no
         // release after `open` returns goes unnoticed.
         let (tx, rx) = oneshot::channel();
+        let grants = format!("ferrolock_g_{:016x}", rand::random::<u64>());
+        let waiters = Arc::new(Waiters::default());
         let listener = listen::Listener {
             connector: connector.clone(),
             channel: sql.channel.clone(),
+            grants: grants.clone(),
+            waiters: Arc::downgrade(&waiters),
             notices: notices.clone(),
             stop: stop.clone(),
         };
@@ -69,7 +83,34 @@ impl PostgresBackend {
         if let Some(a) = &advisory {
             a.warm_up();
         }
-        Ok(PostgresBackend { pool: Pool::new(connector, sql, first), advisory, stop })
+        Ok(PostgresBackend { pool: Pool::new(connector, sql, first), advisory, grants, waiters, stop })
+    }
+}
+
+impl PostgresBackend {
+    /// A lease-mode attempt: a queued waiter's may already know its answer
+    /// (a release handed it the lock); a request that finds the lock busy
+    /// leaves what joining the queue needs.
+    async fn lease_attempt(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
+        if req.ticket.is_some() {
+            match self.waiters.known(req.owner) {
+                // Unless its lease ran out before this provider heard of it:
+                // then the server decides.
+                Some(Known::Granted(lease)) if lease.expires_at_ms > now_ms() => return Ok(Attempt::Granted(lease)),
+                Some(Known::Busy(retry_in)) => return Ok(Attempt::Busy { retry_in }),
+                _ => {}
+            }
+        }
+        let attempt = lease::try_acquire(&self.pool, req).await;
+        match (&attempt, req.ticket) {
+            (Ok(Attempt::Granted(_)), Some(_)) => self.waiters.remove(req.owner),
+            (Ok(Attempt::Busy { .. }), None) => self.waiters.found_busy(
+                *req.owner,
+                Busy { key: req.key.to_owned(), ttl_ms: ttl_ms(req.ttl), holder: req.holder.to_string() },
+            ),
+            _ => {}
+        }
+        attempt
     }
 }
 
@@ -96,10 +137,10 @@ impl Backend for PostgresBackend {
     }
 
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
-        match &self.advisory {
-            None => lease::try_acquire(&self.pool, req).await,
-            Some(a) => a.try_acquire(&self.pool, req).await,
-        }
+        let Some(a) = &self.advisory else {
+            return self.lease_attempt(req).await;
+        };
+        a.try_acquire(&self.pool, req).await
     }
 
     async fn release(&self, key: &str, owner: &[u8; 16], _proof: &[u8]) -> Result<bool> {
@@ -137,18 +178,34 @@ impl Backend for PostgresBackend {
         }
     }
 
-    async fn enqueue(&self, key: &str, _owner: &[u8; 16], mode: Mode) -> Result<u64> {
-        match &self.advisory {
-            None => lease::enqueue(&self.pool, key, mode).await,
-            Some(_) => Err(unsupported("postgres", "wait queues in advisory mode")),
+    async fn enqueue(&self, key: &str, owner: &[u8; 16], mode: Mode) -> Result<u64> {
+        if self.advisory.is_some() {
+            return Err(unsupported("postgres", "wait queues in advisory mode"));
+        }
+        // Registered before the call, so that a grant heard before the
+        // reply is kept; a waiter whose request is not known (its ttl and
+        // holder) joins as one that is only told.
+        let busy = self.waiters.take_busy(owner, key);
+        self.waiters.ticket(*owner, key, 0);
+        let handed = busy.as_ref().map(|b| lease::Handed { owner, holder: &b.holder, ttl_ms: b.ttl_ms, channel: &self.grants });
+        match lease::enqueue(&self.pool, key, mode, handed).await {
+            Ok(ticket) => {
+                self.waiters.ticket(*owner, key, ticket);
+                Ok(ticket)
+            }
+            Err(e) => {
+                self.waiters.remove(owner);
+                Err(e)
+            }
         }
     }
 
-    async fn leave(&self, _key: &str, ticket: u64) -> Result<()> {
-        match &self.advisory {
-            None => lease::leave(&self.pool, ticket).await,
-            Some(_) => Ok(()),
+    async fn leave(&self, key: &str, ticket: u64) -> Result<()> {
+        if self.advisory.is_some() {
+            return Ok(());
         }
+        let owner = self.waiters.remove_ticket(key, ticket);
+        lease::leave(&self.pool, key, ticket, owner.as_ref()).await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -8,7 +8,7 @@
 
 /// Bumped when the DDL below changes: a schema whose marker differs is
 /// (re)created under the DDL lock.
-pub(crate) const VERSION: &str = "ferrolock schema 1";
+pub(crate) const VERSION: &str = "ferrolock schema 2";
 
 /// A prepared statement, by what it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,11 +90,11 @@ impl Sql {
                 Stmt::Enqueue,
                 format!(
                     "WITH stale AS (DELETE FROM {s}.ferrolock_waiters WHERE key = $1 AND expires_at <= clock_timestamp())
-                     INSERT INTO {s}.ferrolock_waiters(key, mode, expires_at)
-                     VALUES ($1, $2, clock_timestamp() + interval '5 seconds') RETURNING ticket"
+                     INSERT INTO {s}.ferrolock_waiters(key, mode, expires_at, owner, holder, ttl_ms, channel)
+                     VALUES ($1, $2, clock_timestamp() + interval '5 seconds', $3, $4, $5, $6) RETURNING ticket"
                 ),
             ),
-            (Stmt::Leave, format!("DELETE FROM {s}.ferrolock_waiters WHERE ticket = $1")),
+            (Stmt::Leave, format!("SELECT {s}.ferrolock_leave($1, $2, $3)")),
             (Stmt::AdvisoryAcquire, advisory_acquire(&s, "pg_try_advisory_lock")),
             (Stmt::AdvisoryAcquireShared, advisory_acquire(&s, "pg_try_advisory_lock_shared")),
             (Stmt::AdvisoryRelease, format!("SELECT pg_advisory_unlock(hashtextextended($1, 0)), pg_notify('{channel}', $1)")),
@@ -179,6 +179,13 @@ CREATE TABLE IF NOT EXISTS {s}.ferrolock_waiters(
     expires_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ferrolock_waiters_by_key ON {s}.ferrolock_waiters(key, ticket);
+-- Schema 2: what a release needs to hand the lock to a waiter (NULL: the
+-- waiter is only told, and takes it with an attempt of its own).
+ALTER TABLE {s}.ferrolock_waiters
+    ADD COLUMN IF NOT EXISTS owner bytea,
+    ADD COLUMN IF NOT EXISTS holder text,
+    ADD COLUMN IF NOT EXISTS ttl_ms bigint,
+    ADD COLUMN IF NOT EXISTS channel text;
 CREATE TABLE IF NOT EXISTS {s}.ferrolock_advisory(
     key text COLLATE "C" PRIMARY KEY,
     fence bigint NOT NULL,
@@ -202,9 +209,19 @@ BEGIN
     v_now := clock_timestamp();
     DELETE FROM {s}.ferrolock_leases l WHERE l.key = p_key AND l.expires_at <= v_now;
     IF p_ticket IS NOT NULL THEN
+        -- A release handed the lock to this waiter (its notice not heard yet).
+        SELECT l.fence, l.expires_at INTO v_fence, v_expires
+        FROM {s}.ferrolock_leases l WHERE l.key = p_key AND l.owner = p_owner;
+        IF FOUND THEN
+            DELETE FROM {s}.ferrolock_waiters w WHERE w.ticket = p_ticket;
+            o_fence := v_fence;
+            o_expires_ms := floor(extract(epoch FROM v_expires) * 1000)::bigint;
+            RETURN NEXT;
+            RETURN;
+        END IF;
         -- The attempt is the queued waiter's heartbeat.
-        INSERT INTO {s}.ferrolock_waiters AS w (ticket, key, mode, expires_at)
-        VALUES (p_ticket, p_key, p_mode, v_now + interval '5 seconds')
+        INSERT INTO {s}.ferrolock_waiters AS w (ticket, key, mode, expires_at, owner, holder, ttl_ms)
+        VALUES (p_ticket, p_key, p_mode, v_now + interval '5 seconds', p_owner, p_holder, p_ttl_ms)
         ON CONFLICT (ticket) DO UPDATE SET expires_at = excluded.expires_at;
     END IF;
     IF EXISTS (SELECT 1 FROM {s}.ferrolock_leases l WHERE l.key = p_key AND (p_mode = 0 OR l.mode = 0))
@@ -233,18 +250,70 @@ BEGIN
 END
 $fn$;
 
+-- The lock of p_key was just given up: hand it to the head of the queue
+-- (an exclusive waiter, or every shared waiter at the head) by writing
+-- their lease and telling their provider on its own channel (payload: the
+-- key, a newline, owner hex|fence|expiry ms); else notify the key, so that
+-- waiters try. Nobody queued: only the notice (cheap, no lock taken).
+CREATE OR REPLACE FUNCTION {s}.ferrolock_handoff(p_key text)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_now timestamptz;
+    v_held_x boolean;
+    v_held boolean;
+    v_handed boolean := false;
+    v_fence bigint;
+    v_expires timestamptz;
+    v_w record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM {s}.ferrolock_waiters q WHERE q.key = p_key) THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(p_key, 1));
+        v_now := clock_timestamp();
+        DELETE FROM {s}.ferrolock_leases l WHERE l.key = p_key AND l.expires_at <= v_now;
+        DELETE FROM {s}.ferrolock_waiters q WHERE q.key = p_key AND q.expires_at <= v_now;
+        SELECT coalesce(bool_or(l.mode = 0), false), count(*) > 0 INTO v_held_x, v_held
+        FROM {s}.ferrolock_leases l WHERE l.key = p_key;
+        IF NOT v_held_x THEN
+            FOR v_w IN SELECT * FROM {s}.ferrolock_waiters q WHERE q.key = p_key ORDER BY q.ticket LIMIT 32 LOOP
+                EXIT WHEN v_w.mode = 0 AND (v_held OR v_handed);
+                EXIT WHEN v_w.owner IS NULL OR v_w.channel IS NULL OR v_w.ttl_ms IS NULL;
+                -- Gone meanwhile (it left the queue: ferrolock_leave takes no
+                -- lock of the key): nothing to hand it.
+                DELETE FROM {s}.ferrolock_waiters q WHERE q.ticket = v_w.ticket;
+                CONTINUE WHEN NOT FOUND;
+                INSERT INTO {s}.ferrolock_fences AS f (key, fence) VALUES (p_key, 1)
+                ON CONFLICT (key) DO UPDATE SET fence = f.fence + 1
+                RETURNING f.fence INTO v_fence;
+                v_expires := v_now + v_w.ttl_ms * interval '1 millisecond';
+                INSERT INTO {s}.ferrolock_leases AS l (key, owner, mode, fence, expires_at, holder)
+                VALUES (p_key, v_w.owner, v_w.mode, v_fence, v_expires, coalesce(v_w.holder, ''))
+                ON CONFLICT (key, owner) DO UPDATE
+                    SET mode = excluded.mode, fence = excluded.fence, expires_at = excluded.expires_at;
+                PERFORM pg_notify(v_w.channel, p_key || E'\n' || encode(v_w.owner, 'hex') || '|' || v_fence
+                                  || '|' || floor(extract(epoch FROM v_expires) * 1000)::bigint);
+                v_handed := true;
+                EXIT WHEN v_w.mode = 0;
+            END LOOP;
+        END IF;
+    END IF;
+    IF NOT v_handed THEN
+        PERFORM pg_notify('{channel}', p_key);
+    END IF;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION {s}.ferrolock_release(p_key text, p_owner bytea)
 RETURNS boolean LANGUAGE plpgsql AS $fn$
 DECLARE
-    v_expires timestamptz;
+    v_live boolean;
 BEGIN
     DELETE FROM {s}.ferrolock_leases l WHERE l.key = p_key AND l.owner = p_owner
-    RETURNING l.expires_at INTO v_expires;
+    RETURNING l.expires_at > clock_timestamp() INTO v_live;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM pg_notify('{channel}', p_key);
-    RETURN v_expires > clock_timestamp();
+    PERFORM {s}.ferrolock_handoff(p_key);
+    RETURN v_live;
 END
 $fn$;
 
@@ -255,8 +324,32 @@ DECLARE
 BEGIN
     WITH gone AS (DELETE FROM {s}.ferrolock_leases l WHERE l.key = p_key RETURNING l.expires_at)
     SELECT count(*) FILTER (WHERE gone.expires_at > clock_timestamp()) INTO v_live FROM gone;
-    PERFORM pg_notify('{channel}', p_key);
+    PERFORM {s}.ferrolock_handoff(p_key);
     RETURN v_live > 0;
+END
+$fn$;
+
+-- A waiter leaves the queue (its wait ended without the lock). If a release
+-- handed it the lock meanwhile (p_owner: its owner id, if known), that lease
+-- is withdrawn and handed on; its fence is never issued again. 1: left the
+-- queue; 2: gave a handed lease back; 0: neither.
+CREATE OR REPLACE FUNCTION {s}.ferrolock_leave(p_ticket bigint, p_key text, p_owner bytea)
+RETURNS integer LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM {s}.ferrolock_waiters w WHERE w.ticket = p_ticket;
+    IF FOUND THEN
+        -- Those queued behind it may take the lock now.
+        PERFORM pg_notify('{channel}', p_key);
+        RETURN 1;
+    END IF;
+    IF p_owner IS NOT NULL THEN
+        DELETE FROM {s}.ferrolock_leases l WHERE l.key = p_key AND l.owner = p_owner;
+        IF FOUND THEN
+            PERFORM {s}.ferrolock_handoff(p_key);
+            RETURN 2;
+        END IF;
+    END IF;
+    RETURN 0;
 END
 $fn$;
 

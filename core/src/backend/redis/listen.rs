@@ -5,7 +5,7 @@
 
 use super::conn::{client, Certs, CONNECT_TIMEOUT};
 use super::scripts::{parse_grant, CHANNEL, GRANT_PREFIX};
-use super::waiters::Waiters;
+use crate::backend::waiters::Waiters;
 use crate::notices::Notices;
 use futures_util::StreamExt as _;
 use std::sync::{Arc, Weak};

@@ -11,7 +11,7 @@
 //! By concern: `url` (its URL), `keys` (a lock's keys), `scripts` and
 //! `lua/` (the scripts, their arguments and replies, client-independent),
 //! `conn` (connections), `quorum` (the majority rule), `listen` (pub/sub),
-//! `waiters` (this provider's queued waiters).
+//! and `backend::waiters` (this provider's queued waiters).
 
 mod conn;
 mod keys;
@@ -19,7 +19,6 @@ mod listen;
 mod quorum;
 mod scripts;
 mod url;
-mod waiters;
 
 pub(crate) use url::{parse, RedisTarget as Target};
 
@@ -41,16 +40,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use url::{RedisTarget, RedisTopology};
-use waiters::{Known, Waiters};
+use crate::backend::waiters::{Busy, Known, Waiters};
 
 pub(crate) struct RedisBackend {
     servers: Servers,
     /// This provider's id (16 hex digits): its grant channel's suffix.
     provider: String,
+    /// Queued waiters, and the latest requests that found a lock busy, so
+    /// that `enqueue` can join the queue and attempt in one round trip.
     waiters: Arc<Waiters>,
-    /// The latest requests that found a lock busy (bounded), so that
-    /// `enqueue` can join the queue and attempt in one round trip.
-    busy: Mutex<HashMap<[u8; 16], BusyRequest>>,
     /// The keys of recently used locks: building them (a CRC16 and five
     /// strings) cost more than this lookup.
     keys: Mutex<HashMap<Box<str>, Arc<Keys>>>,
@@ -59,13 +57,6 @@ pub(crate) struct RedisBackend {
     /// TLS material (`rediss://`), for connections made after open.
     certs: Option<Certs>,
     stop: CancellationToken,
-}
-
-/// What `enqueue` needs of a request that found the lock busy.
-struct BusyRequest {
-    key: String,
-    ttl_ms: u64,
-    holder: String,
 }
 
 impl RedisBackend {
@@ -94,7 +85,6 @@ impl RedisBackend {
             },
             provider: format!("{:016x}", rand::random::<u64>()),
             waiters: Default::default(),
-            busy: Default::default(),
             keys: Default::default(),
             urls: target.nodes.clone(),
             certs,
@@ -187,10 +177,10 @@ impl RedisBackend {
     /// script with ticket `new`): the result waits in `waiters` for the
     /// engine's next attempt. A caller gone by the reply: the engine leaves
     /// the queue with the ticket, which gives back a grant too.
-    async fn join(&self, key: &str, owner: &[u8; 16], mode: Mode, b: BusyRequest) -> Result<u64> {
+    async fn join(&self, key: &str, owner: &[u8; 16], mode: Mode, b: Busy) -> Result<u64> {
         // Registered before the attempt, so that a grant that arrives
         // before the reply is kept.
-        self.waiters.insert(*owner, key, 0);
+        self.waiters.ticket(*owner, key, 0);
         let keys = Keys::of(key);
         let args = AcquireArgs {
             owner,
@@ -276,17 +266,9 @@ impl Backend for RedisBackend {
             (Ok(Attempt::Granted(_)), Some(_)) => self.waiters.remove(req.owner),
             (Ok(Attempt::Busy { .. }), None) if !self.servers.is_quorum() => {
                 // The caller may wait next: keep what joining the queue needs.
-                let mut busy = self.busy.lock();
-                if busy.len() >= 256 {
-                    busy.clear();
-                }
-                busy.insert(
+                self.waiters.found_busy(
                     *req.owner,
-                    BusyRequest {
-                        key: req.key.to_owned(),
-                        ttl_ms,
-                        holder: req.holder.to_string(),
-                    },
+                    Busy { key: req.key.to_owned(), ttl_ms, holder: req.holder.to_string() },
                 );
             }
             _ => {}
@@ -419,7 +401,7 @@ impl Backend for RedisBackend {
         if s.is_quorum() {
             return Err(unsupported("redis", "wait queues on a quorum of servers"));
         }
-        let busy = self.busy.lock().remove(owner).filter(|b| b.key == key);
+        let busy = self.waiters.take_busy(owner, key);
         if let Some(b) = busy {
             return self.join(key, owner, mode, b).await;
         }
@@ -428,7 +410,7 @@ impl Backend for RedisBackend {
             .call::<i64>(&scripts::enqueue(&keys, mode))
             .await
             .map_err(|e| s.error(e))? as u64;
-        self.waiters.insert(*owner, key, ticket);
+        self.waiters.ticket(*owner, key, ticket);
         Ok(ticket)
     }
 

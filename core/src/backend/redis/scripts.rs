@@ -246,22 +246,7 @@ pub(crate) fn parse_attempt(r: &[i64], expires_at_ms: u64) -> Result<(Attempt, O
     })
 }
 
-/// A grant message: the key, a newline, `owner|fence|expires`.
-pub(crate) fn parse_grant(msg: &str) -> Option<(&str, [u8; 16], Lease)> {
-    let (key, rest) = msg.rsplit_once('\n')?;
-    let mut it = rest.splitn(3, '|');
-    let owner_hex = it.next()?.as_bytes();
-    if owner_hex.len() != 32 {
-        return None;
-    }
-    let mut owner = [0u8; 16];
-    for (i, pair) in owner_hex.chunks(2).enumerate() {
-        owner[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    let fence = it.next()?.parse().ok()?;
-    let expires_at_ms = it.next()?.parse().ok()?;
-    Some((key, owner, Lease { fence, expires_at_ms, proof: Vec::new() }))
-}
+pub(crate) use crate::backend::waiters::parse_grant;
 
 /// The inspect script's reply (the server's time, then the hash's fields
 /// and values): the live leases, their expiry on this machine's clock.
@@ -337,10 +322,6 @@ mod tests {
     fn replies_parse() {
         assert_eq!(parse_lease("x|7|123|host:1|with|bars"), Some((Mode::Exclusive, 7, 123, "host:1|with|bars")));
         assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
-        let owner = [0xab; 16];
-        let msg = format!("k\n{}|3|99", "ab".repeat(16));
-        let (key, o, lease) = parse_grant(&msg).unwrap();
-        assert_eq!((key, o, lease.fence, lease.expires_at_ms), ("k", owner, 3, 99));
         assert!(matches!(parse_attempt(&[0, -1, 5], 0), Ok((Attempt::Busy { retry_in: None }, Some(5)))));
         assert!(matches!(parse_attempt(&[1, 9], 77), Ok((Attempt::Granted(Lease { fence: 9, expires_at_ms: 77, .. }), None))));
         assert!(matches!(parse_attempt(&[1, 9, 55], 77), Ok((Attempt::Granted(Lease { fence: 9, expires_at_ms: 55, .. }), None))));
