@@ -12,6 +12,12 @@ use wasm_bindgen_futures::JsFuture;
 
 pub struct JsHost;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
 /// setTimeout's longest delay (a longer one fires at once in Node).
 const MAX_DELAY_MS: f64 = 2_147_483_647.0;
 
@@ -99,16 +105,16 @@ impl ferrolock::Host for JsHost {
     }
 
     fn monotonic_ms(&self) -> f64 {
-        let performance = global("performance");
-        match Reflect::get(&performance, &JsValue::from_str("now"))
-            .and_then(|f| f.dyn_into::<Function>())
-        {
-            Ok(now) => now
-                .call0(&performance)
-                .ok()
-                .and_then(|v| v.as_f64())
-                .unwrap_or_else(js_sys::Date::now),
-            Err(_) => js_sys::Date::now(),
+        // Looked up once: every acquire and release reads this clock, and a
+        // lookup by name costs a string crossing and two property reads.
+        thread_local! {
+            static HAS_PERFORMANCE_NOW: bool = Reflect::get(&global("performance"), &JsValue::from_str("now"))
+                .is_ok_and(|f| f.is_function());
+        }
+        if HAS_PERFORMANCE_NOW.with(|has| *has) {
+            performance_now()
+        } else {
+            js_sys::Date::now()
         }
     }
 }

@@ -1,20 +1,106 @@
 //! Redis through the user's own client: `ferrolock::runner::Runner` over
-//! the JavaScript adapter object packages/npm/wasm/redis.js makes of an
-//! ioredis or node-redis client (or any object with `scriptLoad` and
-//! `evalsha`). The engine runs its own scripts through it.
+//! the JavaScript object packages/npm/wasm/redis.js makes of an ioredis or
+//! node-redis client (or of any object with `scriptLoad` and `evalsha`).
+//! The engine runs its own scripts through it.
+//!
+//! A script call (every acquire and release) crosses once each way: `run`
+//! gets the keys and arguments as one string and settles through one
+//! callback made per provider, `settle(id, ok, value)`, rather than through
+//! a Promise wrapped in a `JsFuture` (two closures, each registered with a
+//! FinalizationRegistry) and an array filled one string at a time.
 
 use ferrolock::runner::{OnMessage, Reply, Runner, RunnerFuture};
 use js_sys::{Array, Function, Promise, Reflect};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+#[wasm_bindgen]
+extern "C" {
+    /// The object redis.js's `forEngine` makes of an adapter.
+    type Side;
+
+    /// `EVALSHA sha numkeys parts…` through the adapter: `line` holds the
+    /// parts, each ended by U+001F, unless `parts` is an array of them.
+    /// Settles through `settle(id, ok, value)`, never before it returns;
+    /// throws if the adapter threw at once.
+    #[wasm_bindgen(method, catch)]
+    fn run(
+        this: &Side,
+        settle: &JsValue,
+        id: u32,
+        sha: &str,
+        numkeys: u32,
+        line: &str,
+        parts: &JsValue,
+    ) -> Result<(), JsValue>;
+}
+
+/// Ends each part of `run`'s line: no key or argument holds it (names,
+/// holders and namespaces hold no control character; the rest is hex and
+/// digits), else the parts go as an array.
+const END: char = '\u{1f}';
+
+/// The script calls in flight, by id.
+#[derive(Default)]
+struct Calls {
+    next: Cell<u32>,
+    slots: RefCell<HashMap<u32, Slot>>,
+}
+
+enum Slot {
+    Waiting(Option<Waker>),
+    Done(Result<Reply, String>),
+}
+
+/// One script call's outcome, once `settle` brings it.
+struct Outcome {
+    calls: Rc<Calls>,
+    id: u32,
+}
+
+impl Future for Outcome {
+    type Output = Result<Reply, String>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut slots = self.calls.slots.borrow_mut();
+        match slots.get_mut(&self.id) {
+            Some(Slot::Waiting(waker)) => {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Some(Slot::Done(_)) => match slots.remove(&self.id) {
+                Some(Slot::Done(out)) => Poll::Ready(out),
+                _ => unreachable!(),
+            },
+            None => Poll::Ready(Err("the script call was already answered".into())),
+        }
+    }
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        // Abandoned (a wait that ended first): its answer is dropped on arrival.
+        self.calls.slots.borrow_mut().remove(&self.id);
+    }
+}
+
 /// The adapter object. WebAssembly without threads has one thread, so what
 /// the engine's `Send` bounds ask of its values holds trivially.
-struct JsRunner(JsValue);
+struct JsRunner {
+    adapter: JsValue,
+    calls: Rc<Calls>,
+    /// `settle(id, ok, value)`: owned by JS (a late answer after the
+    /// provider is gone finds no calls and is dropped).
+    settle: JsValue,
+}
 unsafe impl Send for JsRunner {}
 unsafe impl Sync for JsRunner {}
 
@@ -64,8 +150,42 @@ fn reply(v: &JsValue) -> Reply {
 }
 
 impl JsRunner {
+    fn new(adapter: JsValue) -> JsRunner {
+        let calls = Rc::new(Calls::default());
+        let weak: Weak<Calls> = Rc::downgrade(&calls);
+        let settle = Closure::<dyn FnMut(u32, bool, JsValue)>::new(
+            move |id: u32, ok: bool, value: JsValue| {
+                let Some(calls) = weak.upgrade() else { return };
+                let waker = {
+                    let mut slots = calls.slots.borrow_mut();
+                    let Some(slot) = slots.get_mut(&id) else {
+                        return;
+                    };
+                    let out = if ok {
+                        Ok(reply(&value))
+                    } else {
+                        Err(error_text(&value))
+                    };
+                    match std::mem::replace(slot, Slot::Done(out)) {
+                        Slot::Waiting(waker) => waker,
+                        Slot::Done(_) => None,
+                    }
+                };
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            },
+        )
+        .into_js_value();
+        JsRunner {
+            adapter,
+            calls,
+            settle,
+        }
+    }
+
     fn method(&self, name: &str) -> Option<Function> {
-        Reflect::get(&self.0, &JsValue::from_str(name))
+        Reflect::get(&self.adapter, &JsValue::from_str(name))
             .ok()?
             .dyn_into::<Function>()
             .ok()
@@ -76,7 +196,7 @@ impl JsRunner {
         let outcome = match self.method(name) {
             None => Err(format!("the Redis adapter has no {name} function")),
             Some(f) => f
-                .apply(&self.0, &args.iter().collect::<Array>())
+                .apply(&self.adapter, &args.iter().collect::<Array>())
                 .map_err(|e| error_text(&e)),
         };
         Box::pin(async move {
@@ -107,9 +227,41 @@ impl Runner for JsRunner {
         })
     }
 
-    fn evalsha(&self, sha: &str, keys: Vec<String>, args: Vec<String>) -> RunnerFuture<Reply> {
-        let f = self.call("evalsha", &[sha.into(), strings(keys), strings(args)]);
-        Box::pin(async move { f.await.map(|v| reply(&v)) })
+    fn evalsha(&self, sha: &str, keys: &[&str], args: &[Vec<u8>]) -> RunnerFuture<Reply> {
+        let numkeys = keys.len() as u32;
+        let all = || {
+            keys.iter()
+                .map(|k| std::borrow::Cow::Borrowed(*k))
+                .chain(args.iter().map(|a| String::from_utf8_lossy(a)))
+        };
+        let mut line = String::with_capacity(all().map(|p| p.len() + 1).sum());
+        let mut parts = JsValue::UNDEFINED;
+        if all().any(|p| p.contains(END)) {
+            parts = strings(all().map(|p| p.into_owned()).collect());
+        } else {
+            for p in all() {
+                line.push_str(&p);
+                line.push(END);
+            }
+        }
+        let id = self.calls.next.get().wrapping_add(1);
+        self.calls.next.set(id);
+        self.calls
+            .slots
+            .borrow_mut()
+            .insert(id, Slot::Waiting(None));
+        let outcome = Outcome {
+            calls: self.calls.clone(),
+            id,
+        };
+        let started =
+            self.adapter
+                .unchecked_ref::<Side>()
+                .run(&self.settle, id, sha, numkeys, &line, &parts);
+        Box::pin(Local(Box::pin(async move {
+            started.map_err(|e| error_text(&e))?;
+            outcome.await
+        })))
     }
 
     fn scan(&self, pattern: &str) -> Option<RunnerFuture<Vec<String>>> {
@@ -153,7 +305,7 @@ impl Runner for JsRunner {
     fn close(&self) {
         // The adapter's close catches its own failures (redis.js).
         if let Some(close) = self.method("close") {
-            let _ = close.call0(&self.0);
+            let _ = close.call0(&self.adapter);
         }
     }
 }
@@ -163,5 +315,5 @@ impl Runner for JsRunner {
 /// and holder as for any URL).
 #[wasm_bindgen(js_name = registerRedis)]
 pub fn register_redis(adapter: JsValue) -> String {
-    ferrolock::runner::register(Arc::new(JsRunner(adapter)))
+    ferrolock::runner::register(Arc::new(JsRunner::new(adapter)))
 }

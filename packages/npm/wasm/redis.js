@@ -12,6 +12,43 @@ function describe(v) {
   return typeof v === 'object' ? 'an object without scriptLoad/evalsha' : `the ${typeof v} ${String(v)}`
 }
 
+/** Our adapters' `evalsha(sha, numkeys, [...keys, ...args])`: no arrays to split and spread again. */
+const PARTS = Symbol('evalsha by parts')
+
+/** Ends each key and argument in the line the engine hands `run` (see bindings/wasm/src/redis.rs). */
+const END = '\x1f'
+
+/**
+ * The object the engine drives (bindings/wasm/src/redis.rs): the adapter's
+ * methods, and `run`, a script call that crosses once each way: the keys
+ * and arguments come as one string, each ended by U+001F (or as an array,
+ * `parts`), and the reply or the error goes back through the engine's
+ * `settle(id, ok, value)`, always after `run` returns. An adapter that
+ * throws at once throws out of `run`.
+ */
+function forEngine(a) {
+  const byParts = a[PARTS] ?? ((sha, numkeys, parts) => a.evalsha(sha, parts.slice(0, numkeys), parts.slice(numkeys)))
+  const side = {
+    run(settle, id, sha, numkeys, line, parts) {
+      if (parts === undefined) {
+        parts = line.split(END)
+        parts.pop()
+      }
+      Promise.resolve(byParts(sha, numkeys, parts)).then(
+        (value) => settle(id, true, value),
+        (error) => settle(id, false, error),
+      )
+    },
+    scriptLoad: (source) => a.scriptLoad(source),
+  }
+  // The engine tells what a client can do by the methods it has.
+  if (typeof a.scanKeys === 'function') side.scanKeys = (pattern) => a.scanKeys(pattern)
+  if (typeof a.ping === 'function') side.ping = () => a.ping()
+  if (typeof a.subscribe === 'function') side.subscribe = (channels, onMessage) => a.subscribe(channels, onMessage)
+  if (typeof a.close === 'function') side.close = () => a.close()
+  return side
+}
+
 /** Every key matching `pattern`, by SCAN through `command(args)`. */
 async function scanAll(command, pattern) {
   const keys = []
@@ -31,6 +68,7 @@ function ioredis(client) {
   return {
     scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
     evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
+    [PARTS]: (sha, numkeys, parts) => client.call('EVALSHA', sha, String(numkeys), ...parts),
     scanKeys: (pattern) => scanAll(command, pattern),
     ping: () => command(['PING']),
     async subscribe(channels, onMessage) {
@@ -54,6 +92,7 @@ function nodeRedis(client) {
   return {
     scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
     evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
+    [PARTS]: (sha, numkeys, parts) => command(['EVALSHA', sha, String(numkeys), ...parts]),
     scanKeys: (pattern) => scanAll(command, pattern),
     ping: () => command(['PING']),
     async subscribe(channels, onMessage) {
@@ -96,7 +135,7 @@ export function adapt(client) {
 /** The URL of a provider over `options.redis` (registered with the engine), with its namespace and holder. */
 export function clientUrl(register) {
   return (options) => {
-    let url = register(adapt(options.redis))
+    let url = register(forEngine(adapt(options.redis)))
     const query = []
     if (options.namespace !== undefined) query.push(`namespace=${encodeURIComponent(options.namespace)}`)
     if (options.holder !== undefined) query.push(`holder=${encodeURIComponent(options.holder)}`)

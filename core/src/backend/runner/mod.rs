@@ -59,9 +59,12 @@ pub type OnMessage = Arc<dyn Fn(&str, &str) + Send + Sync>;
 pub trait Runner: Send + Sync + 'static {
     /// `SCRIPT LOAD source`: the script's SHA1.
     fn script_load(&self, source: &str) -> RunnerFuture<String>;
-    /// `EVALSHA sha numkeys keys… args…`. An error whose text contains
-    /// `NOSCRIPT` makes the engine load the script again and retry once.
-    fn evalsha(&self, sha: &str, keys: Vec<String>, args: Vec<String>) -> RunnerFuture<Reply>;
+    /// `EVALSHA sha numkeys keys… args…` (the engine's arguments are all
+    /// UTF-8). An error whose text contains `NOSCRIPT` makes the engine
+    /// load the script again and retry once. Lent, not given: a runner
+    /// copies what it sends before it returns (every acquire and release
+    /// comes through here, so the engine makes no copy for it).
+    fn evalsha(&self, sha: &str, keys: &[&str], args: &[Vec<u8>]) -> RunnerFuture<Reply>;
     /// Every key matching the glob `pattern` (`SCAN … MATCH`), for `list`;
     /// `None` where the client cannot (then `list` is `UNSUPPORTED`).
     fn scan(&self, pattern: &str) -> Option<RunnerFuture<Vec<String>>>;
@@ -113,7 +116,7 @@ const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct RunnerBackend {
     runner: Arc<dyn Runner>,
     /// Each script's SHA1 once loaded (by `Script as usize`).
-    shas: Mutex<Vec<Option<String>>>,
+    shas: Mutex<Vec<Option<Arc<str>>>>,
     /// This provider's id: the suffix of its grant channel.
     provider: String,
     notices: bool,
@@ -219,34 +222,27 @@ impl RunnerBackend {
         Ok(backend)
     }
 
-    fn sha(&self, script: Script) -> Option<String> {
-        self.shas.lock()[script as usize].clone()
-    }
-
     /// Run one script call: `EVALSHA`, loading the script first (and again
-    /// after a `NOSCRIPT`, as when the server restarted).
+    /// after a `NOSCRIPT`, as when the server restarted). The keys and
+    /// arguments are lent to the runner, not copied for it.
     async fn call(&self, call: &Call<'_>) -> Result<Reply> {
-        let keys: Vec<String> = call.keys.iter().map(|k| k.to_string()).collect();
-        let args: Vec<String> = call
-            .args
-            .iter()
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
         let mut reloaded = false;
         loop {
-            let sha = match self.sha(call.script) {
+            let sha = self.shas.lock()[call.script as usize].clone();
+            let sha = match sha {
                 Some(sha) => sha,
                 None => {
-                    let sha = self
+                    let sha: Arc<str> = self
                         .runner
                         .script_load(call.script.source())
                         .await
-                        .map_err(unavailable)?;
+                        .map_err(unavailable)?
+                        .into();
                     self.shas.lock()[call.script as usize] = Some(sha.clone());
                     sha
                 }
             };
-            match self.runner.evalsha(&sha, keys.clone(), args.clone()).await {
+            match self.runner.evalsha(&sha, &call.keys, &call.args).await {
                 Ok(reply) => return Ok(reply),
                 Err(e) if e.contains("NOSCRIPT") && !reloaded => {
                     reloaded = true;
