@@ -1,7 +1,7 @@
 //! BoxLang's CouchbaseLock patterns from a shell: the `ferrolock` command
-//! built with `--features couchbase`, against the gocaves cluster that
-//! scripts/suites/couchbase starts (FERROLOCK_TEST_COUCHBASE_URL, mode=getl).
-#![cfg(feature = "couchbase")]
+//! (Couchbase is in its backends), against the gocaves cluster that
+//! scripts/test or scripts/suites/couchbase starts
+//! (FERROLOCK_TEST_COUCHBASE_URL, mode=getl).
 
 use std::process::{Command, Output};
 
@@ -9,7 +9,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_ferrolock");
 
 fn url() -> String {
     std::env::var("FERROLOCK_TEST_COUCHBASE_URL")
-        .expect("FERROLOCK_TEST_COUCHBASE_URL (scripts/suites/couchbase starts gocaves and sets it)")
+        .expect("FERROLOCK_TEST_COUCHBASE_URL (scripts/test or scripts/suites/couchbase start gocaves and set it)")
 }
 
 /// A lock name no earlier run used (fences survive on the cluster).

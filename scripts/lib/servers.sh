@@ -2,6 +2,10 @@
 # Debian's packages, started on 127.0.0.1 on free ports in a temporary
 # directory, and stopped by pid when the calling script exits.
 
+# ensure_packages, ensure_openssl_dev.
+# shellcheck source=packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
+
 servers_dir=$(mktemp -d "${TMPDIR:-/tmp}/ferrolock-servers.XXXXXX")
 server_pids=()
 
@@ -20,18 +24,6 @@ stop_servers() {
         kill -9 "$pid" 2>/dev/null || true
     done
     rm -rf "$servers_dir"
-}
-
-ensure_packages() { # ensure_packages COMMAND PACKAGE...
-    local cmd=$1
-    shift
-    command -v "$cmd" >/dev/null 2>&1 && return 0
-    echo "installing $* from Debian's packages"
-    if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-    else
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-    fi
 }
 
 # A free port P whose cluster bus port P+10000 is free too.

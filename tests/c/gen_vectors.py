@@ -23,6 +23,10 @@ def c_str(s):
     return '"' + "".join(out) + '"'
 
 
+# The cargo features of backends.json's `feature` rows the C library has.
+BUILT_FEATURES = {"couchbase"}
+
+
 def fixture_rows(vectors_dir):
     table = json.load(open(f"{vectors_dir}/backends.json", encoding="utf-8"))
     for row in table["fixtures"]:
@@ -35,11 +39,13 @@ def fixture_rows(vectors_dir):
 def main():
     if sys.argv[1] == "--fixtures":
         valgrind = sys.argv[3:] == ["--valgrind"]
-        # Rows with a `feature` need a cargo feature the C binding builds without.
+        # Rows with a `feature` need that cargo feature: the C binding has the
+        # core's `backends`, which has every one of them (couchbase too).
         rows = [
             r
             for r in fixture_rows(sys.argv[2])
-            if "feature" not in r and not (valgrind and "skip_under_valgrind" in r)
+            if ("feature" not in r or r["feature"] in BUILT_FEATURES)
+            and not (valgrind and "skip_under_valgrind" in r)
         ]
         print(";".join(row["name"] for row in rows), end="")
         return
@@ -63,8 +69,10 @@ def main():
         "typedef struct { const char *name; const char *needs[8]; } scenario_row;",
         "typedef struct { const char *name, *without; } capability_row;",
         "/* url: how a scenario's store is made (memory, sqlite, env); env: the variable"
-        " holding the server's URL (NULL unless url is env); backend: the kind it opens. */",
-        "typedef struct { const char *name, *url, *env, *backend; } fixture_row;",
+        " holding the server's URL (NULL unless url is env); backend: the kind it opens;"
+        " unsupported: the operations it refuses as UNSUPPORTED, each followed by a comma"
+        " (\"list,refresh,\"); ttl_unit_ms: its ttl step (1 unless the row says). */",
+        "typedef struct { const char *name, *url, *env, *backend, *unsupported; uint64_t ttl_unit_ms; } fixture_row;",
         "/* durations.json: a string with its unit and its value in milliseconds. */",
         "typedef struct { const char *input; double ms; } duration_row;",
         "static const valid_token VALID_TOKENS[] = {",
@@ -100,7 +108,10 @@ def main():
     lines.append("static const fixture_row FIXTURE_ROWS[] = {")
     for row in fixture_rows(vectors_dir):
         env = c_str(row["env"]) if "env" in row else "NULL"
-        lines.append("  {%s, %s, %s, %s}," % (c_str(row["name"]), c_str(row["url"]), env, c_str(row["backend"])))
+        refuses = "".join(op + "," for op in row.get("unsupported", []))
+        lines.append("  {%s, %s, %s, %s, %s, UINT64_C(%d)}," % (c_str(row["name"]), c_str(row["url"]), env,
+                                                               c_str(row["backend"]), c_str(refuses),
+                                                               int(row.get("ttl_unit_ms", 1))))
     lines.append("};")
     lines.append("static const duration_row DURATION_STRINGS[] = {")
     for row in durations["strings"]:

@@ -9,6 +9,7 @@
 #include <ferrolock.h>
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,7 @@ static inline void fixture_open(fixture *fx, const char *name, const char *scena
     } else if (strcmp(fx->row->url, "env") == 0) {
         const char *base = getenv(fx->row->env);
         if (base == NULL || *base == '\0') {
-            fprintf(stderr, "%s is not set: run scripts/suites/c, which starts redis-server\n", fx->row->env);
+            fprintf(stderr, "%s is not set: run scripts/suites/c, which starts the servers (redis-server, postgres, gocaves)\n", fx->row->env);
             exit(1);
         }
         /* A namespace of its own: [A-Za-z0-9_.-], at most 64 bytes. */
@@ -116,6 +117,45 @@ static inline void fixture_open(fixture *fx, const char *name, const char *scena
         fprintf(stderr, "backends.json: %s makes its URL by %s\n", name, fx->row->url);
         exit(2);
     }
+}
+
+/* Whether backends.json says the fixture's backend refuses `operation`
+ * (`unsupported`: "list", "refresh", "force_release"). */
+static inline bool fixture_refuses(const fixture *fx, const char *operation) {
+    size_t n = strlen(operation);
+    for (const char *p = fx->row->unsupported; (p = strstr(p, operation)) != NULL; p += n) {
+        if ((p == fx->row->unsupported || p[-1] == ',') && p[n] == ',') return true;
+    }
+    return false;
+}
+
+/* A short ttl of `ms`, rounded up to the backend's ttl step (backends.json
+ * `ttl_unit_ms`: Couchbase's get-and-lock takes whole seconds). */
+static inline uint64_t fixture_short(const fixture *fx, uint64_t ms) {
+    uint64_t unit = fx->row->ttl_unit_ms;
+    return (ms + unit - 1) / unit * unit;
+}
+
+/* `status`, the result of `operation`: where the backend refuses it, it must
+ * be UNSUPPORTED naming the backend, and this is true (the scenario skips
+ * what needs it); elsewhere it must be OK, and this is false. */
+#define REFUSED(fx, operation, call) refused_at((fx), (operation), (call), #call, __FILE__, __LINE__)
+static inline bool refused_at(const fixture *fx, const char *operation, ferrolock_status s, const char *call,
+                              const char *file, int line) {
+    if (!fixture_refuses(fx, operation)) {
+        if (s != FERROLOCK_OK) {
+            fprintf(stderr, "%s:%d: %s returned %s (last error: %s)\n", file, line, call, ferrolock_status_code(s),
+                    ferrolock_last_error());
+            failures++;
+        }
+        return false;
+    }
+    if (s != FERROLOCK_UNSUPPORTED || strstr(ferrolock_last_error(), fx->row->backend) == NULL) {
+        fprintf(stderr, "%s:%d: %s returned %s (%s): backends.json says %s is UNSUPPORTED on %s\n", file, line, call,
+                ferrolock_status_code(s), ferrolock_last_error(), operation, fx->row->name);
+        failures++;
+    }
+    return true;
 }
 
 static inline void fixture_close(fixture *fx) {

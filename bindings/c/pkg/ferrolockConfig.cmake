@@ -21,7 +21,8 @@ if(NOT TARGET ferrolock::ferrolock_static AND EXISTS "${_ferrolock_prefix}/lib/l
   set_target_properties(ferrolock::ferrolock_static PROPERTIES
     IMPORTED_LOCATION "${_ferrolock_prefix}/lib/libferrolock.a"
     INTERFACE_INCLUDE_DIRECTORIES "${_ferrolock_prefix}/include"
-    INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS};m;rt;util;gcc_s")
+    # ssl, crypto: the Couchbase backend's TLS (native-tls, the system's OpenSSL).
+    INTERFACE_LINK_LIBRARIES "ssl;crypto;Threads::Threads;${CMAKE_DL_LIBS};m;rt;util;gcc_s")
 endif()
 
 set(ferrolock_INCLUDE_DIRS "${_ferrolock_prefix}/include")

@@ -24,13 +24,6 @@ export function tempDir(prefix = 'ferrolock-node-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 }
 
-/** tests/vectors/backends.json's rows by name: how each fixture makes its URL
- * (rows with a `feature` need a cargo feature this binding builds without). */
-export const FIXTURES = new Map(
-  JSON.parse(fs.readFileSync(path.join(repo, 'tests', 'vectors', 'backends.json'), 'utf8'))
-    .fixtures.filter((row) => !('feature' in row))
-    .map((row) => [row.name, row]),
-)
 /**
  * The entry under test: `native` (the addon), or `wasm` (`ferrolock/wasm`:
  * scripts/suites/wasm runs these files with test/wasm/register.mjs, which
@@ -39,6 +32,18 @@ export const FIXTURES = new Map(
  */
 export const ENTRY = process.env.FERROLOCK_TEST_ENTRY === 'wasm' ? 'wasm' : 'native'
 export const WASM = ENTRY === 'wasm'
+/** The cargo features of backends.json's `feature` rows this entry's build
+ * has: the addon has the core's `backends` (couchbase too), the WebAssembly
+ * build none of them. */
+export const BUILT_FEATURES = WASM ? [] : ['couchbase']
+/** tests/vectors/backends.json's rows by name: how each fixture makes its URL. */
+export const FIXTURES = new Map(
+  JSON.parse(fs.readFileSync(path.join(repo, 'tests', 'vectors', 'backends.json'), 'utf8'))
+    .fixtures.filter((row) => !('feature' in row) || BUILT_FEATURES.includes(row.feature))
+    .map((row) => [row.name, row]),
+)
+/** What `fx.refused` returns where the backend refuses the operation. */
+export const REFUSED = Symbol('refused')
 /**
  * The wasm build's Redis fixtures: the `redis` row's server, through a
  * client (not in backends.json: they open the same `redis` backend).
@@ -81,6 +86,11 @@ export class Fixture {
     this.backend = backend
     this.kind = row.backend
     this.providers = []
+    // Operations the backend refuses as UNSUPPORTED (backends.json
+    // `unsupported`), and its ttl step (`ttl_unit_ms`: Couchbase's
+    // get-and-lock takes whole seconds).
+    this.refuses = new Set(row.unsupported ?? [])
+    this.ttlUnit = row.ttl_unit_ms ?? 1
     if (client) {
       // { redis: <a client>, namespace }: the client is made at connect.
       this.client = backend === 'redis_ioredis' ? 'ioredis' : 'node-redis'
@@ -117,6 +127,23 @@ export class Fixture {
     this.providers.push(locks)
     if (locks.backend !== this.kind) throw new Error(`backends.json: ${this.backend} opens ${this.kind}, not ${locks.backend}`)
     return locks
+  }
+  /** A short ttl of `ms` milliseconds, rounded up to the backend's ttl step. */
+  short(ms) {
+    return Math.ceil(ms / this.ttlUnit) * this.ttlUnit
+  }
+  /**
+   * `call()`'s result, or REFUSED where backends.json says the backend
+   * refuses `operation`: then `call()` must reject with UNSUPPORTED naming
+   * the backend.
+   */
+  async refused(operation, call) {
+    if (!this.refuses.has(operation)) return await call()
+    const e = await Promise.resolve().then(call).then(() => null, (e) => e)
+    if (!(e instanceof Error) || e.code !== 'UNSUPPORTED' || !e.message.includes(this.kind)) {
+      throw new Error(`backends.json says ${operation} is unsupported on ${this.backend}: got ${e}`)
+    }
+    return REFUSED
   }
   urlWith(query) {
     return `${this.url}${this.url.includes('?') ? '&' : '?'}${query}`

@@ -16,7 +16,7 @@ import os
 import pathlib
 import shutil
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Set
 
 import pytest
 
@@ -27,14 +27,17 @@ VECTORS = ROOT / "tests" / "vectors"
 
 _seq = itertools.count()
 
-# Rows with a `feature` need a cargo feature this binding builds without
-# (backends.json says which and why).
+# Rows with a `feature` need that cargo feature in this binding's build: it
+# has `backends` (the core's), which has every one of them (couchbase too).
+BUILT_FEATURES = {"couchbase"}
 FIXTURES = {
     row["name"]: row
     for row in json.loads((VECTORS / "backends.json").read_text(encoding="utf-8"))["fixtures"]
-    if "feature" not in row
+    if "feature" not in row or row["feature"] in BUILT_FEATURES
 }
 BACKENDS = list(FIXTURES)
+# A sentinel: what ``refused`` returns where the backend refuses the operation.
+REFUSED = object()
 
 
 def unique(prefix: str) -> str:
@@ -88,6 +91,47 @@ def sqlite_url(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def redis_url(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
     return url_for("redis", tmp_path, request.node.originalname)
+
+
+@pytest.fixture
+def short(backend_fixture: str) -> Callable[[float], float]:
+    """``short(seconds)``: a short ttl rounded up to the backend's ttl step
+    (backends.json ``ttl_unit_ms``: Couchbase's get-and-lock takes whole
+    seconds), so a scenario scales its waits with it."""
+    unit_ms = FIXTURES[backend_fixture].get("ttl_unit_ms", 1)
+
+    def short(seconds: float) -> float:
+        ms = round(seconds * 1000)
+        return -(-ms // unit_ms) * unit_ms / 1000
+
+    return short
+
+
+@pytest.fixture
+def refuses(backend_fixture: str) -> Set[str]:
+    """The operations backends.json says the backend refuses as UNSUPPORTED."""
+    return set(FIXTURES[backend_fixture].get("unsupported", []))
+
+
+@pytest.fixture
+def refused(backend_fixture: str) -> Callable[..., object]:
+    """``refused(operation, call)``: ``call()``'s result, or ``REFUSED``
+    where backends.json says the backend refuses ``operation`` (its
+    ``unsupported``: ``list``, ``refresh``, ``force_release``); then the
+    call must raise Unsupported naming the backend."""
+    row = FIXTURES[backend_fixture]
+    refuses = set(row.get("unsupported", []))
+
+    def refused(operation: str, call: Callable[[], object]) -> object:
+        if operation not in refuses:
+            return call()
+        with pytest.raises(ferrolock.Unsupported) as info:
+            call()
+        assert info.value.code == "UNSUPPORTED", operation
+        assert row["backend"] in str(info.value), f"{operation}: {info.value} should name {row['backend']}"
+        return REFUSED
+
+    return refused
 
 
 @pytest.fixture

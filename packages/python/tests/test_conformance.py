@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Set
 import pytest
 
 import ferrolock
-from conftest import VECTORS, wait_until
+from conftest import REFUSED, VECTORS, wait_until
 from ferrolock import aio
 
 HANG = 20.0
@@ -153,20 +153,22 @@ def test_fences_start_at_1_and_increase(connect):
     assert locks.lock("g").try_acquire().fence == 1  # per key
 
 
-def test_expiry_lets_another_owner_in_with_higher_fence(connect):
+def test_expiry_lets_another_owner_in_with_higher_fence(connect, short):
     locks = connect()
-    first = locks.lock("e", ttl=0.2, auto_renew=False).try_acquire()
+    ttl = short(0.2)
+    first = locks.lock("e", ttl=ttl, auto_renew=False).try_acquire()
     start = time.monotonic()
     second = connect().lock("e").acquire(10)
-    assert time.monotonic() - start >= 0.15, "got in before expiry"
+    assert time.monotonic() - start >= ttl * 3 / 4, "got in before expiry"
     assert second.fence > first.fence
     assert first.release() is False, "an expired lease released another owner's lock"
 
 
-def test_stale_release_is_false_and_leaves_new_holder(connect):
+def test_stale_release_is_false_and_leaves_new_holder(connect, short):
     locks = connect()
-    stale = locks.lock("s", ttl=0.1, auto_renew=False).try_acquire()
-    time.sleep(0.15)
+    ttl = short(0.1)
+    stale = locks.lock("s", ttl=ttl, auto_renew=False).try_acquire()
+    time.sleep(ttl * 1.5)
     fresh = locks.lock("s").try_acquire()
     assert fresh is not None, "expired lock is free"
     assert stale.release() is False
@@ -175,11 +177,13 @@ def test_stale_release_is_false_and_leaves_new_holder(connect):
     assert fresh.release() is True
 
 
-def test_refresh_after_loss_is_lost(connect):
+def test_refresh_after_loss_is_lost(connect, short, refused):
     locks = connect()
-    held = locks.lock("r", ttl=0.1, auto_renew=False).try_acquire()
-    held.refresh(0.1)
-    time.sleep(0.15)
+    ttl = short(0.1)
+    held = locks.lock("r", ttl=ttl, auto_renew=False).try_acquire()
+    if refused("refresh", lambda: held.refresh(ttl)) is REFUSED:
+        return
+    time.sleep(ttl * 1.5)
     _other = locks.lock("r").try_acquire()
     assert _other is not None
     with pytest.raises(ferrolock.LockLost) as info:
@@ -238,7 +242,7 @@ def test_token_resumes_in_another_provider(connect, has):
         b.resume(token)
 
 
-def test_force_release_state_and_list_show_no_owner_id(connect, has):
+def test_force_release_state_and_list_show_no_owner_id(connect, has, refused):
     locks = connect()
     if not has(locks, "handoff"):
         return
@@ -249,9 +253,10 @@ def test_force_release_state_and_list_show_no_owner_id(connect, has):
     st = locks.state("inv:1")
     assert (st.held, st.fence, st.mode, st.holder, st.readers) == (True, h1.fence, "exclusive", "billing", 0)
     assert 20 < st.expires_in <= 30
-    listed = locks.list("inv:")
-    assert [i.name for i in listed] == ["inv:1", "inv:2"]
-    assert len(locks.list()) == 3
+    listed = refused("list", lambda: locks.list("inv:"))
+    if listed is not REFUSED:
+        assert [i.name for i in listed] == ["inv:1", "inv:2"]
+        assert len(locks.list()) == 3
 
     token = h1.into_token()
     import base64
@@ -260,8 +265,13 @@ def test_force_release_state_and_list_show_no_owner_id(connect, has):
     shown = repr(locks.state("inv:1")) + repr(listed) + repr(h1)
     assert owner.hex() not in shown and base64.urlsafe_b64encode(owner).decode()[:20] not in shown
 
-    assert locks.force_release("inv:1") is True
-    assert locks.force_release("inv:1") is False
+    was_held = refused("force_release", lambda: locks.force_release("inv:1"))
+    if was_held is REFUSED:
+        # Only its owner frees it here: with its token.
+        assert locks.resume(token).release() is True
+    else:
+        assert was_held is True
+        assert locks.force_release("inv:1") is False
     assert locks.state("inv:1").free
     with pytest.raises(ferrolock.LockLost):
         locks.resume(token)
@@ -287,6 +297,7 @@ def test_shared_locks_admit_readers_and_exclude_writers(connect, has):
 def test_waiting_writer_is_not_starved_by_new_readers(connect, has):
     locks = connect()
     if not has(locks, "shared"):
+        has(locks, "queue")  # consulted too, as scenarios.json says, though it decides nothing then
         return
     first_reader = locks.lock("ws", shared=True).try_acquire()
     other = connect()
@@ -393,13 +404,22 @@ def test_cancelled_acquires_leave_the_lock_free(url, has):
         async with await aio.connect(url) as locks, await aio.connect(url) as other:
             # Without a queue, waiters race: see scenarios.json.
             fair = has(locks, "queue")
+            # A leaked grant would hold the lock far past the worker's wait
+            # (within the backend's maximum: Couchbase's get-and-lock, 30 s).
+            long = min(locks.capabilities.max_ttl, 60)
+            # Racing waiters pause between attempts for four times an
+            # uncontended acquire-release pair (at least 1 ms): on a backend
+            # whose round trips are slower they would starve the worker.
+            start = time.monotonic()
+            await (await locks.lock("pace").try_acquire()).release()
+            pause = max((time.monotonic() - start) * 4, 0.001)
             rng = random.Random()
             done = asyncio.Event()
             cancelled = [0]
 
             async def worker():
                 # Takes and releases the lock while the others cancel around it.
-                lock = locks.lock("cx", ttl=60, holder="worker")
+                lock = locks.lock("cx", ttl=long, holder="worker")
                 try:
                     for _ in range(40 if fair else 13):
                         held = await lock.acquire(10)
@@ -409,7 +429,7 @@ def test_cancelled_acquires_leave_the_lock_free(url, has):
                     done.set()
 
             async def canceller():
-                lock = other.lock("cx", ttl=60)
+                lock = other.lock("cx", ttl=long)
                 while not done.is_set():
                     try:
                         held = await asyncio.wait_for(lock.acquire(30), rng.uniform(0, 0.004))
@@ -418,19 +438,19 @@ def test_cancelled_acquires_leave_the_lock_free(url, has):
                     else:
                         await held.release()
                     if not fair:
-                        await asyncio.sleep(0.001)
+                        await asyncio.sleep(pause)
 
             await asyncio.gather(worker(), *(canceller() for _ in range(6)))
             # Uncontended too: acquires of a free lock, cancelled at random moments.
             for _ in range(30):
                 try:
-                    held = await asyncio.wait_for(other.lock("cx", ttl=60).acquire(30), rng.uniform(0, 0.004))
+                    held = await asyncio.wait_for(other.lock("cx", ttl=long).acquire(30), rng.uniform(0, 0.004))
                 except asyncio.TimeoutError:
                     cancelled[0] += 1
                     continue
                 await held.release()
             assert cancelled[0] > 0, "no acquire was cancelled"
-            # A newcomer gets the lock at once: no lease (ttl 60 s) nor queue
+            # A newcomer gets the lock at once: no lease (ttl `long`) nor queue
             # entry (stale after 5 s) of a cancelled acquire is in its way.
             async with await aio.connect(url) as newcomer:
                 start = time.monotonic()
@@ -441,30 +461,41 @@ def test_cancelled_acquires_leave_the_lock_free(url, has):
     run(main())
 
 
-def test_watchdog_keeps_lock_past_its_ttl(connect):
+def test_watchdog_keeps_lock_past_its_ttl(connect, short, refused):
     locks = connect()
     renewed = []
     locks.on("renewed", renewed.append)
-    held = locks.lock("wd", ttl=0.3).try_acquire()
-    time.sleep(1.0)
+    ttl = short(0.3)
+    held = locks.lock("wd", ttl=ttl).try_acquire()
+    if refused("refresh", lambda: held.refresh(ttl)) is REFUSED:
+        # Nothing renews a lock the backend cannot extend: it lapses at its ttl.
+        time.sleep(ttl * 1.5)
+        assert locks.lock("wd").try_acquire() is not None, "a lock that cannot be renewed outlived its ttl"
+        assert held.release() is False
+        assert renewed == []
+        return
+    time.sleep(ttl * 10 / 3)
     assert not held.lost
     assert locks.lock("wd").try_acquire() is None, "renewed lock was taken"
     assert held.release()
     assert wait_until(lambda: len(renewed) >= 2), f"renewed {len(renewed)} times"
 
 
-def test_without_auto_renew_the_lock_expires_at_its_ttl(connect):
+def test_without_auto_renew_the_lock_expires_at_its_ttl(connect, short):
     locks = connect()
-    held = locks.lock("nr", ttl=0.3, auto_renew=False).try_acquire()
+    ttl = short(0.3)
+    held = locks.lock("nr", ttl=ttl, auto_renew=False).try_acquire()
     assert locks.lock("nr").try_acquire() is None
-    time.sleep(0.5)
+    time.sleep(ttl * 5 / 3)
     assert locks.state("nr").free
     assert held.release() is False
 
 
-def test_loss_is_noticed_and_run_ends_with_lost(connect):
+def test_loss_is_noticed_and_run_ends_with_lost(connect, refused):
     locks = connect()
     admin = connect()
+    if refused("force_release", lambda: admin.force_release("lost")) is REFUSED:
+        return  # nothing can take a lock from its holder here (it only lapses)
     with pytest.raises(ferrolock.LockLost) as info:
         with locks.lock("lost", ttl=0.3, timeout=5) as held:
             admin.force_release("lost")
@@ -502,17 +533,20 @@ def test_run_returns_the_body_value_and_releases(connect):
         locks.lock("run").run(lambda h: None, timeout=0.05)
 
 
-def test_events_report_what_happened(connect):
+def test_events_report_what_happened(connect, refused):
     locks = connect()
     seen = []
     locks.on("*", seen.append)
     held = locks.lock("ev", holder="me").try_acquire()
     assert locks.lock("ev").acquire_or_none(0.05) is None
     held.release()
-    _h = locks.lock("ev").try_acquire()
-    locks.force_release("ev")
+    h = locks.lock("ev").try_acquire()
+    last = "force_released"
+    if refused("force_release", lambda: locks.force_release("ev")) is REFUSED:
+        h.release()
+        last = "released"
     assert wait_until(lambda: len(seen) >= 6)
-    assert [e.kind for e in seen] == ["acquired", "queued", "timed_out", "released", "acquired", "force_released"]
+    assert [e.kind for e in seen] == ["acquired", "queued", "timed_out", "released", "acquired", last]
     assert all(e.name == "ev" for e in seen)
     with pytest.raises(ferrolock.InvalidArgument):
         locks.on("exploded", print)
@@ -589,7 +623,7 @@ def test_dropped_handle_releases_its_lock(connect):
     nxt.release()
 
 
-def test_bad_input_gives_typed_errors(connect):
+def test_bad_input_gives_typed_errors(connect, refused):
     locks = connect()
 
     def invalid(op, needle):
@@ -610,7 +644,8 @@ def test_bad_input_gives_typed_errors(connect):
     assert locks.lock("é" * 256).try_acquire() is not None
     assert locks.lock("{braces}:and spaces/ünïcode").try_acquire() is not None
     # Nothing was left held by the failed calls.
-    assert locks.list("t") == []
+    listed = refused("list", lambda: locks.list("t"))
+    assert listed is REFUSED or listed == []
     with pytest.raises(ferrolock.InvalidArgument):
         locks.state("")
     with pytest.raises(ferrolock.InvalidArgument):
@@ -629,9 +664,11 @@ def test_bad_input_gives_typed_errors(connect):
     with pytest.raises(ferrolock.InvalidArgument) as info:
         ferrolock.connect("ftp://alice:hunter2@example")
     assert "hunter2" not in str(info.value), f"password leaked: {info.value}"
+    # A scheme whose backend this build leaves out (redis+runner is the
+    # WebAssembly build's) is UNSUPPORTED naming its cargo feature.
     with pytest.raises(ferrolock.Unsupported) as unsupported:
-        ferrolock.connect("couchbase://alice:hunter2@db/app")
-    assert "couchbase" in str(unsupported.value) and "hunter2" not in str(unsupported.value)
+        ferrolock.connect("redis+runner://alice:hunter2@db")
+    assert "redis-runner" in str(unsupported.value) and "hunter2" not in str(unsupported.value)
 
 
 def test_foreign_and_malformed_tokens_are_invalid(connect, has, tmp_path):

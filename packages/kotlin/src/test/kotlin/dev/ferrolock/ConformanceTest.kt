@@ -180,28 +180,31 @@ class ConformanceTest {
             },
             "expiry_lets_another_owner_in_with_higher_fence" to { fx ->
                 val locks = fx.connect()
-                val first = locks.lock("e", ttl = 200.milliseconds, autoRenew = false).tryAcquire()!!
+                val ttl = fx.short(200)
+                val first = locks.lock("e", ttl = ttl, autoRenew = false).tryAcquire()!!
                 val start = TimeSource.Monotonic.markNow()
                 val second = fx.connect().lock("e").acquire(10.seconds)
-                assertTrue(elapsed(start) >= 150.milliseconds, "got in before expiry")
+                assertTrue(elapsed(start) >= ttl * 3 / 4, "got in before expiry")
                 assertTrue(second.fence > first.fence)
                 assertFalse(first.release(), "an expired lease released another owner's lock")
             },
             "stale_release_is_false_and_leaves_new_holder" to { fx ->
                 val locks = fx.connect()
-                val stale = locks.lock("s", ttl = 100.milliseconds, autoRenew = false).tryAcquire()!!
-                delay(150)
+                val ttl = fx.short(100)
+                val stale = locks.lock("s", ttl = ttl, autoRenew = false).tryAcquire()!!
+                delay(ttl * 3 / 2)
                 val fresh = present(locks.lock("s").tryAcquire(), "expired lock is free")
                 assertFalse(stale.release())
                 val state = present(locks.state("s"), "a stale release freed the new holder's lock")
                 assertEquals(fresh.fence, state.fence)
                 assertTrue(fresh.release())
             },
-            "refresh_after_loss_is_lost" to { fx ->
+            "refresh_after_loss_is_lost" to ok@{ fx ->
                 val locks = fx.connect()
-                val held = locks.lock("r", ttl = 100.milliseconds, autoRenew = false).tryAcquire()!!
-                held.refresh(100.milliseconds)
-                delay(150)
+                val ttl = fx.short(100)
+                val held = locks.lock("r", ttl = ttl, autoRenew = false).tryAcquire()!!
+                if (fx.refused("refresh") { held.refresh(ttl) } == null) return@ok
+                delay(ttl * 3 / 2)
                 assertNotNull(locks.lock("r").tryAcquire())
                 val e = expect<LockLostException> { held.refresh(1.seconds) }
                 assertEquals("LOST", e.code)
@@ -266,16 +269,24 @@ class ConformanceTest {
                 assertEquals("billing", state.holder)
                 assertEquals(0, state.readers)
                 assertTrue(state.expiresIn > 20.seconds && state.expiresIn <= 30.seconds, "${state.expiresIn}")
-                val listed = locks.list("inv:")
-                assertEquals(listOf("inv:1", "inv:2"), listed.map { it.name })
-                assertEquals(3, locks.list().size)
+                val listed = fx.refused("list") { locks.list("inv:") }
+                if (listed != null) {
+                    assertEquals(listOf("inv:1", "inv:2"), listed.map { it.name })
+                    assertEquals(3, locks.list().size)
+                }
                 // The owner id lives only in the token.
                 val token = h1.intoToken()
                 val owner = token.removePrefix("flk1.").substring(6, 26)
                 val shown = "${locks.state("inv:1")} $listed"
                 assertFalse(owner in shown, "owner id leaked: $shown")
-                assertTrue(locks.forceRelease("inv:1"))
-                assertFalse(locks.forceRelease("inv:1"))
+                when (val wasHeld = fx.refused("force_release") { locks.forceRelease("inv:1") }) {
+                    // Only its owner frees it here: with its token.
+                    null -> assertTrue(locks.resume(token).release())
+                    else -> {
+                        assertTrue(wasHeld)
+                        assertFalse(locks.forceRelease("inv:1"))
+                    }
+                }
                 assertNull(locks.state("inv:1"))
                 expect<LockLostException> { locks.resume(token) }
                 h2.release()
@@ -300,7 +311,10 @@ class ConformanceTest {
             },
             "waiting_writer_is_not_starved_by_new_readers" to ok@{ fx ->
                 val locks = fx.connect()
-                if (!fx.has(locks, "shared")) return@ok
+                if (!fx.has(locks, "shared")) {
+                    fx.has(locks, "queue") // consulted too, as scenarios.json says, though it decides nothing then
+                    return@ok
+                }
                 val firstReader = locks.lock("ws", shared = true).tryAcquire()!!
                 val other = fx.connect()
                 coroutineScope {
@@ -394,13 +408,22 @@ class ConformanceTest {
                 val other = fx.connect()
                 // Without a queue, waiters race: see scenarios.json.
                 val fair = fx.has(locks, "queue")
+                // A leaked grant would hold the lock far past the worker's wait
+                // (within the backend's maximum: Couchbase's get-and-lock, 30 s).
+                val long = minOf(locks.capabilities.maxTtl, 60.seconds)
+                // Racing waiters pause between attempts for four times an
+                // uncontended acquire-release pair (at least 1 ms): on a backend
+                // whose round trips are slower they would starve the worker.
+                val paced = TimeSource.Monotonic.markNow()
+                locks.lock("pace").tryAcquire()!!.release()
+                val pause = maxOf(elapsed(paced) * 4, 1.milliseconds)
                 var done = false
                 var cancelled = 0
                 // One acquire cancelled after 0-4 ms; a grant that won the race is released.
                 // (Not withTimeoutOrNull: its timeout may drop a value the block
                 // already returned, as kotlinx.coroutines documents.)
                 suspend fun cancelledAcquire() = coroutineScope {
-                    val acquiring = async { other.lock("cx", ttl = 60.seconds).acquire(30.seconds) }
+                    val acquiring = async { other.lock("cx", ttl = long).acquire(30.seconds) }
                     delay(Random.nextLong(0, 5))
                     acquiring.cancel()
                     val held = runCatching { acquiring.await() }.getOrNull()
@@ -408,7 +431,7 @@ class ConformanceTest {
                 }
                 coroutineScope {
                     launch {
-                        val lock = locks.lock("cx", ttl = 60.seconds, holder = "worker")
+                        val lock = locks.lock("cx", ttl = long, holder = "worker")
                         try {
                             repeat(if (fair) 40 else 13) {
                                 val held = lock.acquire(10.seconds)
@@ -423,7 +446,7 @@ class ConformanceTest {
                         launch {
                             while (!done) {
                                 cancelledAcquire()
-                                if (fair) yield() else delay(1)
+                                if (fair) yield() else delay(pause)
                             }
                         }
                     }
@@ -437,10 +460,23 @@ class ConformanceTest {
                 assertTrue(elapsed(start) < 3.seconds)
                 assertTrue(held.release())
             },
-            "watchdog_keeps_lock_past_its_ttl" to { fx ->
+            "watchdog_keeps_lock_past_its_ttl" to ok@{ fx ->
                 val locks = fx.connect()
                 val sub = locks.subscribe()
-                val held = locks.lock("wd", ttl = 300.milliseconds).tryAcquire()!!
+                val ttl = fx.short(300)
+                val held = locks.lock("wd", ttl = ttl).tryAcquire()!!
+                if (fx.refused("refresh") { held.refresh(ttl) } == null) {
+                    // Nothing renews a lock the backend cannot extend: it lapses at its ttl.
+                    delay(ttl * 3 / 2)
+                    assertNotNull(locks.lock("wd").tryAcquire(), "a lock that cannot be renewed outlived its ttl")
+                    assertFalse(held.release())
+                    while (true) {
+                        val e = sub.tryNext() ?: break
+                        assertFalse(e.kind == EventKind.RENEWED, "a lock that cannot be extended was renewed")
+                    }
+                    sub.close()
+                    return@ok
+                }
                 // Renewed twice (at ttl/3): seen as events, not slept for.
                 var renewed = 0
                 while (renewed < 2) {
@@ -455,15 +491,18 @@ class ConformanceTest {
             },
             "without_auto_renew_the_lock_expires_at_its_ttl" to { fx ->
                 val locks = fx.connect()
-                val held = locks.lock("nr", ttl = 300.milliseconds, autoRenew = false).tryAcquire()!!
+                val ttl = fx.short(300)
+                val held = locks.lock("nr", ttl = ttl, autoRenew = false).tryAcquire()!!
                 assertNull(locks.lock("nr").tryAcquire())
-                delay(500)
+                delay(ttl * 5 / 3)
                 assertNull(locks.state("nr"))
                 assertFalse(held.release())
             },
-            "loss_is_noticed_and_run_ends_with_lost" to { fx ->
+            "loss_is_noticed_and_run_ends_with_lost" to ok@{ fx ->
                 val locks = fx.connect()
                 val admin = fx.connect()
+                // Nothing can take a lock from its holder here (it only lapses).
+                if (fx.refused("force_release") { admin.forceRelease("lost") } == null) return@ok
                 val e = expect<LockLostException> {
                     locks.lock("lost", ttl = 300.milliseconds).withLock { held ->
                         admin.forceRelease("lost")
@@ -497,11 +536,15 @@ class ConformanceTest {
                 assertNull(locks.lock("ev").acquireOrNull(50.milliseconds))
                 held.release()
                 val again = locks.lock("ev").tryAcquire()!!
-                locks.forceRelease("ev")
+                var last = "force_released"
+                if (fx.refused("force_release") { locks.forceRelease("ev") } == null) {
+                    again.release()
+                    last = "released"
+                }
                 val seen = withTimeout(5.seconds) { events.take(6).toList() }
                 for (e in seen) assertEquals("ev", e.name)
                 val kinds = seen.map { it.kind.wire }
-                assertEquals(listOf("acquired", "queued", "timed_out", "released", "acquired", "force_released"), kinds)
+                assertEquals(listOf("acquired", "queued", "timed_out", "released", "acquired", last), kinds)
                 assertTrue(again.fence > held.fence)
             },
             "closed_provider_refuses_operations" to { fx ->
@@ -565,7 +608,7 @@ class ConformanceTest {
                 assertNotNull(locks.lock("é".repeat(256)).tryAcquire())
                 assertNotNull(locks.lock("{braces}:and spaces/ünïcode").tryAcquire())
                 // Nothing was left held by the failed calls.
-                assertEquals(emptyList<LockInfo>(), locks.list("t"))
+                fx.refused("list") { locks.list("t") }?.let { assertEquals(emptyList<LockInfo>(), it) }
                 expect<InvalidArgumentException> { locks.state("") }
                 expect<InvalidArgumentException> { locks.forceRelease("a\u0000") }
                 for ((url, needle) in listOf(
@@ -579,8 +622,10 @@ class ConformanceTest {
                 )) invalid(needle) { Locks.connect(url) }
                 val err = expect<InvalidArgumentException> { Locks.connect("ftp://alice:hunter2@example") }
                 assertFalse("hunter2" in err.message!!, "password leaked: ${err.message}")
-                val cb = expect<UnsupportedException> { Locks.connect("couchbase://alice:hunter2@db/app") }
-                assertTrue("couchbase" in cb.message!!, cb.message)
+                // A scheme this build leaves out (redis+runner is the WebAssembly
+                // build's) is UNSUPPORTED naming its cargo feature.
+                val cb = expect<UnsupportedException> { Locks.connect("redis+runner://alice:hunter2@db") }
+                assertTrue("redis-runner" in cb.message!!, cb.message)
                 assertFalse("hunter2" in cb.message!!)
             },
             "foreign_and_malformed_tokens_are_invalid" to ok@{ fx ->

@@ -13,13 +13,15 @@ fun vectors(name: String): JsonObject =
     JsonParser.parseString(File(repo, "tests/vectors/$name").readText()).asJsonObject
 
 /**
- * tests/vectors/backends.json's rows by name, but those with a `feature`:
- * they need a cargo feature this binding builds without (backends.json says
- * which and why).
+ * The cargo features of backends.json's `feature` rows this binding has: it
+ * builds the core's `backends`, which has every one of them (couchbase too).
  */
+val BUILT_FEATURES = setOf("couchbase")
+
+/** tests/vectors/backends.json's rows by name. */
 val FIXTURES: Map<String, JsonObject> =
     vectors("backends.json").getAsJsonArray("fixtures").map { it.asJsonObject }
-        .filter { !it.has("feature") }
+        .filter { !it.has("feature") || it["feature"].asString in BUILT_FEATURES }
         .associateBy { it["name"].asString }
 
 /** The rows that need nothing but this build (`mvn install`), and the rest (servers). */
@@ -51,6 +53,34 @@ open class Fixture(val fixture: String, scenario: String) {
         else -> error("backends.json: $fixture makes its URL by ${row["url"]}")
     }
     private val providers = mutableListOf<Locks>()
+
+    /** Operations the backend refuses as UNSUPPORTED (backends.json `unsupported`). */
+    val refuses: Set<String> = row.getAsJsonArray("unsupported")?.map { it.asString }?.toSet() ?: emptySet()
+
+    /** The backend's ttl step (backends.json `ttl_unit_ms`: Couchbase's get-and-lock takes whole seconds). */
+    private val ttlUnitMs: Long = row["ttl_unit_ms"]?.asLong ?: 1
+
+    /** A short ttl of [ms] milliseconds, rounded up to the backend's ttl step. */
+    fun short(ms: Long): kotlin.time.Duration =
+        kotlin.time.Duration.parse("${(ms + ttlUnitMs - 1) / ttlUnitMs * ttlUnitMs}ms")
+
+    /**
+     * [call]'s result, or null where backends.json says the backend refuses
+     * [operation]: then [call] must throw UnsupportedException naming the backend.
+     */
+    suspend fun <T : Any> refused(operation: String, call: suspend () -> T): T? {
+        if (operation !in refuses) return call()
+        val e = try {
+            call()
+            null
+        } catch (e: UnsupportedException) {
+            e
+        }
+        check(e != null && e.code == "UNSUPPORTED" && kind in e.message!!) {
+            "backends.json says $operation is UNSUPPORTED on $fixture: got ${e?.message ?: "no error"}"
+        }
+        return null
+    }
 
     suspend fun connect(): Locks {
         val locks = Locks.connect(url)
