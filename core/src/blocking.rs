@@ -52,6 +52,94 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     &slot.rt
 }
 
+/// A runtime that one synchronous provider's callers drive themselves: a
+/// `current_thread` runtime run by the calling thread inside each blocking
+/// call, so a network reply wakes the caller straight from its socket, with
+/// no hop through a runtime thread (on a busy machine each hop costs a
+/// scheduling delay: [`runtime`]'s worker reads the socket, then wakes the
+/// caller). Between calls a background thread drives it for 1 ms every
+/// 20 ms, for renewals and the releases of dropped handles; a call that comes
+/// meanwhile is served by that thread. Connect the provider inside
+/// [`Driven::block_on`], so that its tasks and sockets live here.
+///
+/// What the synchronous bindings use (Python's sync API, Kotlin's and
+/// Java's blocking forms); its background thread stops when the last
+/// reference goes or at [`Driven::stop`] (the provider was closed).
+pub struct Driven {
+    rt: std::mem::ManuallyDrop<tokio::runtime::Runtime>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Driven {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driven").finish_non_exhaustive()
+    }
+}
+
+/// How often the background thread drives an idle [`Driven`] runtime, and for how long.
+const DRIVE_EVERY: Duration = Duration::from_millis(20);
+const DRIVE_FOR: Duration = Duration::from_millis(1);
+
+impl Driven {
+    /// A new runtime and its background thread, named `thread_name`.
+    pub fn new(thread_name: &str) -> std::sync::Arc<Driven> {
+        use std::sync::atomic::Ordering;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("ferrolock: cannot build a runtime");
+        let driven = std::sync::Arc::new(Driven {
+            rt: std::mem::ManuallyDrop::new(rt),
+            stop: std::sync::atomic::AtomicBool::new(false),
+        });
+        let weak = std::sync::Arc::downgrade(&driven);
+        let spawned = std::thread::Builder::new().name(thread_name.into()).spawn(move || loop {
+            std::thread::sleep(DRIVE_EVERY);
+            let Some(d) = weak.upgrade() else { return };
+            if d.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            d.rt.block_on(async { tokio::time::sleep(DRIVE_FOR).await });
+        });
+        if spawned.is_err() {
+            // No background thread: renewals then run only during calls.
+            driven.stop();
+        }
+        driven
+    }
+    /// The runtime (to spawn on, or to enter).
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+    /// Run `f` to its end, driving the runtime from the calling thread.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+    /// Stop the background thread (the provider was closed).
+    pub fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        // Let clean-ups just spawned (a dropped handle's release) finish,
+        // then shut the runtime down, on a thread of its own: this may run
+        // where blocking is not allowed (inside another runtime, or with an
+        // interpreter's lock held). Objects a binding inherited through
+        // fork() must never get here (their runtime's threads are gone).
+        self.stop();
+        // SAFETY: `rt` is taken once, here, and never used again.
+        let rt = unsafe { std::mem::ManuallyDrop::take(&mut self.rt) };
+        let finishing = std::thread::Builder::new().name("ferrolock-close".into()).spawn(move || {
+            rt.block_on(async { tokio::time::sleep(DRIVE_EVERY).await });
+        });
+        if let Err(e) = finishing {
+            drop(e); // the runtime went with the closure: shut down as is
+        }
+    }
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     runtime().block_on(f)
 }

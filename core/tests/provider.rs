@@ -67,3 +67,46 @@ async fn renewal_survives_handles_coming_and_going() {
     assert!(last.release().await.unwrap(), "the handle registered last was renewed");
     locks.close().await;
 }
+
+/// A provider on a `blocking::Driven` runtime (what the synchronous bindings
+/// connect with): its callers drive it, and between their calls its
+/// background thread does, so renewals go on while nobody calls, a handle
+/// dropped outside any call is released, and several threads can call at
+/// once.
+#[test]
+fn a_driven_provider_works_between_and_across_its_callers() {
+    let driven = ferrolock::blocking::Driven::new("ferrolock-test-driven");
+    let locks = driven.block_on(Locks::connect("memory://driven")).unwrap();
+    // A 300 ms ttl outlived with no call at all: only the background thread renews it.
+    let held = driven.block_on(locks.lock("renewed").ttl(Duration::from_millis(300)).try_acquire()).unwrap().unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    assert!(!held.is_lost(), "not renewed between calls");
+    assert!(driven.block_on(held.release()).unwrap());
+    // A handle dropped outside any call: released by the background thread.
+    let dropped = driven.block_on(locks.lock("dropped").try_acquire()).unwrap().unwrap();
+    drop(dropped);
+    let next = driven.block_on(locks.lock("dropped").acquire(Duration::from_secs(10))).unwrap();
+    assert!(driven.block_on(next.release()).unwrap());
+    // Four threads on one lock, each waiting in its own call: every
+    // acquisition exclusive, none lost.
+    let inside = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (driven, locks, inside) = (driven.clone(), locks.clone(), inside.clone());
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    let h = driven.block_on(locks.lock("shared").acquire(Duration::from_secs(30))).unwrap();
+                    assert_eq!(inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst), 0, "two holders at once");
+                    inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    assert!(driven.block_on(h.release()).unwrap());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(driven.block_on(locks.lock("shared").try_acquire()).unwrap().unwrap().fence(), 201);
+    driven.block_on(locks.close());
+    driven.stop();
+}

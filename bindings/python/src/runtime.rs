@@ -16,7 +16,6 @@ use pyo3::prelude::*;
 use pyo3::BoundObject as _;
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::runtime::Runtime;
@@ -62,16 +61,11 @@ pub fn runtime() -> &'static Runtime {
     }
 }
 
-/// A runtime of one synchronous provider: a `current_thread` runtime that
-/// the calling thread drives itself inside each call, so a Redis round trip
-/// wakes the caller straight from the socket, with no hop through a runtime
-/// thread (on a busy machine each hop costs a scheduling delay). Between
-/// calls a background thread drives it briefly every 20 ms, for renewals
-/// and clean-ups; a call that comes meanwhile is served by that thread.
-pub struct Private {
-    rt: ManuallyDrop<Runtime>,
-    stop: std::sync::atomic::AtomicBool,
-}
+/// The runtime of one synchronous provider: the core's
+/// `ferrolock::blocking::Driven`, a `current_thread` runtime the calling
+/// thread drives itself inside each call (a Redis reply wakes the caller
+/// straight from the socket), driven between calls by a background thread.
+pub type Private = ferrolock::blocking::Driven;
 
 /// Which runtime an object's futures run on: `None`, the shared one.
 pub type Driver = Option<Arc<Private>>;
@@ -79,49 +73,7 @@ pub type Driver = Option<Arc<Private>>;
 /// A private runtime and its background thread (which stops when the last
 /// provider or handle using it is gone).
 pub fn private() -> Arc<Private> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("ferrolock: cannot build a runtime");
-    let p = Arc::new(Private { rt: ManuallyDrop::new(rt), stop: std::sync::atomic::AtomicBool::new(false) });
-    let weak = Arc::downgrade(&p);
-    let spawned = std::thread::Builder::new().name("ferrolock-py-sync".into()).spawn(move || loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let Some(p) = weak.upgrade() else { return };
-        if p.stop.load(Ordering::Relaxed) {
-            return;
-        }
-        p.rt.block_on(async { tokio::time::sleep(Duration::from_millis(1)).await });
-    });
-    if spawned.is_err() {
-        // No background thread: renewals then run only during calls.
-        p.stop.store(true, Ordering::Relaxed);
-    }
-    p
-}
-
-impl Private {
-    /// Stop the background thread (the provider was closed).
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Drop for Private {
-    fn drop(&mut self) {
-        // Let clean-ups just spawned (a dropped handle's release) finish,
-        // then shut the runtime down. Objects inherited through fork never
-        // get here (see Owned).
-        self.stop.store(true, Ordering::Relaxed);
-        let rt = unsafe { ManuallyDrop::take(&mut self.rt) };
-        // Not here: this may run with the GIL held, or on a runtime thread.
-        let finishing = std::thread::Builder::new().name("ferrolock-py-close".into()).spawn(move || {
-            rt.block_on(async { tokio::time::sleep(Duration::from_millis(20)).await });
-        });
-        if let Err(e) = finishing {
-            drop(e); // the runtime went with the closure: shut down as is
-        }
-    }
+    Private::new("ferrolock-py-sync")
 }
 
 /// A value that belongs to the process image it was made in: in a forked
@@ -240,7 +192,7 @@ impl Connection {
 /// The runtime of `driver`.
 pub fn rt(driver: &Driver) -> &Runtime {
     match driver {
-        Some(p) => &p.rt,
+        Some(p) => p.runtime(),
         None => runtime(),
     }
 }

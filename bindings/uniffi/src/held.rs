@@ -3,7 +3,7 @@
 //! does for a dropped handle.
 
 use crate::error::Result;
-use crate::runtime::{self, ms};
+use crate::runtime::{self, ms, Exec};
 use crate::LockMode;
 use ferrolock::Drive;
 use std::sync::Arc;
@@ -11,14 +11,14 @@ use std::sync::Arc;
 #[derive(uniffi::Object)]
 pub struct Held {
     held: Arc<ferrolock::Held>,
-    drive: Drive,
+    exec: Exec,
 }
 
 impl Held {
-    pub fn new(held: ferrolock::Held, drive: Drive) -> Arc<Held> {
+    pub fn new(held: ferrolock::Held, exec: Exec) -> Arc<Held> {
         Arc::new(Held {
             held: Arc::new(held),
-            drive,
+            exec,
         })
     }
 }
@@ -66,34 +66,34 @@ impl Held {
             return Ok(false); // nothing to do: no round trip
         }
         let held = self.held.clone();
-        runtime::run(self.drive, async move { held.release_ref().await }).await
+        self.exec.run(async move { held.release_ref().await }).await
     }
     pub fn release_blocking(&self) -> Result<bool> {
         if !self.held.is_armed() {
             return Ok(false);
         }
-        runtime::block(self.held.release_ref())
+        self.exec.block(self.held.release_ref())
     }
 
     /// Extend the lease to `ttl_ms` from now; later renewals use it too.
     pub async fn refresh(&self, ttl_ms: i64) -> Result<()> {
         let ttl = runtime::millis(ttl_ms, "ttl").map_err(crate::error::invalid)?;
         let held = self.held.clone();
-        runtime::run(self.drive, async move { held.refresh(ttl).await }).await
+        self.exec.run(async move { held.refresh(ttl).await }).await
     }
     pub fn refresh_blocking(&self, ttl_ms: i64) -> Result<()> {
         let ttl = runtime::millis(ttl_ms, "ttl").map_err(crate::error::invalid)?;
-        runtime::block(self.held.refresh(ttl))
+        self.exec.block(self.held.refresh(ttl))
     }
 
     /// The end of a scope (`withLock`): release, then LOST if the lock was
     /// lost meanwhile, unless the body failed (its error goes on).
     pub async fn finish(&self, body_failed: bool) -> Result<()> {
         let held = self.held.clone();
-        runtime::run(self.drive, async move { held.finish(body_failed).await }).await
+        self.exec.run(async move { held.finish(body_failed).await }).await
     }
     pub fn finish_blocking(&self, body_failed: bool) -> Result<()> {
-        runtime::block(self.held.finish(body_failed))
+        self.exec.block(self.held.finish(body_failed))
     }
 
     /// Hand off: the token, and this handle disarmed.

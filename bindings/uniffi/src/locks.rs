@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::events::Events;
 use crate::held::Held;
 use crate::lock::Lock;
-use crate::runtime::{self, ms};
+use crate::runtime::{self, ms, Exec};
 use crate::LockMode;
 use ferrolock::{Drive, LockOptions, LockState, Mode};
 use std::sync::Arc;
@@ -79,14 +79,13 @@ pub struct Capabilities {
 #[derive(uniffi::Object)]
 pub struct Locks {
     inner: ferrolock::Locks,
+    exec: Exec,
 }
 
 impl Locks {
-    fn new(inner: ferrolock::Locks) -> Arc<Locks> {
-        Arc::new(Locks { inner })
-    }
-    fn drive(&self) -> Drive {
-        self.inner.drive()
+    fn shared(inner: ferrolock::Locks) -> Arc<Locks> {
+        let exec = Exec::shared(inner.drive());
+        Arc::new(Locks { inner, exec })
     }
 }
 
@@ -96,13 +95,17 @@ pub async fn connect(url: String) -> Result<Arc<Locks>> {
     let drive = ferrolock::Locks::drive_of(&url).unwrap_or(Drive::Blocking);
     runtime::run(drive, async move { open(url).await })
         .await
-        .map(Locks::new)
+        .map(Locks::shared)
 }
 
-/// `connect`, blocking the calling thread.
+/// `connect`, blocking the calling thread. The provider runs on a runtime
+/// of its own that its blocking callers drive (see `runtime::Exec`).
 #[uniffi::export]
 pub fn connect_blocking(url: String) -> Result<Arc<Locks>> {
-    runtime::block(open(url)).map(Locks::new)
+    let driven = ferrolock::blocking::Driven::new("ferrolock-sync");
+    let inner = driven.block_on(open(url))?;
+    let exec = Exec::driven(inner.drive(), driven);
+    Ok(Arc::new(Locks { inner, exec }))
 }
 
 async fn open(url: String) -> ferrolock::Result<ferrolock::Locks> {
@@ -133,59 +136,61 @@ impl Locks {
             auto_renew,
         });
         let lock = options.map(|o| self.inner.lock_with(name, o));
-        Arc::new(Lock::new(lock, self.drive()))
+        Arc::new(Lock::new(lock, self.exec.clone()))
     }
 
     /// Resume a lock from a token written in any process or language.
     pub async fn resume(&self, token: String) -> Result<Arc<Held>> {
         let locks = self.inner.clone();
-        let drive = self.drive();
-        runtime::run(drive, async move { locks.resume(&token).await })
+        self.exec
+            .run(async move { locks.resume(&token).await })
             .await
-            .map(|h| Held::new(h, drive))
+            .map(|h| Held::new(h, self.exec.clone()))
     }
     pub fn resume_blocking(&self, token: String) -> Result<Arc<Held>> {
-        runtime::block(self.inner.resume(&token)).map(|h| Held::new(h, self.drive()))
+        self.exec
+            .block(self.inner.resume(&token))
+            .map(|h| Held::new(h, self.exec.clone()))
     }
 
     /// Who holds `name`, or nothing when it is free.
     pub async fn state(&self, name: String) -> Result<Option<LockInfo>> {
         let locks = self.inner.clone();
-        runtime::run(self.drive(), async move {
+        self.exec.run(async move {
             locks.state(&name).await.map(|s| state_info(name, s))
         })
         .await
     }
     pub fn state_blocking(&self, name: String) -> Result<Option<LockInfo>> {
-        runtime::block(self.inner.state(&name)).map(|s| state_info(name, s))
+        self.exec.block(self.inner.state(&name)).map(|s| state_info(name, s))
     }
 
     /// The held locks whose names start with `prefix`.
     pub async fn list(&self, prefix: String) -> Result<Vec<LockInfo>> {
         let locks = self.inner.clone();
-        runtime::run(self.drive(), async move { locks.list(&prefix).await })
+        self.exec.run(async move { locks.list(&prefix).await })
             .await
             .map(infos)
     }
     pub fn list_blocking(&self, prefix: String) -> Result<Vec<LockInfo>> {
-        runtime::block(self.inner.list(&prefix)).map(infos)
+        self.exec.block(self.inner.list(&prefix)).map(infos)
     }
 
     /// Free `name` whoever holds it; whether it was held.
     pub async fn force_release(&self, name: String) -> Result<bool> {
         let locks = self.inner.clone();
-        runtime::run(self.drive(), async move { locks.force_release(&name).await }).await
+        self.exec.run(async move { locks.force_release(&name).await }).await
     }
     pub fn force_release_blocking(&self, name: String) -> Result<bool> {
-        runtime::block(self.inner.force_release(&name))
+        self.exec.block(self.inner.force_release(&name))
     }
 
     pub async fn ping(&self) -> Result<()> {
         let locks = self.inner.clone();
-        runtime::run(self.drive(), async move { locks.ping().await }).await
+        self.exec.run(async move { locks.ping().await }).await
     }
     pub fn ping_blocking(&self) -> Result<()> {
-        runtime::block(self.inner.ping())
+        self.exec.block(self.inner.ping())
     }
 
     /// Close: pending waits end with CLOSED, renewals stop, later calls are
@@ -193,10 +198,13 @@ impl Locks {
     /// Kotlin class has a `close()` of its own, which frees the handle.)
     pub async fn shutdown(&self) {
         let locks = self.inner.clone();
-        let _ = runtime::run(Drive::Blocking, async move { Ok(locks.close().await) }).await;
+        // Off the caller's thread, as a blocking operation (a SQLite file's close may block).
+        let _ = self.exec.off_thread().run(async move { Ok(locks.close().await) }).await;
+        self.exec.closed();
     }
     pub fn shutdown_blocking(&self) {
-        let _ = runtime::block(async { Ok(self.inner.close().await) });
+        let _ = self.exec.block(async { Ok(self.inner.close().await) });
+        self.exec.closed();
     }
 
     /// A subscription to this provider's events.

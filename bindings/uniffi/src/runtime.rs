@@ -12,13 +12,21 @@
 //! flight). Operations of a `Drive::Blocking` provider (SQLite) may block
 //! their thread, so they run on the runtime's blocking pool instead, ended
 //! by a channel when their waiter goes. The blocking calls (Java, and
-//! Kotlin's non-suspend forms) run the operation on the calling thread, as
-//! `ferrolock::blocking` does.
+//! Kotlin's non-suspend forms) run the operation on the calling thread.
+//!
+//! A provider made by `connect_blocking` (what Java and blocking Kotlin
+//! code call) runs on a runtime of its own that its callers drive
+//! (`ferrolock::blocking::Driven`, as Python's sync API does): a Redis reply
+//! wakes the calling thread straight from the socket instead of through the
+//! shared runtime's worker. Its async forms run on the blocking pool,
+//! driving that runtime there. [`Exec`] is which of these an object uses.
 
 use crate::error::{internal, invalid, FfiError, Result};
+use ferrolock::blocking::Driven;
 use ferrolock::Drive;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -67,6 +75,74 @@ impl<F> Drop for InRuntime<F> {
     }
 }
 
+/// How an object's operations run: on the shared runtime (polled in place,
+/// or on its blocking pool for a `Drive::Blocking` provider), or on the
+/// runtime of a provider made by `connect_blocking`, driven by its callers.
+#[derive(Clone, Debug)]
+pub struct Exec {
+    drive: Drive,
+    driven: Option<Arc<Driven>>,
+}
+
+impl Exec {
+    /// On the shared runtime.
+    pub fn shared(drive: Drive) -> Exec {
+        Exec { drive, driven: None }
+    }
+
+    /// On `driven`, the runtime the provider was connected in.
+    pub fn driven(drive: Drive, driven: Arc<Driven>) -> Exec {
+        Exec {
+            drive,
+            driven: Some(driven),
+        }
+    }
+
+    /// Run `op` for an async export.
+    pub async fn run<T, F>(&self, op: F) -> Result<T>
+    where
+        F: Future<Output = std::result::Result<T, ferrolock::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.driven {
+            Some(d) => {
+                let d = d.clone();
+                on_pool(op, move |op| d.block_on(op)).await
+            }
+            None => run(self.drive, op).await,
+        }
+    }
+
+    /// Run `op` to its end on the calling thread: what every blocking
+    /// export calls (never from inside a runtime: the JVM's and Swift's
+    /// threads are not tokio's).
+    pub fn block<T, F>(&self, op: F) -> Result<T>
+    where
+        F: Future<Output = std::result::Result<T, ferrolock::Error>>,
+    {
+        match &self.driven {
+            Some(d) => d.block_on(op).map_err(FfiError::from),
+            None => block(op),
+        }
+    }
+
+    /// This one, with operations run on the blocking pool even where they
+    /// could be polled in place.
+    pub fn off_thread(&self) -> Exec {
+        Exec {
+            drive: Drive::Blocking,
+            driven: self.driven.clone(),
+        }
+    }
+
+    /// The provider was closed: its runtime's background thread may stop.
+    pub fn closed(&self) {
+        if let Some(d) = &self.driven {
+            d.stop();
+        }
+    }
+}
+
 /// Run `op` for an async export: in place in the core runtime's context, or
 /// on its blocking pool for a `Drive::Blocking` provider.
 pub async fn run<T, F>(drive: Drive, op: F) -> Result<T>
@@ -77,16 +153,26 @@ where
     if drive != Drive::Blocking {
         return InRuntime { op: Some(Box::pin(op)) }.await.map_err(FfiError::from);
     }
-    let rt = ferrolock::blocking::runtime();
+    let handle = ferrolock::blocking::runtime().handle().clone();
+    on_pool(op, move |op| handle.block_on(op)).await
+}
+
+/// Run `op` on the shared runtime's blocking pool, through `block_on` (a
+/// runtime's, driving it there); ended by a channel when its waiter goes.
+async fn on_pool<T, F, B>(op: F, block_on: B) -> Result<T>
+where
+    F: Future<Output = std::result::Result<T, ferrolock::Error>> + Send + 'static,
+    T: Send + 'static,
+    B: FnOnce(Pin<Box<dyn Future<Output = Option<F::Output>> + Send>>) -> Option<F::Output> + Send + 'static,
+{
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = rt.handle().clone();
-    let task = rt.spawn_blocking(move || {
-        handle.block_on(async move {
+    let task = ferrolock::blocking::runtime().spawn_blocking(move || {
+        block_on(Box::pin(async move {
             tokio::select! {
                 out = op => Some(out),
                 _ = rx => None,
             }
-        })
+        }))
     });
     let mut spawned = Spawned {
         task,
@@ -99,9 +185,7 @@ where
     }
 }
 
-/// Run `op` to its end on the calling thread: what every blocking export
-/// calls (never from inside the runtime: the JVM's and Swift's threads are
-/// not tokio's).
+/// Run `op` to its end on the calling thread, on the shared runtime.
 pub fn block<T, F>(op: F) -> Result<T>
 where
     F: Future<Output = std::result::Result<T, ferrolock::Error>>,

@@ -2824,7 +2824,8 @@ public func connect(url: String)async throws  -> Locks  {
         )
 }
 /**
- * `connect`, blocking the calling thread.
+ * `connect`, blocking the calling thread. The provider runs on a runtime
+ * of its own that its blocking callers drive (see `runtime::Exec`).
  */
 public func connectBlocking(url: String)throws  -> Locks  {
     return try  FfiConverterTypeLocks_lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2884,7 +2885,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ferrolock_uniffi_checksum_func_connect() != 62185) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_ferrolock_uniffi_checksum_func_connect_blocking() != 50190) {
+    if (uniffi_ferrolock_uniffi_checksum_func_connect_blocking() != 57300) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ferrolock_uniffi_checksum_func_default_url() != 138) {

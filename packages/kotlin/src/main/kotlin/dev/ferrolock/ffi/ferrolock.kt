@@ -1082,7 +1082,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_ferrolock_uniffi_checksum_func_connect() and 0xFFFF) != 62185) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_ferrolock_uniffi_checksum_func_connect_blocking() and 0xFFFF) != 50190) {
+    if ((lib.uniffi_ferrolock_uniffi_checksum_func_connect_blocking() and 0xFFFF) != 57300) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_ferrolock_uniffi_checksum_func_default_url() and 0xFFFF) != 138) {
@@ -4524,7 +4524,8 @@ public object FfiConverterSequenceTypeLockInfo: FfiConverterRustBuffer<List<Lock
     }
 
         /**
-         * `connect`, blocking the calling thread.
+         * `connect`, blocking the calling thread. The provider runs on a runtime
+         * of its own that its blocking callers drive (see `runtime::Exec`).
          */
     @Throws(FfiException::class) fun `connectBlocking`(`url`: kotlin.String): Locks {
             return FfiConverterTypeLocks.lift(
