@@ -105,6 +105,17 @@ class Locks private constructor(private val native: NativeLocks) : Closeable {
     override fun toString(): String = "Locks(url=$url)"
 
     companion object {
+        init {
+            // A suspended call is resumed by the Rust runtime's thread that
+            // got the reply, through a JNA callback: keep that thread
+            // attached to the JVM (as a daemon) instead of JNA's default,
+            // attaching and detaching it on every wake-up.
+            com.sun.jna.Native.setCallbackThreadInitializer(
+                dev.ferrolock.ffi.uniffiRustFutureContinuationCallbackImpl,
+                com.sun.jna.CallbackThreadInitializer(true, false, "ferrolock-wake"),
+            )
+        }
+
         /** Connect to the backend [url] names ("" : [defaultUrl]). */
         suspend fun connect(url: String = ""): Locks = Locks(native { dev.ferrolock.ffi.connect(url) })
 
