@@ -1044,6 +1044,13 @@ static void bypass_grants_every_lock(const char *backend) {
     OK(ferrolock_release(b, NULL));
     ferrolock_held_free(a);
     ferrolock_held_free(b);
+    /* Nor its fence counter: the real lock's first fence is still 1. */
+    ferrolock_held *first = NULL;
+    OK(ferrolock_try_acquire(real, "b", 10000, &first));
+    REQUIRE(first != NULL);
+    CHECK(ferrolock_fence(first) == 1);
+    OK(ferrolock_release(first, NULL));
+    ferrolock_held_free(first);
     ferrolock_locks_free(bypass);
     ferrolock_locks_free(real);
     fixture_close(&fx);

@@ -4,9 +4,11 @@
  * core/tests/couchbase.rs has them in Rust: the callback form
  * (ferrolock_run), the manual form (acquire, then release on every path),
  * an acquire of a held lock ending in FERROLOCK_TIMEOUT with no handle
- * (throwOnTimeout=false), bypass, the 31 s error, a lock handed by token to
+ * (throwOnTimeout=false), the 31 s error, a lock handed by token to
  * another process (the ferrolock command, $FERROLOCK_CLI) that releases
- * it, and what get-and-lock refuses (FERROLOCK_UNSUPPORTED). */
+ * it, and what get-and-lock refuses (FERROLOCK_UNSUPPORTED). Bypass is
+ * test_conformance.c's bypass_grants_every_lock, which runs on this row
+ * (conformance.couchbase) and on the lease row. */
 #include "harness.h"
 #include <sys/wait.h>
 
@@ -94,37 +96,6 @@ static void acquire_of_a_held_lock_times_out_with_no_handle(const char *backend)
     RELEASE_FREE(next);
     ferrolock_locks_free(other);
     ferrolock_locks_free(locks);
-    fixture_close(&fx);
-}
-
-static void bypass_grants_every_lock_without_couchbase(const char *backend) {
-    fixture fx;
-    fixture_open(&fx, backend, "bypass");
-    char url[1100];
-    fixture_url_with(&fx, "bypass=true", url, sizeof url);
-    ferrolock_locks *bypass = NULL, *real = fixture_connect(&fx);
-    OK(ferrolock_connect(url, &bypass));
-    REQUIRE(bypass != NULL);
-    ferrolock_held *a = NULL, *b = NULL;
-    OK(ferrolock_try_acquire(bypass, "invoice", 10000, &a));
-    OK(ferrolock_try_acquire(bypass, "invoice", 10000, &b));
-    REQUIRE(a != NULL && b != NULL);
-    CHECK(ferrolock_fence(a) == 0 && ferrolock_fence(b) == 0);
-    ferrolock_lock_info *info = (ferrolock_lock_info *)&fx;
-    OK(ferrolock_state(real, "invoice", &info));
-    CHECK(info == NULL);
-    OK(ferrolock_release(a, NULL));
-    OK(ferrolock_release(b, NULL));
-    ferrolock_held_free(a);
-    ferrolock_held_free(b);
-    /* The real lock was untouched: its first fence is still 1. */
-    ferrolock_held *first = NULL;
-    OK(ferrolock_try_acquire(real, "invoice", 10000, &first));
-    REQUIRE(first != NULL);
-    CHECK(ferrolock_fence(first) == 1);
-    RELEASE_FREE(first);
-    ferrolock_locks_free(bypass);
-    ferrolock_locks_free(real);
     fixture_close(&fx);
 }
 
@@ -228,7 +199,6 @@ int main(int argc, char **argv) {
     RUN(callback_form_runs_under_the_lock, argv[1]);
     RUN(manual_form_releases_on_every_path, argv[1]);
     RUN(acquire_of_a_held_lock_times_out_with_no_handle, argv[1]);
-    RUN(bypass_grants_every_lock_without_couchbase, argv[1]);
     RUN(a_ttl_above_30s_is_invalid_argument, argv[1]);
     RUN(getl_refuses_what_get_and_lock_cannot_do, argv[1]);
     RUN(a_token_is_released_by_another_process, argv[1]);
