@@ -980,7 +980,9 @@ async fn cancelled_acquires_leave_the_lock_free(fx: Fixture) {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut impatient = Vec::new();
     for i in 0..6u64 {
-        let lock = fx.connect().await.lock("r").ttl(long);
+        // Each names itself, so that a lock left held says whose it was.
+        let mine = fx.connect().await;
+        let lock = mine.lock("r").ttl(long).holder(format!("impatient-{i}"));
         let stop = stop.clone();
         impatient.push(tokio::spawn(async move {
             let mut n = i;
@@ -994,14 +996,22 @@ async fn cancelled_acquires_leave_the_lock_free(fx: Fixture) {
                     tokio::time::sleep(pause).await;
                 }
             }
+            // A cancelled acquire finishes its operation in the background
+            // and gives back what it got (a grant, a queue place); close
+            // waits for that, so the checks below see its outcome, not a
+            // give-back still under way.
+            mine.close().await;
         }));
     }
-    let lock = locks.lock("r").ttl(long);
+    let lock = locks.lock("r").ttl(long).holder("worker");
     for round in 0..if fair { 60 } else { 20 } {
-        let held = lock
-            .acquire(Duration::from_secs(8))
-            .await
-            .unwrap_or_else(|e| panic!("round {round}: {e} (a cancelled acquire left the lock or the queue held)"));
+        let held = match lock.acquire(Duration::from_secs(8)).await {
+            Ok(held) => held,
+            Err(e) => {
+                let state = locks.state("r").await;
+                panic!("round {round}: {e} (a cancelled acquire left the lock or the queue held); now: {state:?}")
+            }
+        };
         held.release().await.unwrap();
     }
     stop.store(true, Ordering::Relaxed);

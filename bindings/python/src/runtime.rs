@@ -297,22 +297,46 @@ impl Completions {
 }
 
 /// Start `fut` on the runtime; its result is queued on `completions` under
-/// `id`, and the event loop woken.
+/// `id`, and the event loop woken. If the task is aborted (`Task.cancel`)
+/// before it finishes, `None` is queued under `id` once its future has been
+/// dropped, so that the caller can wait until the operation has stopped.
 pub fn spawn<F, T>(fut: F, completions: &Completions, id: u64) -> Task
 where
     F: Future<Output = Result<T, ferrolock::Error>> + Send + 'static,
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
-    let queue = completions.queue.clone();
+    let mut report = Report { queue: completions.queue.clone(), id, done: false };
     let handle = runtime().spawn(async move {
         let out = fut.await;
-        let finish: Finish = Box::new(move |py| match out {
+        report.post(Box::new(move |py| match out {
             Ok(v) => v.into_pyobject(py).map(|b| b.into_any().unbind()).map_err(Into::into),
             Err(e) => Err(crate::error::to_py_in(py, e)),
-        });
-        queue.done.lock().unwrap_or_else(|e| e.into_inner()).push((id, finish));
-        let one = 1u64;
-        unsafe { libc::write(queue.fd, (&one as *const u64).cast(), 8) };
+        }));
     });
     Task { handle: handle.abort_handle() }
+}
+
+/// Reports one operation's end on its event loop's queue: its result, or
+/// (dropped unfinished) `None`.
+struct Report {
+    queue: Arc<Queue>,
+    id: u64,
+    done: bool,
+}
+
+impl Report {
+    fn post(&mut self, finish: Finish) {
+        self.done = true;
+        self.queue.done.lock().unwrap_or_else(|e| e.into_inner()).push((self.id, finish));
+        let one = 1u64;
+        unsafe { libc::write(self.queue.fd, (&one as *const u64).cast(), 8) };
+    }
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        if !self.done {
+            self.post(Box::new(|py| Ok(py.None())));
+        }
+    }
 }

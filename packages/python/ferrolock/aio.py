@@ -81,6 +81,17 @@ async def _call(start: Callable[..., _native.Task], *args: Any) -> Any:
         return await fut
     except asyncio.CancelledError:
         task.cancel()
+        if bridge.futures.get(id) is fut:
+            # Not reported yet: wait until the native operation has stopped
+            # (its future dropped: a wait has left its queue), so that what
+            # follows the cancellation does not race it. A lock it got
+            # meanwhile is given back.
+            ended: "asyncio.Future[Any]" = loop.create_future()
+            bridge.futures[id] = ended
+            try:
+                _discard(await ended)
+            except BaseException:
+                pass
         raise
 
 
