@@ -536,3 +536,52 @@ async fn lease_a_waiter_that_missed_its_grant_takes_it_on_its_next_attempt() {
     assert_eq!(got.fence(), first + 1, "the lease handed to it, not a later one");
     assert!(got.release().await.unwrap());
 }
+
+/// Every release notifies `ferrolock_<schema>`, and the server wakes every
+/// session listening on that channel: a provider listens there only while
+/// it has waiters (and a little after), so an idle provider is not woken by
+/// each release anywhere (the uncontended pair, a fleet of idle services).
+/// Seen from the server: the listening session's last statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_listens_for_releases_only_while_it_has_waiters() {
+    for mode in ["lease", "advisory"] {
+        let ns = unique("listen");
+        let app = unique("listen");
+        let url = with(&shared_url(), &format!("mode={mode}&namespace={ns}&application_name={app}"));
+        let listening = || {
+            psql(
+                &shared_url(),
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' \
+                     AND query = 'LISTEN \"ferrolock_public\"'"
+                ),
+            )
+            .trim()
+            .parse::<u32>()
+            .unwrap()
+                > 0
+        };
+        let holder = Locks::connect(&url).await.unwrap();
+        let held = holder.lock("k").try_acquire().await.unwrap().unwrap();
+        assert!(held.release().await.unwrap());
+        let held = holder.lock("k").try_acquire().await.unwrap().unwrap();
+        assert!(!listening(), "{mode}: a provider with no waiter listens for releases");
+
+        let waiting = Locks::connect(&with(&url, "holder=waiter")).await.unwrap();
+        let mut events = waiting.events();
+        let lock = waiting.lock("k");
+        let waiter = tokio::spawn(async move { lock.acquire(Duration::from_secs(20)).await });
+        tokio::time::timeout(Duration::from_secs(10), queued(&mut events, "waiter")).await.expect("queued");
+        // The waiter's attempt came after its provider listened.
+        assert!(listening(), "{mode}: a provider with a waiter does not listen for releases");
+        // (How promptly the notice wakes it: conformance's
+        // release_wakes_a_waiter_promptly, on a provider that had no waiter.)
+        assert!(held.release().await.unwrap());
+        let got = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap().unwrap();
+        assert!(got.release().await.unwrap());
+        // Nobody waits any more: it stops listening (5 s after).
+        eventually(&format!("{mode}: stops listening"), Duration::from_secs(30), async || !listening()).await;
+        holder.close().await;
+        waiting.close().await;
+    }
+}

@@ -1,8 +1,14 @@
-//! The provider's one listening connection: `LISTEN ferrolock_<schema>`,
-//! whose notifications (a released key) wake this process's waiters of that
-//! key, and `LISTEN ferrolock_g_<provider>`, the provider's own channel,
-//! where a release tells that it handed the lock to one of this provider's
-//! queued waiters (a grant: kept in `waiters`, and the waiter woken).
+//! The provider's one listening connection. It always listens on
+//! `ferrolock_g_<provider>`, the provider's own channel, where a release
+//! tells that it handed the lock to one of this provider's queued waiters
+//! (a grant: kept in `waiters`, and the waiter woken). It listens on
+//! `ferrolock_<schema>`, whose notifications (a released key) wake this
+//! process's waiters of that key, only while someone in this process waits
+//! ([`KeyChannel`]): every release notifies that channel, and PostgreSQL
+//! wakes every session listening on it, so a provider with nobody waiting
+//! (the uncontended path, a fleet of idle services) costs the server and
+//! itself nothing per release.
+//!
 //! Reconnects after a gap and then wakes every waiter, since notices may
 //! have been missed meanwhile; the engine's backoff poll covers the gap, and
 //! a waiter's own attempt finds a lease handed to it.
@@ -10,10 +16,50 @@
 use super::conn::Connector;
 use crate::backend::waiters::{parse_grant, Waiters};
 use crate::notices::Notices;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
+
+/// How long the key channel stays listened to after the last wait ended
+/// (a burst of contention does not LISTEN and UNLISTEN at every wait).
+const LINGER: Duration = Duration::from_secs(5);
+
+/// Whether the key channel is listened to, and the way a waiter asks for it.
+#[derive(Default)]
+pub(crate) struct KeyChannel {
+    on: AtomicBool,
+    /// A waiter wants it listened to.
+    want: Notify,
+    /// Told when `on` becomes true.
+    ready: Notify,
+}
+
+impl KeyChannel {
+    /// Called by a waiter (registered with `Notices` first) before each
+    /// attempt: once it returns, a release after the attempt is heard. Waits
+    /// at most `bound` (a listener that is reconnecting); past it, the
+    /// engine's backoff poll serves.
+    pub(crate) async fn ensure(&self, bound: Duration) {
+        if self.on.load(Ordering::SeqCst) {
+            return;
+        }
+        let ready = self.ready.notified();
+        tokio::pin!(ready);
+        ready.as_mut().enable();
+        if self.on.load(Ordering::SeqCst) {
+            return;
+        }
+        self.want.notify_one();
+        let _ = tokio::time::timeout(bound, ready).await;
+    }
+
+    fn set_on(&self) {
+        self.on.store(true, Ordering::SeqCst);
+        self.ready.notify_waiters();
+    }
+}
 
 pub(crate) struct Listener {
     pub connector: Connector,
@@ -22,6 +68,7 @@ pub(crate) struct Listener {
     pub grants: String,
     pub waiters: Weak<Waiters>,
     pub notices: Arc<Notices>,
+    pub keys: Arc<KeyChannel>,
     pub stop: CancellationToken,
 }
 
@@ -35,7 +82,7 @@ impl Listener {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let connected = async {
                 let client = self.connector.connect(Some(tx)).await.ok()?;
-                client.batch_execute(&format!("LISTEN \"{}\"; LISTEN \"{}\"", self.channel, self.grants)).await.ok()?;
+                client.batch_execute(&format!("LISTEN \"{}\"", self.grants)).await.ok()?;
                 Some(client)
             };
             let client = tokio::select! {
@@ -45,11 +92,21 @@ impl Listener {
             if let Some(tx) = listening.take() {
                 let _ = tx.send(());
             }
-            if let Some(_client) = client {
+            if let Some(client) = client {
+                let listen = format!("LISTEN \"{}\"", self.channel);
+                let unlisten = format!("UNLISTEN \"{}\"", self.channel);
+                if self.notices.anyone_waiting() && client.batch_execute(&listen).await.is_ok() {
+                    self.keys.set_on();
+                }
                 if !first {
                     self.notices.changed();
                 }
                 first = false;
+                let on = |k: &KeyChannel| k.on.load(Ordering::SeqCst);
+                // Checked every LINGER while listening (not reset by notices:
+                // other processes' releases keep coming while nobody here waits).
+                let linger = tokio::time::sleep(LINGER);
+                tokio::pin!(linger);
                 loop {
                     tokio::select! {
                         notice = rx.recv() => match notice {
@@ -64,10 +121,34 @@ impl Listener {
                             // The connection closed: reconnect.
                             None => break,
                         },
+                        _ = self.keys.want.notified(), if !on(&self.keys) => {
+                            if client.batch_execute(&listen).await.is_err() {
+                                break;
+                            }
+                            self.keys.set_on();
+                            linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
+                        }
+                        _ = &mut linger, if on(&self.keys) => {
+                            linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
+                            // Nobody waits: stop listening, unless a waiter
+                            // came meanwhile (it checks `on` after it
+                            // registered; this checks for it after `on` is
+                            // false, so one of the two sees the other).
+                            if self.notices.anyone_waiting() {
+                                continue;
+                            }
+                            self.keys.on.store(false, Ordering::SeqCst);
+                            if self.notices.anyone_waiting() {
+                                self.keys.set_on();
+                            } else if client.batch_execute(&unlisten).await.is_err() {
+                                break;
+                            }
+                        }
                         _ = self.stop.cancelled() => return,
                     }
                 }
             }
+            self.keys.on.store(false, Ordering::SeqCst);
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                 _ = self.stop.cancelled() => return,

@@ -9,7 +9,8 @@
 //!   channel (`NOTIFY ferrolock_g_<provider>`), so the waiter's wait ends
 //!   without another round trip; with nobody to hand it to, it notifies
 //!   `ferrolock_<schema>` with the key. One listening connection per
-//!   provider hears both (`backend::waiters` keeps the grants).
+//!   provider hears both (`backend::waiters` keeps the grants; the key
+//!   channel only while the provider has waiters: `listen`).
 //! - `advisory`: session advisory locks, each on a connection of its own,
 //!   freed by the server when that connection dies; no handoff, no queue.
 //!
@@ -54,6 +55,12 @@ pub(crate) struct PostgresBackend {
     grants: String,
     /// Queued waiters (lease mode), and the latest requests found busy.
     waiters: Arc<Waiters>,
+    /// Whether this provider listens for releases (only while it has
+    /// waiters: `listen`).
+    keys: Arc<listen::KeyChannel>,
+    notices: Arc<Notices>,
+    /// How long a waiter waits for the listener to listen.
+    listen_bound: Duration,
     stop: CancellationToken,
 }
 
@@ -69,12 +76,14 @@ impl PostgresBackend {
         let (tx, rx) = oneshot::channel();
         let grants = format!("ferrolock_g_{:016x}", rand::random::<u64>());
         let waiters = Arc::new(Waiters::default());
+        let keys = Arc::new(listen::KeyChannel::default());
         let listener = listen::Listener {
             connector: connector.clone(),
             channel: sql.channel.clone(),
             grants: grants.clone(),
             waiters: Arc::downgrade(&waiters),
             notices: notices.clone(),
+            keys: keys.clone(),
             stop: stop.clone(),
         };
         tokio::spawn(listener.run(tx));
@@ -83,11 +92,29 @@ impl PostgresBackend {
         if let Some(a) = &advisory {
             a.warm_up();
         }
-        Ok(PostgresBackend { pool: Pool::new(connector, sql, first), advisory, grants, waiters, stop })
+        Ok(PostgresBackend {
+            pool: Pool::new(connector, sql, first),
+            advisory,
+            grants,
+            waiters,
+            keys,
+            notices: notices.clone(),
+            listen_bound: target.connect_timeout,
+            stop,
+        })
     }
 }
 
 impl PostgresBackend {
+    /// Before an attempt or a join made while someone in this process waits
+    /// (a waiter's, which registered first): listen for releases, so that
+    /// one after the attempt is heard.
+    async fn listen_if_waiting(&self) {
+        if self.notices.anyone_waiting() {
+            self.keys.ensure(self.listen_bound).await;
+        }
+    }
+
     /// A lease-mode attempt: a queued waiter's may already know its answer
     /// (a release handed it the lock); a request that finds the lock busy
     /// leaves what joining the queue needs.
@@ -137,6 +164,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
+        self.listen_if_waiting().await;
         let Some(a) = &self.advisory else {
             return self.lease_attempt(req).await;
         };
@@ -182,6 +210,7 @@ impl Backend for PostgresBackend {
         if self.advisory.is_some() {
             return Err(unsupported("postgres", "wait queues in advisory mode"));
         }
+        self.listen_if_waiting().await;
         // Registered before the call, so that a grant heard before the
         // reply is kept; a waiter whose request is not known (its ttl and
         // holder) joins as one that is only told.
