@@ -1,11 +1,12 @@
-//! The provider's one listening connection. It always listens on
-//! `ferrolock_g_<provider>`, the provider's own channel, where a release
-//! tells that it handed the lock to one of this provider's queued waiters
-//! (a grant: kept in `waiters`, and the waiter woken). It listens on
-//! `ferrolock_<schema>`, whose notifications (a released key) wake this
-//! process's waiters of that key, only while someone in this process waits
-//! ([`KeyChannel`]): every release notifies that channel, and PostgreSQL
-//! wakes every session listening on it, so a provider with nobody waiting
+//! The provider's one listening connection: `LISTEN ferrolock_<schema>`,
+//! whose notifications (a released key) wake this process's waiters of
+//! that key, and `LISTEN ferrolock_g_<provider>`, the provider's own
+//! channel, where a release tells that it handed the lock to one of this
+//! provider's queued waiters (a grant: kept in `waiters`, and the waiter
+//! woken). It listens only while someone in this process waits
+//! ([`Listening`]): every release notifies, and PostgreSQL wakes every
+//! session that listens to anything in the database at each notification
+//! (each filters the channels itself), so a provider with nobody waiting
 //! (the uncontended path, a fleet of idle services) costs the server and
 //! itself nothing per release.
 //!
@@ -26,9 +27,9 @@ use tokio_util::sync::CancellationToken;
 /// (a burst of contention does not LISTEN and UNLISTEN at every wait).
 const LINGER: Duration = Duration::from_secs(5);
 
-/// Whether the key channel is listened to, and the way a waiter asks for it.
+/// Whether the channels are listened to, and the way a waiter asks for it.
 #[derive(Default)]
-pub(crate) struct KeyChannel {
+pub(crate) struct Listening {
     on: AtomicBool,
     /// A waiter wants it listened to.
     want: Notify,
@@ -36,7 +37,7 @@ pub(crate) struct KeyChannel {
     ready: Notify,
 }
 
-impl KeyChannel {
+impl Listening {
     /// Called by a waiter (registered with `Notices` first) before each
     /// attempt: once it returns, a release after the attempt is heard. Waits
     /// at most `bound` (a listener that is reconnecting); past it, the
@@ -68,7 +69,7 @@ pub(crate) struct Listener {
     pub grants: String,
     pub waiters: Weak<Waiters>,
     pub notices: Arc<Notices>,
-    pub keys: Arc<KeyChannel>,
+    pub listening: Arc<Listening>,
     pub stop: CancellationToken,
 }
 
@@ -82,7 +83,6 @@ impl Listener {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let connected = async {
                 let client = self.connector.connect(Some(tx)).await.ok()?;
-                client.batch_execute(&format!("LISTEN \"{}\"", self.grants)).await.ok()?;
                 Some(client)
             };
             let client = tokio::select! {
@@ -93,16 +93,16 @@ impl Listener {
                 let _ = tx.send(());
             }
             if let Some(client) = client {
-                let listen = format!("LISTEN \"{}\"", self.channel);
-                let unlisten = format!("UNLISTEN \"{}\"", self.channel);
+                let listen = format!("LISTEN \"{}\"; LISTEN \"{}\"", self.channel, self.grants);
+                let unlisten = "UNLISTEN *";
                 if self.notices.anyone_waiting() && client.batch_execute(&listen).await.is_ok() {
-                    self.keys.set_on();
+                    self.listening.set_on();
                 }
                 if !first {
                     self.notices.changed();
                 }
                 first = false;
-                let on = |k: &KeyChannel| k.on.load(Ordering::SeqCst);
+                let on = |k: &Listening| k.on.load(Ordering::SeqCst);
                 // Checked every LINGER while listening (not reset by notices:
                 // other processes' releases keep coming while nobody here waits).
                 let linger = tokio::time::sleep(LINGER);
@@ -121,14 +121,14 @@ impl Listener {
                             // The connection closed: reconnect.
                             None => break,
                         },
-                        _ = self.keys.want.notified(), if !on(&self.keys) => {
+                        _ = self.listening.want.notified(), if !on(&self.listening) => {
                             if client.batch_execute(&listen).await.is_err() {
                                 break;
                             }
-                            self.keys.set_on();
+                            self.listening.set_on();
                             linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
                         }
-                        _ = &mut linger, if on(&self.keys) => {
+                        _ = &mut linger, if on(&self.listening) => {
                             linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
                             // Nobody waits: stop listening, unless a waiter
                             // came meanwhile (it checks `on` after it
@@ -137,10 +137,10 @@ impl Listener {
                             if self.notices.anyone_waiting() {
                                 continue;
                             }
-                            self.keys.on.store(false, Ordering::SeqCst);
+                            self.listening.on.store(false, Ordering::SeqCst);
                             if self.notices.anyone_waiting() {
-                                self.keys.set_on();
-                            } else if client.batch_execute(&unlisten).await.is_err() {
+                                self.listening.set_on();
+                            } else if client.batch_execute(unlisten).await.is_err() {
                                 break;
                             }
                         }
@@ -148,7 +148,7 @@ impl Listener {
                     }
                 }
             }
-            self.keys.on.store(false, Ordering::SeqCst);
+            self.listening.on.store(false, Ordering::SeqCst);
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                 _ = self.stop.cancelled() => return,

@@ -9,8 +9,8 @@
 //!   channel (`NOTIFY ferrolock_g_<provider>`), so the waiter's wait ends
 //!   without another round trip; with nobody to hand it to, it notifies
 //!   `ferrolock_<schema>` with the key. One listening connection per
-//!   provider hears both (`backend::waiters` keeps the grants; the key
-//!   channel only while the provider has waiters: `listen`).
+//!   provider hears both while the provider has waiters (`listen`;
+//!   `backend::waiters` keeps the grants).
 //! - `advisory`: session advisory locks, each on a connection of its own,
 //!   freed by the server when that connection dies; no handoff, no queue.
 //!
@@ -55,9 +55,9 @@ pub(crate) struct PostgresBackend {
     grants: String,
     /// Queued waiters (lease mode), and the latest requests found busy.
     waiters: Arc<Waiters>,
-    /// Whether this provider listens for releases (only while it has
-    /// waiters: `listen`).
-    keys: Arc<listen::KeyChannel>,
+    /// Whether this provider listens for releases and grants (only while
+    /// it has waiters: `listen`).
+    listening: Arc<listen::Listening>,
     notices: Arc<Notices>,
     /// How long a waiter waits for the listener to listen.
     listen_bound: Duration,
@@ -71,19 +71,19 @@ impl PostgresBackend {
         let first = Conn::open(&connector, &sql).await?;
         ensure_schema(&first, &sql, target).await?;
         let stop = CancellationToken::new();
-        // Wait for the LISTEN (bounded by the connect timeout), so that no
-        // release after `open` returns goes unnoticed.
+        // Wait for the listening connection (bounded by the connect
+        // timeout), so that a first waiter's LISTEN costs one round trip.
         let (tx, rx) = oneshot::channel();
         let grants = format!("ferrolock_g_{:016x}", rand::random::<u64>());
         let waiters = Arc::new(Waiters::default());
-        let keys = Arc::new(listen::KeyChannel::default());
+        let listening = Arc::new(listen::Listening::default());
         let listener = listen::Listener {
             connector: connector.clone(),
             channel: sql.channel.clone(),
             grants: grants.clone(),
             waiters: Arc::downgrade(&waiters),
             notices: notices.clone(),
-            keys: keys.clone(),
+            listening: listening.clone(),
             stop: stop.clone(),
         };
         tokio::spawn(listener.run(tx));
@@ -97,7 +97,7 @@ impl PostgresBackend {
             advisory,
             grants,
             waiters,
-            keys,
+            listening,
             notices: notices.clone(),
             listen_bound: target.connect_timeout,
             stop,
@@ -111,7 +111,7 @@ impl PostgresBackend {
     /// one after the attempt is heard.
     async fn listen_if_waiting(&self) {
         if self.notices.anyone_waiting() {
-            self.keys.ensure(self.listen_bound).await;
+            self.listening.ensure(self.listen_bound).await;
         }
     }
 
