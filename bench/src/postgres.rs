@@ -13,6 +13,11 @@
 //! running the same two statements (prepared, one connection), the driver
 //! ferrolock uses: the two floors' ratio is the driver's share of the gap.
 //!
+//! Then both pairs and their tokio-postgres floors again, with 16 more
+//! providers of the same schemas connected and idle (a fleet of services
+//! that take the lock now and then): what a release costs when others
+//! could be listening.
+//!
 //! The statements below are copied from core/src/backend/postgres/sql.rs; if
 //! core changes them, copy again.
 
@@ -45,6 +50,9 @@ const ADVISORY_ACQUIRE: &str = "INSERT INTO \"public\".ferrolock_advisory AS a (
  SET fence = a.fence + 1, mode = excluded.mode, holder = excluded.holder, expires_at = excluded.expires_at
  RETURNING a.fence, floor(extract(epoch FROM a.expires_at) * 1000)::bigint";
 const ADVISORY_RELEASE: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0)), pg_notify('ferrolock_public', $1)";
+
+/// Providers connected beside the measured one in the fleet rows.
+const IDLE_PROVIDERS: usize = 16;
 
 /// A floor: one mode's statements of an uncontended acquisition and
 /// release, prepared, on one tokio-postgres connection.
@@ -187,7 +195,30 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
     ];
     let s = interleaved(plan, &mut cases);
     drop(cases);
+
+    // The same pairs with a fleet beside them: 16 more providers of the
+    // same schemas connected and idle (8 per mode), as other services
+    // would be. The floors run beside them too.
+    let fleet: Vec<ferrolock::Locks> = rt.block_on(async {
+        let mut fleet = Vec::new();
+        for i in 0..IDLE_PROVIDERS {
+            let url = if i % 2 == 0 { &lease_url } else { &advisory_url };
+            fleet.push(ferrolock::Locks::connect(url).await.expect("connect an idle provider"));
+        }
+        fleet
+    });
+    let mut cases: Vec<Case<'_>> = vec![
+        Box::new(|n| rt.block_on(raw.pairs(n))),
+        Box::new(|n| rt.block_on(ferrolock_pairs(&lease_lock, n))),
+        Box::new(|n| rt.block_on(ferrolock_pairs(&advisory_lock, n))),
+        Box::new(|n| rt.block_on(raw_advisory.pairs(n))),
+    ];
+    let f = interleaved(plan, &mut cases);
+    drop(cases);
     rt.block_on(async {
+        for p in fleet {
+            p.close().await;
+        }
         lease_locks.close().await;
         advisory_locks.close().await;
     });
@@ -199,6 +230,16 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
         ("advisory: pgbench -M prepared -c 1, same statements (floor; its latency average)", &s[2]),
         ("advisory: ferrolock", &s[3]),
         ("advisory: plain tokio-postgres, same statements, prepared, one connection (information)", &s[4]),
+    ] {
+        details.push_str(&sample.describe(label));
+    }
+    details.push('\n');
+    details.push_str(&format!("### 4-5. the same pairs with {IDLE_PROVIDERS} idle providers connected (8 per mode)\n\n"));
+    for (label, sample) in [
+        ("lease: plain tokio-postgres (floor)", &f[0]),
+        ("lease: ferrolock", &f[1]),
+        ("advisory: ferrolock", &f[2]),
+        ("advisory: plain tokio-postgres", &f[3]),
     ] {
         details.push_str(&sample.describe(label));
     }
@@ -227,5 +268,15 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
         row("postgres advisory try_acquire+release (vs pgbench)", s[3].median_ns(), s[2].median_ns(), 1.1),
         info("postgres advisory try_acquire+release (vs tokio-postgres)", s[3].median_ns(), s[4].median_ns()),
         info("postgres advisory: tokio-postgres / pgbench, same statements", s[4].median_ns(), s[2].median_ns()),
+        info(
+            &format!("postgres lease pair, {IDLE_PROVIDERS} idle providers connected (vs tokio-postgres)"),
+            f[1].median_ns(),
+            f[0].median_ns(),
+        ),
+        info(
+            &format!("postgres advisory pair, {IDLE_PROVIDERS} idle providers connected (vs tokio-postgres)"),
+            f[2].median_ns(),
+            f[3].median_ns(),
+        ),
     ]
 }
