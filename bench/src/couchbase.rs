@@ -216,21 +216,15 @@ pub fn run(plan: Plan, getl_url: &str, details: &mut String) -> Vec<Row> {
     });
 
     details.push_str("### 7-8. couchbase (gocaves): try_acquire + release, one process, current_thread runtime\n\n");
-    for (label, sample) in [
-        (
-            "getl: the couchbase crate, same calls and round trips (floor)",
-            &s[0],
-        ),
-        ("getl: ferrolock", &s[1]),
-        (
-            "lease: the couchbase crate, same calls and round trips (floor)",
-            &s[2],
-        ),
-        ("lease: ferrolock", &s[3]),
-    ] {
-        details.push_str(&sample.describe(label));
-    }
-    details.push('\n');
+    crate::stats::describe_all(
+        details,
+        &[
+            ("getl: the couchbase crate, same calls and round trips (floor)", &s[0]),
+            ("getl: ferrolock", &s[1]),
+            ("lease: the couchbase crate, same calls and round trips (floor)", &s[2]),
+            ("lease: ferrolock", &s[3]),
+        ],
+    );
     let row = |what: &str, ferro: f64, floor: f64, target: f64| {
         let ratio = ferro / floor;
         Row {

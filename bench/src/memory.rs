@@ -104,15 +104,15 @@ fn run_on(plan: Plan, rt: &tokio::runtime::Runtime, flavor: &str, details: &mut 
     let floor = s[0].median_ns();
     details.push_str(&format!("### 1. memory: try_acquire + release ({flavor} runtime)\n\n"));
     details.push_str("The table shows the median round:\n\n");
-    for (label, sample) in [
-        ("tokio::sync::Mutex lock+unlock (floor)", &s[0]),
-        ("ferrolock async", &s[1]),
-        ("ferrolock async, auto_renew(false)", &s[2]),
-        ("ferrolock::blocking", &s[3]),
-    ] {
-        details.push_str(&sample.describe(label));
-    }
-    details.push('\n');
+    crate::stats::describe_all(
+        details,
+        &[
+            ("tokio::sync::Mutex lock+unlock (floor)", &s[0]),
+            ("ferrolock async", &s[1]),
+            ("ferrolock async, auto_renew(false)", &s[2]),
+            ("ferrolock::blocking", &s[3]),
+        ],
+    );
 
     let row = |name: &str, ns: f64, target: Option<f64>| {
         let ratio = ns / floor;

@@ -224,26 +224,26 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
     });
 
     details.push_str("### 4-5. postgres: try_acquire + release, one process, current_thread runtime\n\n");
-    for (label, sample) in [
-        ("lease: plain tokio-postgres, same statements, prepared, one connection (floor)", &s[0]),
-        ("lease: ferrolock", &s[1]),
-        ("advisory: pgbench -M prepared -c 1, same statements (floor; its latency average)", &s[2]),
-        ("advisory: ferrolock", &s[3]),
-        ("advisory: plain tokio-postgres, same statements, prepared, one connection (information)", &s[4]),
-    ] {
-        details.push_str(&sample.describe(label));
-    }
-    details.push('\n');
+    crate::stats::describe_all(
+        details,
+        &[
+            ("lease: plain tokio-postgres, same statements, prepared, one connection (floor)", &s[0]),
+            ("lease: ferrolock", &s[1]),
+            ("advisory: pgbench -M prepared -c 1, same statements (floor; its latency average)", &s[2]),
+            ("advisory: ferrolock", &s[3]),
+            ("advisory: plain tokio-postgres, same statements, prepared, one connection (information)", &s[4]),
+        ],
+    );
     details.push_str(&format!("### 4-5. the same pairs with {IDLE_PROVIDERS} idle providers connected (8 per mode)\n\n"));
-    for (label, sample) in [
-        ("lease: plain tokio-postgres (floor)", &f[0]),
-        ("lease: ferrolock", &f[1]),
-        ("advisory: ferrolock", &f[2]),
-        ("advisory: plain tokio-postgres", &f[3]),
-    ] {
-        details.push_str(&sample.describe(label));
-    }
-    details.push('\n');
+    crate::stats::describe_all(
+        details,
+        &[
+            ("lease: plain tokio-postgres (floor)", &f[0]),
+            ("lease: ferrolock", &f[1]),
+            ("advisory: ferrolock", &f[2]),
+            ("advisory: plain tokio-postgres", &f[3]),
+        ],
+    );
     let row = |what: &str, ferro: f64, floor: f64, target: f64| {
         let ratio = ferro / floor;
         Row {

@@ -146,14 +146,14 @@ pub fn run(plan: Plan, details: &mut String) -> Vec<Row> {
     let ferro = s[1].median_ns();
     details.push_str("### 2. sqlite: try_acquire + release, one process\n\n");
     details.push_str("The table shows the median round:\n\n");
-    for (label, sample) in [
-        ("raw rusqlite, same statements (floor)", &s[0]),
-        ("ferrolock async, current_thread", &s[1]),
-        ("ferrolock async, multi_thread", &s[2]),
-    ] {
-        details.push_str(&sample.describe(label));
-    }
-    details.push('\n');
+    crate::stats::describe_all(
+        details,
+        &[
+            ("raw rusqlite, same statements (floor)", &s[0]),
+            ("ferrolock async, current_thread", &s[1]),
+            ("ferrolock async, multi_thread", &s[2]),
+        ],
+    );
     let row = |flavor: &str, ferro: f64| {
         let ratio = ferro / floor;
         Row {

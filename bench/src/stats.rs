@@ -39,6 +39,14 @@ impl Sample {
     }
 }
 
+/// Append one line per sample ([`Sample::describe`]) and a blank line.
+pub fn describe_all(details: &mut String, samples: &[(&str, &Sample)]) {
+    for (label, sample) in samples {
+        details.push_str(&sample.describe(label));
+    }
+    details.push('\n');
+}
+
 /// Warm every case up (which also calibrates how many operations fill a
 /// round), then run `plan.rounds` rounds in which every case runs once, in
 /// turn, so that a slow moment of the machine hits all of them alike.
