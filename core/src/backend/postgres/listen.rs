@@ -23,8 +23,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-/// How long the key channel stays listened to after the last wait ended
-/// (a burst of contention does not LISTEN and UNLISTEN at every wait).
+/// How long the channels stay listened to after the last wait ended (a
+/// burst of contention does not LISTEN and UNLISTEN at every wait).
 const LINGER: Duration = Duration::from_secs(5);
 
 /// Whether the channels are listened to, and the way a waiter asks for it.
@@ -43,17 +43,21 @@ impl Listening {
     /// at most `bound` (a listener that is reconnecting); past it, the
     /// engine's backoff poll serves.
     pub(crate) async fn ensure(&self, bound: Duration) {
-        if self.on.load(Ordering::SeqCst) {
+        if self.is_on() {
             return;
         }
         let ready = self.ready.notified();
         tokio::pin!(ready);
         ready.as_mut().enable();
-        if self.on.load(Ordering::SeqCst) {
+        if self.is_on() {
             return;
         }
         self.want.notify_one();
         let _ = tokio::time::timeout(bound, ready).await;
+    }
+
+    fn is_on(&self) -> bool {
+        self.on.load(Ordering::SeqCst)
     }
 
     fn set_on(&self) {
@@ -81,12 +85,8 @@ impl Listener {
         let mut first = true;
         loop {
             let (tx, mut rx) = mpsc::unbounded_channel();
-            let connected = async {
-                let client = self.connector.connect(Some(tx)).await.ok()?;
-                Some(client)
-            };
             let client = tokio::select! {
-                c = connected => c,
+                c = self.connector.connect(Some(tx)) => c.ok(),
                 _ = self.stop.cancelled() => return,
             };
             if let Some(tx) = listening.take() {
@@ -102,7 +102,6 @@ impl Listener {
                     self.notices.changed();
                 }
                 first = false;
-                let on = |k: &Listening| k.on.load(Ordering::SeqCst);
                 // Checked every LINGER while listening (not reset by notices:
                 // other processes' releases keep coming while nobody here waits).
                 let linger = tokio::time::sleep(LINGER);
@@ -121,14 +120,14 @@ impl Listener {
                             // The connection closed: reconnect.
                             None => break,
                         },
-                        _ = self.listening.want.notified(), if !on(&self.listening) => {
+                        _ = self.listening.want.notified(), if !self.listening.is_on() => {
                             if client.batch_execute(&listen).await.is_err() {
                                 break;
                             }
                             self.listening.set_on();
                             linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
                         }
-                        _ = &mut linger, if on(&self.listening) => {
+                        _ = &mut linger, if self.listening.is_on() => {
                             linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
                             // Nobody waits: stop listening, unless a waiter
                             // came meanwhile (it checks `on` after it
