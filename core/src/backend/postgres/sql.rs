@@ -8,7 +8,17 @@
 
 /// Bumped when the DDL below changes: a schema whose marker differs is
 /// (re)created under the DDL lock.
-pub(crate) const VERSION: &str = "ferrolock schema 2";
+pub(crate) const VERSION: &str = "ferrolock schema 3";
+
+/// The functions' setting. A lease or queue row lives for one acquisition,
+/// so a hot key leaves dead versions of its rows behind until autovacuum
+/// comes (a minute or more). A plain index scan marks the dead ones it
+/// meets in the index and skips them from then on; a bitmap scan, which a
+/// session's cached (generic) plan picks for a table that was new or small
+/// when it was planned, visits every one of them at each call, so each
+/// acquire and release slowed down with the number of acquisitions since the
+/// last vacuum (a pair from 0.4 ms to 1.4 ms over 12 000 pairs on one key).
+const PLAIN_INDEX_SCANS: &str = "SET enable_bitmapscan = off";
 
 /// A prepared statement, by what it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +207,7 @@ CREATE TABLE IF NOT EXISTS {s}.ferrolock_advisory(
 CREATE OR REPLACE FUNCTION {s}.ferrolock_acquire(
     p_key text, p_owner bytea, p_mode smallint, p_ttl_ms bigint, p_holder text, p_ticket bigint)
 RETURNS TABLE(o_fence bigint, o_expires_ms bigint, o_retry_ms bigint)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql {PLAIN_INDEX_SCANS} AS $fn$
 DECLARE
     v_now timestamptz;
     v_fence bigint;
@@ -256,7 +266,7 @@ $fn$;
 -- key, a newline, owner hex|fence|expiry ms); else notify the key, so that
 -- waiters try. Nobody queued: only the notice (cheap, no lock taken).
 CREATE OR REPLACE FUNCTION {s}.ferrolock_handoff(p_key text)
-RETURNS void LANGUAGE plpgsql AS $fn$
+RETURNS void LANGUAGE plpgsql {PLAIN_INDEX_SCANS} AS $fn$
 DECLARE
     v_now timestamptz;
     v_held_x boolean;
@@ -303,7 +313,7 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION {s}.ferrolock_release(p_key text, p_owner bytea)
-RETURNS boolean LANGUAGE plpgsql AS $fn$
+RETURNS boolean LANGUAGE plpgsql {PLAIN_INDEX_SCANS} AS $fn$
 DECLARE
     v_live boolean;
 BEGIN
@@ -318,7 +328,7 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION {s}.ferrolock_force_release(p_key text)
-RETURNS boolean LANGUAGE plpgsql AS $fn$
+RETURNS boolean LANGUAGE plpgsql {PLAIN_INDEX_SCANS} AS $fn$
 DECLARE
     v_live bigint;
 BEGIN
@@ -334,7 +344,7 @@ $fn$;
 -- is withdrawn and handed on; its fence is never issued again. 1: left the
 -- queue; 2: gave a handed lease back; 0: neither.
 CREATE OR REPLACE FUNCTION {s}.ferrolock_leave(p_ticket bigint, p_key text, p_owner bytea)
-RETURNS integer LANGUAGE plpgsql AS $fn$
+RETURNS integer LANGUAGE plpgsql {PLAIN_INDEX_SCANS} AS $fn$
 BEGIN
     DELETE FROM {s}.ferrolock_waiters w WHERE w.ticket = p_ticket;
     IF FOUND THEN
