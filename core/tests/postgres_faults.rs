@@ -33,8 +33,15 @@ fn with(url: &str, query: &str) -> String {
 /// Run `sql` with psql against `url` (a postgres:// URL psql understands);
 /// its output, unaligned, without headers.
 fn psql(url: &str, sql: &str) -> String {
+    psql_each(url, &[sql])
+}
+
+/// Run each of `statements` with psql in one session, each in a transaction
+/// of its own (one `-c` each); their output, as `psql` gives it.
+fn psql_each(url: &str, statements: &[&str]) -> String {
     let out = Command::new(Path::new(BIN).join("psql"))
-        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url])
+        .args(statements.iter().flat_map(|s| ["-c", s]))
         .output()
         .expect("psql is installed with postgresql-15");
     assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
@@ -600,8 +607,8 @@ async fn a_hot_keys_dead_lease_rows_do_not_slow_its_acquire() {
     let locks = Locks::connect(&with(&shared_url(), &format!("schema={schema}"))).await.unwrap();
     locks.close().await;
     // One session, as a pool connection is: 6 000 pairs on one key, each in
-    // its own transaction, then one more acquire, explained (two -c: each
-    // its own transaction, so the loop may commit).
+    // its own transaction, then one more acquire, explained (two statements,
+    // each its own transaction, so the loop may commit).
     let pairs = format!(
         "DO $$ DECLARE o bytea; BEGIN FOR i IN 1..6000 LOOP o := decode(md5(i::text), 'hex'); \
          PERFORM * FROM {schema}.ferrolock_acquire('k', o, 0::smallint, 60000::bigint, 'h', NULL::bigint); \
@@ -611,12 +618,7 @@ async fn a_hot_keys_dead_lease_rows_do_not_slow_its_acquire() {
         "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) \
          SELECT * FROM {schema}.ferrolock_acquire('k', '\\x01'::bytea, 0::smallint, 60000::bigint, 'h', NULL::bigint)"
     );
-    let run = Command::new(Path::new(BIN).join("psql"))
-        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &shared_url(), "-c", &pairs, "-c", &explain])
-        .output()
-        .expect("psql is installed with postgresql-15");
-    assert!(run.status.success(), "psql: {}", String::from_utf8_lossy(&run.stderr));
-    let out = String::from_utf8(run.stdout).unwrap();
+    let out = psql_each(&shared_url(), &[&pairs, &explain]);
     psql(&shared_url(), &format!("DROP SCHEMA {schema} CASCADE"));
     let hits: u64 = out
         .lines()
