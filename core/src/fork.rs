@@ -15,15 +15,18 @@ pub(crate) fn new_owner() -> [u8; 16] {
         static RNG: std::cell::RefCell<(u64, rand::rngs::StdRng)> =
             std::cell::RefCell::new((fork_generation(), rand::rngs::StdRng::from_os_rng()));
     }
-    let mut owner = [0u8; 16];
-    RNG.with(|r| {
+    let (a, b) = RNG.with(|r| {
         let mut r = r.borrow_mut();
         let generation = fork_generation();
         if r.0 != generation {
             *r = (generation, rand::rngs::StdRng::from_os_rng());
         }
-        r.1.fill_bytes(&mut owner)
+        // Two words, not `fill_bytes`: the same stream, half the cost.
+        (r.1.next_u64(), r.1.next_u64())
     });
+    let mut owner = [0u8; 16];
+    owner[..8].copy_from_slice(&a.to_le_bytes());
+    owner[8..].copy_from_slice(&b.to_le_bytes());
     owner
 }
 

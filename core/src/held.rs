@@ -22,13 +22,10 @@ const HANDED_OFF: u8 = 2;
 
 pub(crate) struct HeldShared {
     pub(crate) locks: Arc<Inner>,
-    pub(crate) key: Arc<str>,
-    pub(crate) namespace: Arc<str>,
-    pub(crate) name: Arc<str>,
+    pub(crate) id: Arc<LockId>,
     pub(crate) owner: [u8; 16],
     pub(crate) fence: u64,
     pub(crate) mode: Mode,
-    pub(crate) holder: Arc<str>,
     pub(crate) proof: Vec<u8>,
     pub(crate) auto_renew: bool,
     /// When it was acquired, in coarse monotonic ms (for the hold histogram).
@@ -72,14 +69,24 @@ impl Lost {
 }
 
 /// Everything needed to make a handle, gathered by the engine.
-pub(crate) struct NewHeld {
+/// What names a lock and who takes it: made once per [`Lock`](crate::Lock)
+/// and shared with every handle it gives, so that an acquisition clones one
+/// reference instead of four (each clone and drop is an atomic operation).
+#[derive(Debug)]
+pub(crate) struct LockId {
+    /// `__lock:<namespace>:<name>`, the key in the store.
     pub key: Arc<str>,
     pub namespace: Arc<str>,
     pub name: Arc<str>,
+    /// The public holder label.
+    pub holder: Arc<str>,
+}
+
+pub(crate) struct NewHeld {
+    pub id: Arc<LockId>,
     pub owner: [u8; 16],
     pub fence: u64,
     pub mode: Mode,
-    pub holder: Arc<str>,
     pub proof: Vec<u8>,
     pub auto_renew: bool,
     pub ttl: Duration,
@@ -104,17 +111,17 @@ impl HeldShared {
         if self.is_armed() {
             Ok(())
         } else {
-            Err(Error::NotHeld { name: self.name.to_string() })
+            Err(Error::NotHeld { name: self.id.name.to_string() })
         }
     }
 
     fn emit(&self, kind: EventKind) {
-        self.locks.emit_parts(kind, &self.name, self.fence, self.mode, &self.holder);
+        self.locks.emit_parts(kind, &self.id.name, self.fence, self.mode, &self.id.holder);
     }
 
     pub(crate) fn mark_lost(&self) {
         if self.is_armed() && self.lost.set() {
-            tracing::warn!(name = %self.name, fence = self.fence, "ferrolock: lock lost (expired, released with its token elsewhere, force-released or taken over)");
+            tracing::warn!(name = %self.id.name, fence = self.fence, "ferrolock: lock lost (expired, released with its token elsewhere, force-released or taken over)");
             self.emit(EventKind::Lost);
         }
     }
@@ -130,7 +137,7 @@ impl HeldShared {
         // hold the lock, so the loss is noticed then, not when the call gives
         // up (the backend's response timeout may be longer than a ttl).
         let left = Duration::from_millis(self.expires_at_ms.load(Ordering::Relaxed).saturating_sub(now_ms()));
-        let refresh = self.locks.backend.refresh(&self.key, &self.owner, &self.proof, ttl);
+        let refresh = self.locks.backend.refresh(&self.id.key, &self.owner, &self.proof, ttl);
         // (On wasm32 the host's timers are not `Send`, which a renewal must
         // be; its backends there answer or fail on their own.)
         #[cfg(not(target_arch = "wasm32"))]
@@ -154,7 +161,7 @@ impl HeldShared {
                 if now_ms() >= self.expires_at_ms.load(Ordering::Relaxed) {
                     self.mark_lost();
                 } else {
-                    tracing::warn!(name = %self.name, error = %e, "ferrolock: renewal failed; retrying");
+                    tracing::warn!(name = %self.id.name, error = %e, "ferrolock: renewal failed; retrying");
                     self.schedule((ttl / 10).clamp(Duration::from_millis(1), Duration::from_secs(1)));
                 }
             }
@@ -162,8 +169,8 @@ impl HeldShared {
     }
 
     async fn release_backend(&self) -> Result<bool> {
-        let held = self.locks.backend.release(&self.key, &self.owner, &self.proof).await?;
-        self.locks.notices.freed(&self.key);
+        let held = self.locks.backend.release(&self.id.key, &self.owner, &self.proof).await?;
+        self.locks.notices.freed(&self.id.key);
         self.emit(EventKind::Released);
         let held_ms = coarse_monotonic_ms().saturating_sub(self.acquired_ms);
         self.locks.metrics.hold_seconds.record(held_ms as f64 / 1000.0);
@@ -174,13 +181,13 @@ impl HeldShared {
         token::encode(&TokenData {
             info: TokenInfo {
                 backend: self.locks.kind,
-                namespace: self.namespace.to_string(),
-                name: self.name.to_string(),
+                namespace: self.id.namespace.to_string(),
+                name: self.id.name.to_string(),
                 fence: self.fence,
                 mode: self.mode,
                 expires_at_ms: self.expires_at_ms.load(Ordering::Relaxed),
                 ttl_ms: self.ttl_ms.load(Ordering::Relaxed),
-                holder: self.holder.to_string(),
+                holder: self.id.holder.to_string(),
             },
             owner: self.owner,
             proof: self.proof.clone(),
@@ -230,13 +237,10 @@ impl Held {
                 NOT_SCHEDULED
             }),
             locks,
-            key: n.key,
-            namespace: n.namespace,
-            name: n.name,
+            id: n.id,
             owner: n.owner,
             fence: n.fence,
             mode: n.mode,
-            holder: n.holder,
             proof: n.proof,
             auto_renew: n.auto_renew,
             acquired_ms,
@@ -254,15 +258,15 @@ impl Held {
 
     /// The lock's name.
     pub fn name(&self) -> &str {
-        &self.shared.name
+        &self.shared.id.name
     }
     /// The namespace the lock lives in.
     pub fn namespace(&self) -> &str {
-        &self.shared.namespace
+        &self.shared.id.namespace
     }
     /// The key in the store: `__lock:<namespace>:<name>`.
     pub fn key(&self) -> &str {
-        &self.shared.key
+        &self.shared.id.key
     }
     /// The fence: strictly increasing with every acquisition of this key.
     pub fn fence(&self) -> u64 {
@@ -274,7 +278,7 @@ impl Held {
     }
     /// The public holder label.
     pub fn holder(&self) -> &str {
-        &self.shared.holder
+        &self.shared.id.holder
     }
     /// The ttl renewals use.
     pub fn ttl(&self) -> Duration {
@@ -349,7 +353,7 @@ impl Held {
             return Ok(());
         }
         if lost || !released? {
-            return Err(Error::Lost { name: self.shared.name.to_string() });
+            return Err(Error::Lost { name: self.shared.id.name.to_string() });
         }
         Ok(())
     }
@@ -364,7 +368,7 @@ impl Held {
         self.shared
             .state
             .compare_exchange(ARMED, HANDED_OFF, Ordering::AcqRel, Ordering::Acquire)
-            .map_err(|_| Error::NotHeld { name: self.shared.name.to_string() })?;
+            .map_err(|_| Error::NotHeld { name: self.shared.id.name.to_string() })?;
         Ok(self.shared.token())
     }
 
@@ -381,7 +385,7 @@ async fn refresh(shared: &HeldShared, ttl: Duration) -> Result<()> {
         return Err(Error::Unsupported { backend: shared.locks.kind.name(), operation: why.to_owned() });
     }
     crate::validate::ttl(ttl, shared.locks.caps.max_ttl)?;
-    match shared.locks.backend.refresh(&shared.key, &shared.owner, &shared.proof, ttl).await? {
+    match shared.locks.backend.refresh(&shared.id.key, &shared.owner, &shared.proof, ttl).await? {
         Some(expires) => {
             shared.ttl_ms.store(ttl_ms(ttl), Ordering::Relaxed);
             shared.expires_at_ms.store(expires, Ordering::Relaxed);
@@ -393,7 +397,7 @@ async fn refresh(shared: &HeldShared, ttl: Duration) -> Result<()> {
         }
         None => {
             shared.mark_lost();
-            Err(Error::Lost { name: shared.name.to_string() })
+            Err(Error::Lost { name: shared.id.name.to_string() })
         }
     }
 }
@@ -401,7 +405,7 @@ async fn refresh(shared: &HeldShared, ttl: Duration) -> Result<()> {
 impl Guard {
     /// The lock's name.
     pub fn name(&self) -> &str {
-        &self.shared.name
+        &self.shared.id.name
     }
     /// The fence of this acquisition.
     pub fn fence(&self) -> u64 {
@@ -429,14 +433,14 @@ impl Drop for Held {
         if self.shared.locks.is_closed() {
             // As close() promises: locks still held free at their ttl (a
             // release now would race whoever resumes this lock's token).
-            tracing::debug!(name = %self.shared.name, "ferrolock: a held lock was dropped after its provider closed; it frees at its ttl");
+            tracing::debug!(name = %self.shared.id.name, "ferrolock: a held lock was dropped after its provider closed; it frees at its ttl");
             return;
         }
-        tracing::warn!(name = %self.shared.name, "ferrolock: a held lock was dropped without release(); releasing it now");
+        tracing::warn!(name = %self.shared.id.name, "ferrolock: a held lock was dropped without release(); releasing it now");
         let shared = self.shared.clone();
         let mut release = Box::pin(async move {
             if let Err(e) = shared.release_backend().await {
-                tracing::warn!(name = %shared.name, error = %e, "ferrolock: background release failed; the lock frees at its ttl");
+                tracing::warn!(name = %shared.id.name, error = %e, "ferrolock: background release failed; the lock frees at its ttl");
             }
         });
         // Backends that answer at once (memory, an idle SQLite file) are
@@ -453,11 +457,11 @@ impl Drop for Held {
 impl std::fmt::Debug for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Held")
-            .field("name", &self.shared.name)
-            .field("namespace", &self.shared.namespace)
+            .field("name", &self.shared.id.name)
+            .field("namespace", &self.shared.id.namespace)
             .field("fence", &self.shared.fence)
             .field("mode", &self.shared.mode)
-            .field("holder", &self.shared.holder)
+            .field("holder", &self.shared.id.holder)
             .finish_non_exhaustive()
     }
 }

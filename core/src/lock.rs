@@ -4,7 +4,7 @@
 use crate::backend::{AcquireRequest, Attempt, Drive, Lease};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::held::{Guard, Held, NewHeld};
+use crate::held::{Guard, Held, LockId, NewHeld};
 use crate::kinds::Mode;
 use crate::provider::Inner;
 use crate::{fork, inflight, validate};
@@ -43,11 +43,12 @@ impl Default for LockOptions {
 #[derive(Clone)]
 pub struct Lock {
     inner: Arc<Inner>,
-    name: Arc<str>,
-    key: Arc<str>,
+    /// Key, name, namespace and holder, shared with the handles it gives.
+    id: Arc<LockId>,
     ttl: Duration,
     mode: Mode,
-    holder: Option<Arc<str>>,
+    /// The holder label was set for this lock (it is checked), not the provider's.
+    holder_set: bool,
     auto_renew: bool,
     /// Its name, ttl, mode and holder passed `check` (they are checked
     /// once, at the first operation, not at every acquire).
@@ -68,11 +69,11 @@ impl Clone for Checked {
 impl std::fmt::Debug for Lock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lock")
-            .field("name", &self.name)
+            .field("name", &self.id.name)
             .field("namespace", &self.inner.namespace)
             .field("ttl", &self.ttl)
             .field("mode", &self.mode)
-            .field("holder", &self.holder)
+            .field("holder", &self.id.holder)
             .field("auto_renew", &self.auto_renew)
             .finish()
     }
@@ -122,13 +123,18 @@ impl Backoff {
 
 impl Lock {
     pub(crate) fn new(inner: Arc<Inner>, name: String, options: LockOptions) -> Lock {
-        Lock {
+        let id = LockId {
             key: Inner::key(&inner.namespace, &name).into(),
             name: name.into(),
+            namespace: inner.namespace.clone(),
+            holder: options.holder.as_deref().map_or_else(|| inner.default_holder.clone(), Into::into),
+        };
+        Lock {
+            id: Arc::new(id),
             inner,
             ttl: options.ttl,
             mode: options.mode,
-            holder: options.holder.map(Into::into),
+            holder_set: options.holder.is_some(),
             auto_renew: options.auto_renew,
             checked: Checked::default(),
         }
@@ -155,7 +161,10 @@ impl Lock {
     }
     /// The public label shown by `state` and `list` (default `host:pid`).
     pub fn holder(mut self, holder: impl Into<String>) -> Self {
-        self.holder = Some(holder.into().into());
+        let id = &self.id;
+        let holder = holder.into().into();
+        self.id = Arc::new(LockId { key: id.key.clone(), name: id.name.clone(), namespace: id.namespace.clone(), holder });
+        self.holder_set = true;
         self.checked = Checked::default();
         self
     }
@@ -166,7 +175,7 @@ impl Lock {
     }
     /// The lock's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.id.name
     }
 
     /// Take the lock if it is free now; `Ok(None)` if someone holds it.
@@ -181,7 +190,7 @@ impl Lock {
         let start = Instant::now();
         match self.acquire_until(timeout).await? {
             Some(held) => Ok(held),
-            None => Err(Error::Timeout { name: self.name.to_string(), waited: start.elapsed() }),
+            None => Err(Error::Timeout { name: self.id.name.to_string(), waited: start.elapsed() }),
         }
     }
 
@@ -209,10 +218,10 @@ impl Lock {
     }
 
     fn check(&self) -> Result<()> {
-        validate::name(&self.name)?;
+        validate::name(&self.id.name)?;
         validate::ttl(self.ttl, self.inner.caps.max_ttl)?;
-        if let Some(h) = &self.holder {
-            validate::holder(h)?;
+        if self.holder_set {
+            validate::holder(&self.id.holder)?;
         }
         if self.mode == Mode::Shared && !self.inner.caps.shared {
             return Err(Error::Unsupported { backend: self.inner.kind.name(), operation: "shared locks".into() });
@@ -234,13 +243,13 @@ impl Lock {
             self.checked.0.store(true, Ordering::Relaxed);
         }
         let owner = fork::new_owner();
-        let holder = self.holder.as_ref().unwrap_or(&inner.default_holder);
+        let holder = &self.id.holder;
         if let Attempt::Granted(lease) = self.attempt(&owner, holder, None).await? {
-            return Ok(Some(self.held(owner, holder, lease)));
+            return Ok(Some(self.held(owner, lease)));
         }
         let Some(start) = start else { return Ok(None) };
         use tracing::Instrument as _;
-        let span = tracing::debug_span!("ferrolock.wait", name = %self.name, backend = inner.kind.name());
+        let span = tracing::debug_span!("ferrolock.wait", name = %self.id.name, backend = inner.kind.name());
         self.wait(owner, holder, start, deadline).instrument(span).await
     }
 
@@ -250,23 +259,23 @@ impl Lock {
         let inner = &self.inner;
         let (mode, ttl) = (self.mode, self.ttl);
         if inner.drive == Drive::Inline {
-            let req = AcquireRequest { key: &self.key, owner, mode, ttl, holder, ticket };
+            let req = AcquireRequest { key: &self.id.key, owner, mode, ttl, holder, ticket };
             return inner.backend.try_acquire(&req).await;
         }
-        let (i, key, o, h) = (inner.clone(), self.key.clone(), *owner, holder.clone());
+        let (i, key, o, h) = (inner.clone(), self.id.key.clone(), *owner, holder.clone());
         let op = async move {
             let req = AcquireRequest { key: &key, owner: &o, mode, ttl, holder: &h, ticket };
             i.backend.try_acquire(&req).await
         };
-        inflight::guarded(inner, &self.key, owner, ticket, op).await
+        inflight::guarded(inner, &self.id.key, owner, ticket, op).await
     }
 
     /// Join the wait queue. If the caller goes while it is in flight, the
     /// place it got is left (see `inflight`).
     async fn enqueue(&self, owner: &[u8; 16]) -> Result<u64> {
         let inner = &self.inner;
-        let (i, key, o, mode) = (inner.clone(), self.key.clone(), *owner, self.mode);
-        inflight::guarded(inner, &self.key, owner, None, async move { i.backend.enqueue(&key, &o, mode).await }).await
+        let (i, key, o, mode) = (inner.clone(), self.id.key.clone(), *owner, self.mode);
+        inflight::guarded(inner, &self.id.key, owner, None, async move { i.backend.enqueue(&key, &o, mode).await }).await
     }
 
     /// The waiting part of an acquire: the first attempt found the lock busy.
@@ -279,14 +288,14 @@ impl Lock {
     ) -> Result<Option<Held>> {
         let inner = &self.inner;
         // Register for wake-ups before queueing, so no release is missed.
-        let key = &*self.key;
+        let key = &*self.id.key;
         let registration = inner.notices.register(key);
         let mut spot =
-            QueueSpot { inner: inner.clone(), key: self.key.clone(), ticket: None, _waiting: inner.background.token() };
+            QueueSpot { inner: inner.clone(), key: self.id.key.clone(), ticket: None, _waiting: inner.background.token() };
         if inner.caps.queue {
             spot.ticket = Some(self.enqueue(&owner).await?);
         }
-        inner.emit_parts(EventKind::Queued, &self.name, 0, self.mode, holder);
+        inner.emit_parts(EventKind::Queued, &self.id.name, 0, self.mode, holder);
         let mut backoff = Backoff::new(inner.caps.notices);
         loop {
             let notified = registration.notify.notified();
@@ -299,7 +308,7 @@ impl Lock {
                 Attempt::Granted(lease) => {
                     spot.ticket = None;
                     inner.metrics.wait_seconds.record(start.elapsed().as_secs_f64());
-                    return Ok(Some(self.held(owner, holder, lease)));
+                    return Ok(Some(self.held(owner, lease)));
                 }
                 Attempt::Busy { retry_in } => {
                     let now = Instant::now();
@@ -307,7 +316,7 @@ impl Lock {
                         if let Some(ticket) = spot.ticket.take() {
                             inflight::leave(inner, key, ticket).await;
                         }
-                        inner.emit_parts(EventKind::TimedOut, &self.name, 0, self.mode, holder);
+                        inner.emit_parts(EventKind::TimedOut, &self.id.name, 0, self.mode, holder);
                         return Ok(None);
                     }
                     let mut pause = backoff.step();
@@ -331,18 +340,15 @@ impl Lock {
         }
     }
 
-    fn held(&self, owner: [u8; 16], holder: &Arc<str>, lease: Lease) -> Held {
+    fn held(&self, owner: [u8; 16], lease: Lease) -> Held {
         let inner = &self.inner;
         Held::new(
             inner.clone(),
             NewHeld {
-                key: self.key.clone(),
-                namespace: inner.namespace.clone(),
-                name: self.name.clone(),
+                id: self.id.clone(),
                 owner,
                 fence: lease.fence,
                 mode: self.mode,
-                holder: holder.clone(),
                 proof: lease.proof,
                 auto_renew: self.auto_renew,
                 ttl: self.ttl,

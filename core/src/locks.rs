@@ -4,7 +4,7 @@
 use crate::backend::{AnyBackend, Capabilities, Drive, Target};
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Events};
-use crate::held::{Held, NewHeld};
+use crate::held::{Held, LockId, NewHeld};
 use crate::kinds::{BackendKind, Mode};
 use crate::lock::{Lock, LockOptions};
 use crate::notices::Notices;
@@ -122,13 +122,15 @@ impl Locks {
             Some(expires_at_ms) => Ok(Held::new(
                 self.inner.clone(),
                 NewHeld {
-                    key: key.into(),
-                    namespace: data.info.namespace.into(),
-                    name: data.info.name.into(),
+                    id: Arc::new(LockId {
+                        key: key.into(),
+                        namespace: data.info.namespace.into(),
+                        name: data.info.name.into(),
+                        holder: data.info.holder.into(),
+                    }),
                     owner: data.owner,
                     fence: data.info.fence,
                     mode: data.info.mode,
-                    holder: data.info.holder.into(),
                     proof: data.proof,
                     auto_renew: true,
                     ttl,
