@@ -145,8 +145,12 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// A new connection. Boxed: a handshake's state (TLS, SCRAM) is a few
+    /// kilobytes, and the operations that may open a connection (an
+    /// acquire that finds no idle one) would otherwise carry it, and copy
+    /// it, on every call that does not.
     pub(crate) async fn open(connector: &Connector, sql: &Arc<Sql>) -> Result<Conn> {
-        let client = connector.connect(None).await?;
+        let client = Box::pin(connector.connect(None)).await?;
         Ok(Conn::of(client, sql))
     }
 
