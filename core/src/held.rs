@@ -172,8 +172,7 @@ impl HeldShared {
         let held = self.locks.backend.release(&self.id.key, &self.owner, &self.proof).await?;
         self.locks.notices.freed(&self.id.key);
         self.emit(EventKind::Released);
-        let held_ms = coarse_monotonic_ms().saturating_sub(self.acquired_ms);
-        self.locks.metrics.hold_seconds.record(held_ms as f64 / 1000.0);
+        self.locks.metrics.hold_seconds.record(SecondsSince(self.acquired_ms));
         Ok(held && !self.lost.is_set())
     }
 
@@ -204,6 +203,17 @@ impl Renewable for HeldShared {
     }
     fn renew(self: Arc<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move { HeldShared::renew(&self).await })
+    }
+}
+
+/// The seconds from a coarse monotonic instant to now, read only if a
+/// metrics recorder takes them (with none installed, a release reads no
+/// clock for the hold-time histogram).
+struct SecondsSince(u64);
+
+impl metrics::IntoF64 for SecondsSince {
+    fn into_f64(self) -> f64 {
+        coarse_monotonic_ms().saturating_sub(self.0) as f64 / 1000.0
     }
 }
 

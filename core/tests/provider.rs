@@ -110,3 +110,62 @@ fn a_driven_provider_works_between_and_across_its_callers() {
     driven.block_on(locks.close());
     driven.stop();
 }
+
+/// An installed `metrics` recorder gets a provider's figures: the
+/// acquisition and release counters, and the hold time at release.
+#[test]
+fn a_metrics_recorder_gets_acquisitions_and_hold_times() {
+    use metrics::{Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+    use std::sync::{Arc, Mutex};
+
+    /// Every value recorded, by metric name.
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<(String, f64)>>);
+    struct Handle(Arc<Seen>, String);
+    impl CounterFn for Handle {
+        fn increment(&self, value: u64) {
+            self.0 .0.lock().unwrap().push((self.1.clone(), value as f64));
+        }
+        fn absolute(&self, value: u64) {
+            self.increment(value)
+        }
+    }
+    impl HistogramFn for Handle {
+        fn record(&self, value: f64) {
+            self.0 .0.lock().unwrap().push((self.1.clone(), value));
+        }
+    }
+    struct Rec(Arc<Seen>);
+    impl Recorder for Rec {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(Arc::new(Handle(self.0.clone(), key.name().to_owned())))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(Arc::new(Handle(self.0.clone(), key.name().to_owned())))
+        }
+    }
+
+    let seen = Arc::new(Seen::default());
+    let recorder = Rec(seen.clone());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // The provider takes its handles from the recorder when it connects.
+    let locks = metrics::with_local_recorder(&recorder, || rt.block_on(Locks::connect("memory://metrics")).unwrap());
+    rt.block_on(async {
+        let held = locks.lock("a").try_acquire().await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert!(held.release().await.unwrap());
+    });
+    let seen = seen.0.lock().unwrap().clone();
+    let of = |name: &str| seen.iter().filter(|(n, _)| n == name).map(|(_, v)| *v).collect::<Vec<_>>();
+    assert_eq!(of("ferrolock_acquired_total"), [1.0], "{seen:?}");
+    assert_eq!(of("ferrolock_released_total"), [1.0], "{seen:?}");
+    let hold = of("ferrolock_hold_seconds");
+    // Held 120 ms, by a clock of a few milliseconds' resolution.
+    assert!(hold.len() == 1 && (0.1..5.0).contains(&hold[0]), "hold seconds: {hold:?}");
+}
