@@ -256,6 +256,29 @@ async fn advisory_a_killed_holder_connection_frees_the_lock_at_once_and_the_hold
     assert!(next.release().await.unwrap());
 }
 
+/// Advisory mode keeps a ttl in the holding process: one reaper per
+/// provider unlocks each lock not renewed within its own ttl, a short one
+/// taken after a long one (which set the reaper's next wake-up far away)
+/// included, and leaves the long one held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_each_lock_lapses_at_its_own_ttl() {
+    let ns = unique("reap-adv");
+    let url = with(&shared_url(), &format!("mode=advisory&namespace={ns}"));
+    let holder = Locks::connect(&url).await.unwrap();
+    let other = Locks::connect(&url).await.unwrap();
+    let long = holder.lock("long").ttl(Duration::from_secs(60)).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    let ttl = Duration::from_millis(400);
+    let short = holder.lock("short").ttl(ttl).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    let start = Instant::now();
+    let next = other.lock("short").acquire(Duration::from_secs(10)).await.expect("the short lock lapses");
+    assert!(start.elapsed() >= ttl * 3 / 4, "freed before its ttl: {:?}", start.elapsed());
+    assert!(next.fence() > short.fence());
+    assert!(other.lock("long").try_acquire().await.unwrap().is_none(), "the long lock lapsed with the short one");
+    assert!(!short.release().await.unwrap());
+    assert!(long.release().await.unwrap());
+    assert!(next.release().await.unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lease_a_killed_holder_connection_frees_the_lock_after_its_ttl() {
     let ns = unique("kill-lease");

@@ -8,7 +8,8 @@
 //! kept by the holding process: a lock not renewed within its ttl is
 //! unlocked by this provider (as a lease would expire), and renewal checks
 //! that its connection still lives; a lock whose connection died is
-//! reported lost at the next renewal.
+//! reported lost at the next renewal. One reaper task per provider unlocks
+//! the locks whose deadline passed (an acquisition spawns no task).
 
 use super::conn::{pg_error, Conn, Connector, Pool};
 use super::lease::mode_code;
@@ -33,8 +34,11 @@ pub(crate) struct Advisory {
 struct State {
     connector: Connector,
     sql: Arc<Sql>,
-    /// The held locks, by owner id.
-    held: Mutex<HashMap<[u8; 16], Arc<HeldConn>>>,
+    /// The held locks, by owner id, and when the reaper wakes next.
+    held: Mutex<Held>,
+    /// Wakes the reaper: a lock's deadline is sooner than its next wake-up,
+    /// or the provider closed.
+    reaper_wake: Arc<tokio::sync::Notify>,
     idle: Mutex<Vec<Arc<Conn>>>,
     /// A connection is being opened for `idle` in the background.
     replenishing: AtomicBool,
@@ -48,7 +52,16 @@ struct HeldConn {
     conn: Arc<Conn>,
     /// When the lock is unlocked unless renewed, in coarse monotonic ms.
     deadline: AtomicU64,
-    reaper: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+#[derive(Default)]
+struct Held {
+    locks: HashMap<[u8; 16], Arc<HeldConn>>,
+    /// When the reaper wakes next (coarse monotonic ms; `None`: no reaper
+    /// task yet, `Some(u64::MAX)`: it waits to be woken). Read and written
+    /// under the same lock as `locks`, so a lock added while the reaper
+    /// scans is either seen by the scan or compared with its result.
+    reaper_next: Option<u64>,
 }
 
 impl Advisory {
@@ -57,6 +70,7 @@ impl Advisory {
             connector,
             sql,
             held: Default::default(),
+            reaper_wake: Default::default(),
             idle: Default::default(),
             replenishing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -109,17 +123,27 @@ impl Advisory {
             Ok(Some(row)) => row,
         };
         let fence: i64 = row.get(0);
-        let entry = Arc::new(HeldConn {
-            key: req.key.to_owned(),
-            mode: req.mode,
-            fence,
-            conn,
-            deadline: AtomicU64::new(coarse_monotonic_ms() + ttl),
-            reaper: Mutex::new(None),
-        });
-        s.held.lock().insert(*req.owner, entry.clone());
-        let reaper = tokio::spawn(reap(Arc::downgrade(s), *req.owner, entry.clone()));
-        *entry.reaper.lock() = Some(reaper.abort_handle());
+        let deadline = coarse_monotonic_ms() + ttl;
+        let entry = Arc::new(HeldConn { key: req.key.to_owned(), mode: req.mode, fence, conn, deadline: AtomicU64::new(deadline) });
+        let wake = {
+            let mut held = s.held.lock();
+            held.locks.insert(*req.owner, entry);
+            match held.reaper_next {
+                None => {
+                    held.reaper_next = Some(deadline);
+                    tokio::spawn(reap(Arc::downgrade(s)));
+                    false
+                }
+                Some(next) if deadline < next => {
+                    held.reaper_next = Some(deadline);
+                    true
+                }
+                Some(_) => false,
+            }
+        };
+        if wake {
+            s.reaper_wake.notify_one();
+        }
         Ok(Attempt::Granted(Lease { fence: fence as u64, expires_at_ms: now_ms() + ttl, proof: Vec::new() }))
     }
 
@@ -130,7 +154,7 @@ impl Advisory {
 
     pub(crate) async fn refresh(&self, owner: &[u8; 16], ttl: Duration) -> Result<Option<u64>> {
         let s = &self.state;
-        let Some(entry) = s.held.lock().get(owner).cloned() else { return Ok(None) };
+        let Some(entry) = s.held.lock().locks.get(owner).cloned() else { return Ok(None) };
         if coarse_monotonic_ms() >= entry.deadline.load(Ordering::Acquire) || entry.conn.is_closed() {
             if let Some(entry) = s.take_held(owner, Some(&entry)) {
                 let _ = s.unlock(entry).await;
@@ -145,7 +169,7 @@ impl Advisory {
             entry.conn.client.execute(st, &[&entry.key, &entry.fence, &(ttl as i64)]).await
         }
         .await;
-        let still_ours = |s: &State| s.held.lock().get(owner).is_some_and(|e| Arc::ptr_eq(e, &entry));
+        let still_ours = |s: &State| s.held.lock().locks.get(owner).is_some_and(|e| Arc::ptr_eq(e, &entry));
         match checked {
             Ok(_) if still_ours(s) => Ok(Some(now_ms() + ttl)),
             Ok(_) => Ok(None),
@@ -192,12 +216,8 @@ impl Advisory {
     /// Drop every lock connection: the server frees their locks.
     pub(crate) fn close(&self) {
         self.state.closed.store(true, Ordering::Release);
-        let held: Vec<_> = self.state.held.lock().drain().map(|(_, e)| e).collect();
-        for e in held {
-            if let Some(r) = e.reaper.lock().take() {
-                r.abort();
-            }
-        }
+        self.state.held.lock().locks.clear();
+        self.state.reaper_wake.notify_one();
         self.state.idle.lock().clear();
     }
 }
@@ -237,20 +257,15 @@ impl State {
     }
 
     /// Take `owner`'s entry out of the held ones (only if it is still
-    /// `expected`, when given) and stop its reaper.
+    /// `expected`, when given).
     fn take_held(&self, owner: &[u8; 16], expected: Option<&Arc<HeldConn>>) -> Option<Arc<HeldConn>> {
         let mut held = self.held.lock();
         if let Some(x) = expected {
-            if !held.get(owner).is_some_and(|e| Arc::ptr_eq(e, x)) {
+            if !held.locks.get(owner).is_some_and(|e| Arc::ptr_eq(e, x)) {
                 return None;
             }
         }
-        let entry = held.remove(owner)?;
-        drop(held);
-        if let Some(r) = entry.reaper.lock().take() {
-            r.abort();
-        }
-        Some(entry)
+        held.locks.remove(owner)
     }
 
     /// Unlock on the lock's own connection (and notify its waiters); the
@@ -287,27 +302,50 @@ async fn held_against(pool: &Pool, key: &str, mode: Mode) -> Result<bool> {
     .await
 }
 
-/// Unlock `entry` at its deadline unless renewed (or released) before.
-async fn reap(state: Weak<State>, owner: [u8; 16], entry: Arc<HeldConn>) {
+/// The provider's reaper: unlocks each held lock at its deadline unless
+/// renewed (or released) before; sleeps until the soonest deadline, or
+/// until an acquisition brings a sooner one. Ends with the provider.
+async fn reap(state: Weak<State>) {
     loop {
+        let Some(s) = state.upgrade() else { return };
+        if s.closed.load(Ordering::Acquire) {
+            return;
+        }
         let now = coarse_monotonic_ms();
-        let deadline = entry.deadline.load(Ordering::Acquire);
-        if now < deadline {
-            tokio::time::sleep(Duration::from_millis(deadline - now)).await;
-            continue;
-        }
-        let Some(state) = state.upgrade() else { return };
-        let taken = {
-            let mut held = state.held.lock();
-            match held.get(&owner) {
-                Some(e) if Arc::ptr_eq(e, &entry) => held.remove(&owner),
-                _ => None,
-            }
+        let due: Vec<_> = {
+            let mut held = s.held.lock();
+            let mut next = u64::MAX;
+            let due = held
+                .locks
+                .iter()
+                .filter(|(_, e)| {
+                    let d = e.deadline.load(Ordering::Acquire);
+                    next = next.min(if d > now { d } else { u64::MAX });
+                    d <= now
+                })
+                .map(|(o, e)| (*o, e.clone()))
+                .collect();
+            held.reaper_next = Some(next);
+            due
         };
-        if let Some(e) = taken {
-            e.reaper.lock().take();
-            let _ = state.unlock(e).await;
+        for (owner, entry) in due {
+            if let Some(e) = s.take_held(&owner, Some(&entry)) {
+                let _ = s.unlock(e).await;
+            }
         }
-        return;
+        let next = s.held.lock().reaper_next.unwrap_or(u64::MAX);
+        let notify = s.reaper_wake.clone();
+        let wake = notify.notified();
+        tokio::pin!(wake);
+        wake.as_mut().enable();
+        drop(s);
+        if next == u64::MAX {
+            wake.await;
+        } else {
+            tokio::select! {
+                _ = wake => {}
+                _ = tokio::time::sleep(Duration::from_millis(next.saturating_sub(now))) => {}
+            }
+        }
     }
 }
