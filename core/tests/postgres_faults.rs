@@ -231,12 +231,17 @@ fn advisory_holder_pid(url: &str, key: &str) -> Option<i32> {
     psql(url, &sql).lines().next().and_then(|l| l.trim().parse().ok())
 }
 
+/// Two providers in advisory mode on a fresh namespace, and that namespace.
+async fn advisory_providers(prefix: &str) -> (String, Locks, Locks) {
+    let ns = unique(prefix);
+    let url = with(&shared_url(), &format!("mode=advisory&namespace={ns}"));
+    let (a, b) = (Locks::connect(&url).await.unwrap(), Locks::connect(&url).await.unwrap());
+    (ns, a, b)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advisory_a_killed_holder_connection_frees_the_lock_at_once_and_the_holder_learns_it() {
-    let ns = unique("kill-adv");
-    let url = with(&shared_url(), &format!("mode=advisory&namespace={ns}"));
-    let holder = Locks::connect(&url).await.unwrap();
-    let other = Locks::connect(&url).await.unwrap();
+    let (ns, holder, other) = advisory_providers("kill-adv").await;
     let held = holder.lock("k").ttl(Duration::from_millis(600)).try_acquire().await.unwrap().unwrap();
     let fence = held.fence();
     assert!(other.lock("k").try_acquire().await.unwrap().is_none());
@@ -262,10 +267,7 @@ async fn advisory_a_killed_holder_connection_frees_the_lock_at_once_and_the_hold
 /// included, and leaves the long one held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advisory_each_lock_lapses_at_its_own_ttl() {
-    let ns = unique("reap-adv");
-    let url = with(&shared_url(), &format!("mode=advisory&namespace={ns}"));
-    let holder = Locks::connect(&url).await.unwrap();
-    let other = Locks::connect(&url).await.unwrap();
+    let (_, holder, other) = advisory_providers("reap-adv").await;
     let long = holder.lock("long").ttl(Duration::from_secs(60)).auto_renew(false).try_acquire().await.unwrap().unwrap();
     let ttl = Duration::from_millis(400);
     let short = holder.lock("short").ttl(ttl).auto_renew(false).try_acquire().await.unwrap().unwrap();
