@@ -297,12 +297,29 @@ impl Lock {
         }
         inner.emit_parts(EventKind::Queued, &self.id.name, 0, self.mode, holder);
         let mut backoff = Backoff::new(inner.caps.notices);
+        // Set once for the whole wait: an attempt in flight when it passes (a
+        // server that stopped answering) is not waited for.
+        let mut expiry = deadline.map(|d| Box::pin(rt::sleep_until(d)));
         loop {
             let notified = registration.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let ticket = spot.ticket.take();
-            let attempt = self.attempt(&owner, holder, ticket).await;
+            let attempt = self.attempt(&owner, holder, ticket);
+            let attempt = match expiry.as_mut() {
+                None => attempt.await,
+                Some(expiry) => tokio::select! {
+                    biased;
+                    a = attempt => a,
+                    _ = expiry => {
+                        // The dropped attempt finishes in the background,
+                        // gives back what it got and then leaves the queue
+                        // with `ticket` (see `inflight`).
+                        inner.emit_parts(EventKind::TimedOut, &self.id.name, 0, self.mode, holder);
+                        return Ok(None);
+                    }
+                },
+            };
             spot.ticket = ticket;
             match attempt? {
                 Attempt::Granted(lease) => {

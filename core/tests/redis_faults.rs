@@ -460,3 +460,47 @@ async fn a_short_reader_left_alone_still_ends_at_its_ttl() {
     assert!(!writer.release().await.unwrap(), "a renewed lone lease still runs out at its ttl");
     locks.close().await;
 }
+
+/// A wait ends at its timeout even when the server stops answering during
+/// it: an attempt in flight at the deadline is left to finish in the
+/// background (giving back whatever it got, then the queue place), not
+/// waited for until the connection's response timeout (2 s). Found by the
+/// chaos harness: four waiters of four languages ended 1 s past their
+/// timeout around a Redis restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_ends_at_its_timeout_when_the_server_stops_answering() {
+    let server = Server::start(&[]);
+    let url = format!("redis://{}", server.addr());
+    let holder = Locks::connect(&url).await.unwrap();
+    let waiter = Locks::connect(&format!("{url}?holder=stuck-waiter")).await.unwrap();
+    let held = holder.lock("w").ttl(Duration::from_secs(30)).try_acquire().await.unwrap().unwrap();
+    let mut events = waiter.events();
+    let timeout = Duration::from_millis(1500);
+    let start = Instant::now();
+    let wait = tokio::spawn({
+        let lock = waiter.lock("w");
+        async move { lock.acquire(timeout).await }
+    });
+    // Queued, so the wait's next attempt (its backoff poll) goes to a stopped server.
+    loop {
+        let e = events.recv().await.expect("the provider closed");
+        if e.kind == ferrolock::EventKind::Queued {
+            break;
+        }
+    }
+    let pid = server.child.as_ref().unwrap().id().to_string();
+    let signal = |sig: &str| assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    signal("-STOP");
+    let result = tokio::time::timeout(Duration::from_secs(10), wait).await.expect("the wait hung").unwrap();
+    let waited = start.elapsed();
+    signal("-CONT");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    assert!(waited < timeout + Duration::from_millis(400), "waited {waited:?} for a {timeout:?} timeout");
+    // Nothing of the waiter's is left: once the holder releases, the lock is
+    // free at once (a queue place left behind would hold it up for 5 s).
+    assert!(held.release().await.unwrap());
+    let next = tokio::time::timeout(Duration::from_secs(3), holder.lock("w").acquire(Duration::from_secs(10)))
+        .await
+        .expect("the waiter's queue place was left behind");
+    assert!(next.unwrap().release().await.unwrap());
+}
