@@ -100,6 +100,9 @@ impl Drop for QueueSpot {
     }
 }
 
+/// How long past its deadline a wait waits for an attempt in flight.
+const GRACE: Duration = Duration::from_millis(500);
+
 /// The fallback poll: exponential backoff with ±25% jitter, capped.
 struct Backoff {
     next: Duration,
@@ -297,9 +300,11 @@ impl Lock {
         }
         inner.emit_parts(EventKind::Queued, &self.id.name, 0, self.mode, holder);
         let mut backoff = Backoff::new(inner.caps.notices);
-        // Set once for the whole wait: an attempt in flight when it passes (a
-        // server that stopped answering) is not waited for.
-        let mut expiry = deadline.map(|d| Box::pin(rt::sleep_until(d)));
+        // Set once for the whole wait: an attempt still in flight `GRACE`
+        // after the deadline (a server that stopped answering) is not waited
+        // for. One that answers before is taken as usual, so that a wait
+        // that ends leaves nothing in flight on a server that answers.
+        let mut expiry = deadline.map(|d| Box::pin(rt::sleep_until(d + GRACE)));
         loop {
             let notified = registration.notify.notified();
             tokio::pin!(notified);
