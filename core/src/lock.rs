@@ -246,19 +246,19 @@ impl Lock {
             self.checked.0.store(true, Ordering::Relaxed);
         }
         let owner = fork::new_owner();
-        let holder = &self.id.holder;
-        if let Attempt::Granted(lease) = self.attempt(&owner, holder, None).await? {
+        if let Attempt::Granted(lease) = self.attempt(&owner, None).await? {
             return Ok(Some(self.held(owner, lease)));
         }
         let Some(start) = start else { return Ok(None) };
         use tracing::Instrument as _;
         let span = tracing::debug_span!("ferrolock.wait", name = %self.id.name, backend = inner.kind.name());
-        self.wait(owner, holder, start, deadline).instrument(span).await
+        self.wait(owner, start, deadline).instrument(span).await
     }
 
     /// One attempt. If the caller goes while it is in flight, a lease it got
     /// is released (see `inflight`).
-    async fn attempt(&self, owner: &[u8; 16], holder: &Arc<str>, ticket: Option<u64>) -> Result<Attempt> {
+    async fn attempt(&self, owner: &[u8; 16], ticket: Option<u64>) -> Result<Attempt> {
+        let holder = &self.id.holder;
         let inner = &self.inner;
         let (mode, ttl) = (self.mode, self.ttl);
         if inner.drive == Drive::Inline {
@@ -285,11 +285,10 @@ impl Lock {
     async fn wait(
         &self,
         owner: [u8; 16],
-        holder: &Arc<str>,
         start: Instant,
         deadline: Option<Instant>,
     ) -> Result<Option<Held>> {
-        let inner = &self.inner;
+        let (inner, holder) = (&self.inner, &*self.id.holder);
         // Register for wake-ups before queueing, so no release is missed.
         let key = &*self.id.key;
         let registration = inner.notices.register(key);
@@ -310,7 +309,7 @@ impl Lock {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let ticket = spot.ticket.take();
-            let attempt = self.attempt(&owner, holder, ticket);
+            let attempt = self.attempt(&owner, ticket);
             let attempt = match expiry.as_mut() {
                 None => attempt.await,
                 Some(expiry) => tokio::select! {
