@@ -114,12 +114,32 @@ impl Exec {
     }
 
     /// Run `op` to its end on the calling thread: what every blocking
-    /// export calls (never from inside a runtime: the JVM's and Swift's
-    /// threads are not tokio's).
+    /// export calls, from the JVM's and Swift's threads.
+    ///
+    /// An operation of a `Drive::Inline` provider (memory) that does not
+    /// wait completes in its first poll: it is polled in place, in the
+    /// runtime's context, and blocks on nothing. A `block_on` costs more
+    /// than such an operation, and tokio refuses it on a thread that runs a
+    /// runtime: the shared runtime's worker, where a coroutine a Redis reply
+    /// resumed goes on under `Dispatchers.Unconfined` (such a call failed
+    /// INTERNAL; one that waits still does, as any blocking wait there).
     pub fn block<T, F>(&self, op: F) -> Result<T>
     where
         F: Future<Output = std::result::Result<T, ferrolock::Error>>,
     {
+        let mut op = std::pin::pin!(op);
+        if self.drive == Drive::Inline {
+            let first = {
+                let _context = match &self.driven {
+                    Some(d) => d.runtime().enter(),
+                    None => ferrolock::blocking::runtime().enter(),
+                };
+                op.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
+            };
+            if let Poll::Ready(out) = first {
+                return out.map_err(FfiError::from);
+            }
+        }
         match &self.driven {
             Some(d) => d.block_on(op).map_err(FfiError::from),
             None => block(op),

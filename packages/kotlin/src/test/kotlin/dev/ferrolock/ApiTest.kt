@@ -1,14 +1,17 @@
 package dev.ferrolock
 
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Tag
 import org.junit.jupiter.api.Test
 import java.io.File
 import kotlin.time.Duration
@@ -124,6 +127,34 @@ class ApiTest {
             }
             assertEquals(1L, v)
             assertNull(locks.state("r"))
+        }
+    }
+
+    // A Redis reply resumes its coroutine through a JNA callback on the
+    // runtime's thread ("ferrolock-wake"); under Dispatchers.Unconfined the
+    // coroutine goes on there. A memory call made on that thread, blocking
+    // form or suspend, completes in place: it must not try to block on the
+    // runtime that thread runs (tokio refuses, and the call failed INTERNAL).
+    @Tag("servers")
+    @Test
+    fun `memory calls work on the thread a Redis reply resumed`() = runBlocking {
+        Locks.connect(withQuery(env("FERROLOCK_TEST_REDIS_URL"), "namespace=kt-api-${System.nanoTime()}")).use { redis ->
+            Locks.connect(url()).use { memory ->
+                withContext(Dispatchers.Unconfined) {
+                    // A reply that comes before the coroutine suspends resumes
+                    // it where it was: ping until one came later.
+                    val onWakeThread = { Thread.currentThread().name.startsWith("ferrolock-wake") }
+                    repeat(200) { if (!onWakeThread()) redis.ping() }
+                    assertTrue(onWakeThread(), "never resumed on the runtime's thread (${Thread.currentThread().name})")
+                    val lock = memory.lock("m")
+                    lock.tryAcquireBlocking()!!.use { held -> assertEquals(1L, held.fence) }
+                    val held = lock.tryAcquire()!!
+                    assertEquals(2L, held.fence)
+                    assertEquals(held.holder, memory.state("m")?.holder)
+                    assertTrue(held.release())
+                    assertNull(memory.stateBlocking("m"))
+                }
+            }
         }
     }
 }
