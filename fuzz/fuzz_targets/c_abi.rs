@@ -874,6 +874,11 @@ impl World {
                     (ta.join().unwrap(), tb.join().unwrap())
                 });
                 let results = [ra, rb];
+                if std::env::var_os("FERROLOCK_FUZZ_TRACE").is_some() {
+                    for r in &results {
+                        eprintln!("  {:?}: {:?} (held: {})", r.op, r.status, r.was_held);
+                    }
+                }
                 // One lease ends once: at most one release says it held the
                 // lock, at most one hand-off succeeds, and not both.
                 let released = results.iter().filter(|r| matches!(r.op, RaceOp::Release) && r.status == FerrolockOk && r.was_held).count();
@@ -1003,7 +1008,7 @@ impl World {
                 assert_eq!(check(ferrolock_connect(c.as_ptr(), &mut locks), "connect at the end"), FerrolockOk);
                 cleaners.push((store.clone(), locks));
             }
-            for t in self.tokens.drain(..) {
+            for t in std::mem::take(&mut self.tokens) {
                 let lease = &self.leases[t.lease];
                 if let Some((_, locks)) = cleaners.iter().find(|(s, _)| s.sqlite == lease.store.sqlite) {
                     let mut held = null_mut();
@@ -1013,6 +1018,10 @@ impl World {
                     }
                     if status == FerrolockOk {
                         check(ferrolock_release(held, null_mut()), "release at the end");
+                        // A lease handed off twice (a token resumed, then
+                        // handed off again) has two tokens: the second now
+                        // resumes LOST.
+                        self.end_lease(t.lease);
                     }
                     ferrolock_held_free(held);
                 }
@@ -1060,7 +1069,12 @@ fuzz_target!(|input: Input| {
         closed: Vec::new(),
         next_id: 0,
     };
+    // FERROLOCK_FUZZ_TRACE=1 prints each call before it runs (fuzz/README.md).
+    let trace = std::env::var_os("FERROLOCK_FUZZ_TRACE").is_some();
     for op in input.ops.iter().take(48) {
+        if trace {
+            eprintln!("{op:?}");
+        }
         world.run(op);
     }
     world.finish();
