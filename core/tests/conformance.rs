@@ -430,7 +430,9 @@ async fn stale_release_is_false_and_leaves_new_holder(fx: Fixture) {
 async fn refresh_after_loss_is_lost(fx: Fixture) {
     let locks = fx.connect().await;
     let ttl = fx.short(100);
-    let held = locks.lock("r").ttl(ttl).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    // Taken for long, then shortened by the refresh: a loaded machine that
+    // stalls between the acquire and the refresh must not lose it there.
+    let held = locks.lock("r").ttl(Duration::from_secs(10)).auto_renew(false).try_acquire().await.unwrap().unwrap();
     if fx.refused("refresh", held.refresh(ttl).await).is_none() {
         return;
     }

@@ -304,7 +304,9 @@ static void refresh_after_loss_is_lost(const char *backend) {
     fixture_open(&fx, backend, "loss");
     ferrolock_locks *locks = fixture_connect(&fx);
     uint64_t ttl = fixture_short(&fx, 100);
-    ferrolock_lock_options o = short_lease(ttl);
+    /* Taken for long, then shortened by the refresh: a loaded machine that
+     * stalls between the acquire and the refresh must not lose it there. */
+    ferrolock_lock_options o = short_lease(10000);
     ferrolock_held *held = NULL, *other = NULL;
     OK(ferrolock_try_acquire_with(locks, "r", &o, &held));
     REQUIRE(held != NULL);
@@ -771,10 +773,19 @@ static void cancelled_acquires_leave_the_lock_free(const char *backend) {
         errors += others[t].errors;
         cancelled += others[t].cancelled;
     }
+    /* How many the churn gave up depends on the machine's timing (on a
+     * loaded one, none); these are given up for certain: the lock is held. */
+    ferrolock_held *hold = NULL;
+    OK(ferrolock_try_acquire(worker.locks, "cx", worker.ttl_ms, &hold));
+    REQUIRE(hold != NULL);
+    int before = others[0].cancelled;
+    for (int i = 0; i < 5; i++) cancelled_acquire(&others[0]);
+    CHECK(others[0].cancelled - before == 5);
+    RELEASE_FREE(hold);
     /* Uncontended too: acquires of a free lock given up at once or nearly. */
     for (int i = 0; i < 30; i++) cancelled_acquire(&others[0]);
     CHECK(errors == 0);
-    CHECK(cancelled + others[0].cancelled > 0);
+    if (cancelled == 0) fprintf(stderr, "(the churn gave up no acquire)\n");
     /* A newcomer gets the lock at once: no lease (ttl_ms) nor queue entry
      * (stale after 5 s) of a given-up acquire is in its way. */
     ferrolock_locks *newcomer = fixture_connect(&fx);

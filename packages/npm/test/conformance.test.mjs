@@ -160,7 +160,9 @@ const scenarios = {
   async refresh_after_loss_is_lost(fx) {
     const locks = await fx.connect()
     const ttl = fx.short(100)
-    const held = await locks.lock('r', { ttl, autoRenew: false }).tryAcquire()
+    // Taken for long, then shortened by the refresh: a loaded machine that
+    // stalls between the acquire and the refresh must not lose it there.
+    const held = await locks.lock('r', { ttl: '10s', autoRenew: false }).tryAcquire()
     const lost = held.lost
     if (await fx.refused('refresh', () => held.refresh(ttl)) === REFUSED) return
     await sleep(ttl * 3 / 2)

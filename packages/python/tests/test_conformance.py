@@ -180,7 +180,9 @@ def test_stale_release_is_false_and_leaves_new_holder(connect, short):
 def test_refresh_after_loss_is_lost(connect, short, refused):
     locks = connect()
     ttl = short(0.1)
-    held = locks.lock("r", ttl=ttl, auto_renew=False).try_acquire()
+    # Taken for long, then shortened by the refresh: a loaded machine that
+    # stalls between the acquire and the refresh must not lose it there.
+    held = locks.lock("r", ttl=10, auto_renew=False).try_acquire()
     if refused("refresh", lambda: held.refresh(ttl)) is REFUSED:
         return
     time.sleep(ttl * 1.5)

@@ -202,7 +202,9 @@ class ConformanceTest {
             "refresh_after_loss_is_lost" to ok@{ fx ->
                 val locks = fx.connect()
                 val ttl = fx.short(100)
-                val held = locks.lock("r", ttl = ttl, autoRenew = false).tryAcquire()!!
+                // Taken for long, then shortened by the refresh: a loaded machine
+                // that stalls between the acquire and the refresh must not lose it there.
+                val held = locks.lock("r", ttl = 10.seconds, autoRenew = false).tryAcquire()!!
                 if (fx.refused("refresh") { held.refresh(ttl) } == null) return@ok
                 delay(ttl * 3 / 2)
                 assertNotNull(locks.lock("r").tryAcquire())
