@@ -453,7 +453,13 @@ def test_cancelled_acquires_leave_the_lock_free(url, has):
                     cancelled[0] += 1
                     continue
                 await held.release()
-            assert cancelled[0] > 0, "no acquire was cancelled"
+            # How many the churn cancelled depends on the machine's timing (on
+            # a loaded one, none); these are cancelled for certain: the lock is held.
+            hold = await locks.lock("cx", ttl=long).try_acquire()
+            for _ in range(5):
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(other.lock("cx", ttl=long).acquire(30), rng.uniform(0, 0.004))
+            assert await hold.release()
             # A newcomer gets the lock at once: no lease (ttl `long`) nor queue
             # entry (stale after 5 s) of a cancelled acquire is in its way.
             async with await aio.connect(url) as newcomer:
