@@ -65,10 +65,13 @@ static bool has(ferrolock_locks *locks, const char *cap) {
     return value;
 }
 
-/* Wait (up to 20 s) for the `queued` event of the waiter labelled `holder`:
- * it has found the lock busy, registered for wake-ups and joined the queue. */
+static bool slow(void) { return getenv("FERROLOCK_C_SLOW") != NULL; } /* valgrind */
+
+/* Wait (up to 20 s, 60 s under valgrind) for the `queued` event of the waiter
+ * labelled `holder`: it has found the lock busy, registered for wake-ups and
+ * joined the queue. */
 static void wait_queued(ferrolock_events *events, const char *holder) {
-    double deadline = now_ms() + 20000;
+    double deadline = now_ms() + (slow() ? 60000 : 20000);
     while (now_ms() < deadline) {
         ferrolock_event *e = NULL;
         ferrolock_status s = ferrolock_events_next(events, 100, &e);
@@ -96,7 +99,6 @@ static ferrolock_lock_options holder_options(const char *holder) {
     return o;
 }
 
-static bool slow(void) { return getenv("FERROLOCK_C_SLOW") != NULL; } /* valgrind */
 
 /* A waiting thread: acquire `name` on its own provider with `options`. */
 typedef struct {
