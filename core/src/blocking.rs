@@ -12,7 +12,9 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::{Capabilities, Events, LockInfo, LockState, Mode};
+use crate::{Capabilities, Drive, Events, LockInfo, LockState, Mode};
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// The background runtime every blocking provider shares (one worker
@@ -140,8 +142,36 @@ impl Drop for Driven {
     }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    runtime().block_on(f)
+/// Poll `op`, an operation of a provider whose [`Drive`] is `drive`, once
+/// in place if it is [`Drive::Inline`] (memory), in `rt`'s context, with a
+/// waker that does nothing: such an operation that does not wait completes
+/// in its first poll, and then needs no `block_on` (which costs several
+/// times more than it, and which tokio refuses on a thread that runs a
+/// runtime). `Pending` for any other drive (not polled), or for an inline
+/// operation that waits: run it on (`rt.block_on`) from where it is.
+pub fn poll_inline<F: Future>(rt: &tokio::runtime::Runtime, drive: Drive, op: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    if drive != Drive::Inline {
+        return Poll::Pending;
+    }
+    let _context = rt.enter();
+    op.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Run `op`, an operation of a provider whose [`Drive`] is `drive`, to its
+/// end on the calling thread, on `rt`: [`poll_inline`] first, then
+/// `rt.block_on`. What every blocking call here makes, and the bindings'
+/// own blocking calls.
+pub fn block_on_drive<F: Future>(rt: &tokio::runtime::Runtime, drive: Drive, op: F) -> F::Output {
+    let mut op = std::pin::pin!(op);
+    if let Poll::Ready(out) = poll_inline(rt, drive, op.as_mut()) {
+        return out;
+    }
+    rt.block_on(op)
+}
+
+/// An operation of a provider of `drive` on the shared runtime.
+fn block_on<F: Future>(drive: Drive, op: F) -> F::Output {
+    block_on_drive(runtime(), drive, op)
 }
 
 /// A blocking [`crate::Locks`].
@@ -165,7 +195,7 @@ pub struct Held {
 impl Locks {
     /// Connect to the backend `url` names.
     pub fn connect(url: &str) -> Result<Locks> {
-        block_on(crate::Locks::connect_on(url, crate::rt::Runtime(runtime().handle().clone()))).map(|inner| Locks { inner })
+        runtime().block_on(crate::Locks::connect_on(url, crate::rt::Runtime(runtime().handle().clone()))).map(|inner| Locks { inner })
     }
     /// Connect to [`crate::default_url`].
     pub fn connect_default() -> Result<Locks> {
@@ -185,23 +215,23 @@ impl Locks {
     }
     /// See [`crate::Locks::resume`].
     pub fn resume(&self, token: &str) -> Result<Held> {
-        block_on(self.inner.resume(token)).map(|inner| Held { inner })
+        block_on(self.inner.drive(), self.inner.resume(token)).map(|inner| Held { inner })
     }
     /// See [`crate::Locks::state`].
     pub fn state(&self, name: &str) -> Result<LockState> {
-        block_on(self.inner.state(name))
+        block_on(self.inner.drive(), self.inner.state(name))
     }
     /// See [`crate::Locks::list`].
     pub fn list(&self, prefix: &str) -> Result<Vec<LockInfo>> {
-        block_on(self.inner.list(prefix))
+        block_on(self.inner.drive(), self.inner.list(prefix))
     }
     /// See [`crate::Locks::force_release`].
     pub fn force_release(&self, name: &str) -> Result<bool> {
-        block_on(self.inner.force_release(name))
+        block_on(self.inner.drive(), self.inner.force_release(name))
     }
     /// See [`crate::Locks::ping`].
     pub fn ping(&self) -> Result<()> {
-        block_on(self.inner.ping())
+        block_on(self.inner.drive(), self.inner.ping())
     }
     /// See [`crate::Locks::events`]; read it with `blocking_recv`-style
     /// polling through [`Events::try_recv`].
@@ -210,7 +240,7 @@ impl Locks {
     }
     /// See [`crate::Locks::close`].
     pub fn close(&self) {
-        block_on(self.inner.close())
+        block_on(self.inner.drive(), self.inner.close())
     }
     /// See [`crate::Locks::capabilities`].
     pub fn capabilities(&self) -> Capabilities {
@@ -241,15 +271,15 @@ impl Lock {
     }
     /// See [`crate::Lock::try_acquire`].
     pub fn try_acquire(&self) -> Result<Option<Held>> {
-        block_on(self.inner.try_acquire()).map(|h| h.map(|inner| Held { inner }))
+        block_on(self.inner.drive(), self.inner.try_acquire()).map(|h| h.map(|inner| Held { inner }))
     }
     /// See [`crate::Lock::acquire`].
     pub fn acquire(&self, timeout: Duration) -> Result<Held> {
-        block_on(self.inner.acquire(timeout)).map(|inner| Held { inner })
+        block_on(self.inner.drive(), self.inner.acquire(timeout)).map(|inner| Held { inner })
     }
     /// See [`crate::Lock::acquire_or_none`].
     pub fn acquire_or_none(&self, timeout: Duration) -> Result<Option<Held>> {
-        block_on(self.inner.acquire_or_none(timeout)).map(|h| h.map(|inner| Held { inner }))
+        block_on(self.inner.drive(), self.inner.acquire_or_none(timeout)).map(|h| h.map(|inner| Held { inner }))
     }
     /// Acquire, call `body`, release: `Err(Lost)` after the body if the lock
     /// was lost meanwhile (see [`crate::Lock::run`]).
@@ -286,7 +316,7 @@ impl Held {
     }
     /// See [`crate::Held::refresh`].
     pub fn refresh(&self, ttl: Duration) -> Result<()> {
-        block_on(self.inner.refresh(ttl))
+        block_on(self.inner.drive(), self.inner.refresh(ttl))
     }
     /// See [`crate::Held::release`].
     pub fn release(self) -> Result<bool> {
@@ -294,11 +324,11 @@ impl Held {
     }
     /// See [`crate::Held::release_ref`].
     pub fn release_ref(&self) -> Result<bool> {
-        block_on(self.inner.release_ref())
+        block_on(self.inner.drive(), self.inner.release_ref())
     }
     /// See [`crate::Held::finish`].
     pub fn finish(&self, body_failed: bool) -> Result<()> {
-        block_on(self.inner.finish(body_failed))
+        block_on(self.inner.drive(), self.inner.finish(body_failed))
     }
     /// See [`crate::Held::into_token`].
     pub fn into_token(self) -> Result<String> {

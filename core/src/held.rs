@@ -306,6 +306,10 @@ impl Held {
     pub async fn lost(&self) {
         self.shared.lost.wait().await
     }
+    /// How its provider's operations run ([`crate::Locks::drive`]).
+    pub fn drive(&self) -> crate::Drive {
+        self.shared.locks.drive
+    }
     /// Whether this handle still owns the lock (not released or handed off).
     pub fn is_armed(&self) -> bool {
         self.shared.is_armed()

@@ -125,6 +125,10 @@ impl Backoff {
 }
 
 impl Lock {
+    /// How its provider's operations run ([`crate::Locks::drive`]).
+    pub fn drive(&self) -> Drive {
+        self.inner.drive
+    }
     pub(crate) fn new(inner: Arc<Inner>, name: String, options: LockOptions) -> Lock {
         let id = LockId {
             key: Inner::key(&inner.namespace, &name).into(),

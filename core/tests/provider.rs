@@ -111,6 +111,27 @@ fn a_driven_provider_works_between_and_across_its_callers() {
     driven.stop();
 }
 
+/// A blocking memory call that does not wait needs no `block_on`: it works
+/// on a thread that runs a runtime (a callback of an async host, a binding
+/// called back from the shared runtime's worker), where tokio refuses one.
+#[test]
+fn blocking_memory_calls_work_on_a_runtime_thread() {
+    let locks = ferrolock::blocking::Locks::connect("memory://on-a-runtime-thread").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let lock = locks.lock("k");
+        let held = lock.try_acquire().unwrap().expect("free");
+        assert!(lock.try_acquire().unwrap().is_none());
+        held.refresh(Duration::from_secs(5)).unwrap();
+        let token = held.into_token().unwrap();
+        let held = locks.resume(&token).unwrap();
+        assert!(matches!(locks.state("k").unwrap(), ferrolock::LockState::Held { .. }));
+        assert!(held.release().unwrap());
+        let held = lock.acquire(Duration::from_secs(1)).unwrap();
+        assert!(held.release().unwrap());
+    });
+}
+
 /// An installed `metrics` recorder gets a provider's figures: the
 /// acquisition and release counters, and the hold time at release.
 #[test]

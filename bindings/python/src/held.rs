@@ -81,7 +81,7 @@ impl Held {
         if !held.is_armed() {
             return Ok(false); // nothing to do: no round trip, no runtime
         }
-        runtime::block_on(py, self.driver(), held.release_ref()).py()
+        runtime::block_on(py, self.driver(), held.drive(), held.release_ref()).py()
     }
 
     fn release_async(&self, done: &Completions, id: u64) -> Task {
@@ -104,7 +104,7 @@ impl Held {
     /// lock was lost meanwhile, unless the body failed (its error goes on).
     fn finish(&self, py: Python<'_>, body_failed: bool) -> PyResult<()> {
         let held = self.get();
-        runtime::block_on(py, self.driver(), held.finish(body_failed)).py()
+        runtime::block_on(py, self.driver(), held.drive(), held.finish(body_failed)).py()
     }
 
     fn finish_async(&self, body_failed: bool, done: &Completions, id: u64) -> Task {
@@ -115,7 +115,7 @@ impl Held {
     fn refresh(&self, py: Python<'_>, ttl: f64) -> PyResult<()> {
         let ttl = runtime::seconds(ttl, "ttl")?;
         let held = self.get();
-        runtime::block_on(py, self.driver(), held.refresh(ttl)).py()
+        runtime::block_on(py, self.driver(), held.drive(), held.refresh(ttl)).py()
     }
 
     fn refresh_async(&self, ttl: f64, done: &Completions, id: u64) -> PyResult<Task> {
@@ -135,7 +135,7 @@ impl Held {
     fn wait_lost(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let held = self.get().clone();
         let limit = timeout.map(|t| runtime::seconds(t, "timeout")).transpose()?;
-        runtime::wait(py, self.driver(), wait_lost(held, limit))
+        runtime::wait(py, self.driver(), held.drive(), wait_lost(held, limit))
     }
 
     #[pyo3(signature = (timeout, done, id))]

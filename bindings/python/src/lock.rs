@@ -71,7 +71,7 @@ impl Lock {
     /// Take the lock if it is free now; `None` if someone holds it.
     fn try_acquire(&self, py: Python<'_>) -> PyResult<Option<Held>> {
         let (lock, driver) = self.core(py)?;
-        let held = runtime::block_on(py, &driver, lock.try_acquire()).py()?;
+        let held = runtime::block_on(py, &driver, lock.drive(), lock.try_acquire()).py()?;
         Ok(held.map(|h| Held::new(h, driver)))
     }
 
@@ -79,7 +79,7 @@ impl Lock {
     fn acquire(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Held> {
         let t = runtime::timeout(timeout)?;
         let (lock, driver) = self.core(py)?;
-        let held = runtime::wait(py, &driver, lock.acquire(t))?.py()?;
+        let held = runtime::wait(py, &driver, lock.drive(), lock.acquire(t))?.py()?;
         Ok(Held::new(held, driver))
     }
 
@@ -87,7 +87,7 @@ impl Lock {
     fn acquire_or_none(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Held>> {
         let t = runtime::timeout(timeout)?;
         let (lock, driver) = self.core(py)?;
-        let held = runtime::wait(py, &driver, lock.acquire_or_none(t))?.py()?;
+        let held = runtime::wait(py, &driver, lock.drive(), lock.acquire_or_none(t))?.py()?;
         Ok(held.map(|h| Held::new(h, driver)))
     }
 

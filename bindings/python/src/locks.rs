@@ -100,7 +100,7 @@ impl Provider {
 
     fn resume(&self, py: Python<'_>, token: String) -> PyResult<Held> {
         let (locks, driver) = self.conn.get(py)?;
-        let held = runtime::block_on(py, &driver, locks.resume(&token)).py()?;
+        let held = runtime::block_on(py, &driver, locks.drive(), locks.resume(&token)).py()?;
         Ok(Held::new(held, driver))
     }
 
@@ -111,7 +111,7 @@ impl Provider {
 
     fn state(&self, py: Python<'_>, name: String) -> PyResult<StateTuple> {
         let (locks, driver) = self.conn.get(py)?;
-        runtime::block_on(py, &driver, locks.state(&name)).py().map(state_tuple)
+        runtime::block_on(py, &driver, locks.drive(), locks.state(&name)).py().map(state_tuple)
     }
 
     fn state_async(&self, py: Python<'_>, name: String, done: &Completions, id: u64) -> PyResult<Task> {
@@ -121,7 +121,7 @@ impl Provider {
 
     fn list(&self, py: Python<'_>, prefix: String) -> PyResult<Vec<InfoTuple>> {
         let (locks, driver) = self.conn.get(py)?;
-        runtime::block_on(py, &driver, locks.list(&prefix)).py().map(|v| v.into_iter().map(info_tuple).collect())
+        runtime::block_on(py, &driver, locks.drive(), locks.list(&prefix)).py().map(|v| v.into_iter().map(info_tuple).collect())
     }
 
     fn list_async(&self, py: Python<'_>, prefix: String, done: &Completions, id: u64) -> PyResult<Task> {
@@ -135,7 +135,7 @@ impl Provider {
 
     fn force_release(&self, py: Python<'_>, name: String) -> PyResult<bool> {
         let (locks, driver) = self.conn.get(py)?;
-        runtime::block_on(py, &driver, locks.force_release(&name)).py()
+        runtime::block_on(py, &driver, locks.drive(), locks.force_release(&name)).py()
     }
 
     fn force_release_async(&self, py: Python<'_>, name: String, done: &Completions, id: u64) -> PyResult<Task> {
@@ -145,7 +145,7 @@ impl Provider {
 
     fn ping(&self, py: Python<'_>) -> PyResult<()> {
         let (locks, driver) = self.conn.get(py)?;
-        runtime::block_on(py, &driver, locks.ping()).py()
+        runtime::block_on(py, &driver, locks.drive(), locks.ping()).py()
     }
 
     fn ping_async(&self, py: Python<'_>, done: &Completions, id: u64) -> PyResult<Task> {
@@ -156,7 +156,7 @@ impl Provider {
     /// Close: renewals stop, later calls raise `Closed`. A second close does nothing.
     fn close(&self, py: Python<'_>) {
         if let Some((locks, driver)) = self.conn.take_for_close() {
-            runtime::block_on(py, &driver, locks.close());
+            runtime::block_on(py, &driver, locks.drive(), locks.close());
             if let Some(p) = &driver {
                 p.stop();
             }

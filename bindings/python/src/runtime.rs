@@ -11,11 +11,12 @@
 //! sockets from the epoll instance the child shares with its parent).
 
 use crate::error::{invalid, to_py, IntoPy as _};
-use ferrolock::Error;
+use ferrolock::{Drive, Error};
 use pyo3::prelude::*;
 use pyo3::BoundObject as _;
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::task::Poll;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::runtime::Runtime;
@@ -197,29 +198,39 @@ pub fn rt(driver: &Driver) -> &Runtime {
     }
 }
 
-/// Run a short operation (one backend round trip) with the GIL released.
-pub fn block_on<F>(py: Python<'_>, driver: &Driver, fut: F) -> F::Output
-where
-    F: Future + Send,
-    F::Output: Send,
-{
-    let rt = rt(driver);
-    py.detach(|| rt.block_on(fut))
-}
-
-/// How often a blocking wait looks for a pending signal (Ctrl-C).
-const SIGNAL_CHECK: Duration = Duration::from_millis(50);
-
-/// Run a wait with the GIL released; every 50 ms, check for signals: a
-/// raised `KeyboardInterrupt` drops the future (which leaves the wait queue
-/// and holds nothing) and propagates.
-pub fn wait<F>(py: Python<'_>, driver: &Driver, fut: F) -> PyResult<F::Output>
+/// Run a short operation (one backend round trip) with the GIL released;
+/// a memory one that does not wait (`drive` Inline) completes in place,
+/// GIL held (`ferrolock::blocking::poll_inline`).
+pub fn block_on<F>(py: Python<'_>, driver: &Driver, drive: Drive, fut: F) -> F::Output
 where
     F: Future + Send,
     F::Output: Send,
 {
     let rt = rt(driver);
     let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(out) = ferrolock::blocking::poll_inline(rt, drive, fut.as_mut()) {
+        return out;
+    }
+    py.detach(|| rt.block_on(fut))
+}
+
+/// How often a blocking wait looks for a pending signal (Ctrl-C).
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// Run a wait with the GIL released (a memory one that need not wait is
+/// taken in place, as in [`block_on`]); every 50 ms, check for signals: a
+/// raised `KeyboardInterrupt` drops the future (which leaves the wait queue
+/// and holds nothing) and propagates.
+pub fn wait<F>(py: Python<'_>, driver: &Driver, drive: Drive, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let rt = rt(driver);
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(out) = ferrolock::blocking::poll_inline(rt, drive, fut.as_mut()) {
+        return Ok(out);
+    }
     loop {
         let out = py.detach(|| rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await }));
         match out {

@@ -114,36 +114,22 @@ impl Exec {
     }
 
     /// Run `op` to its end on the calling thread: what every blocking
-    /// export calls, from the JVM's and Swift's threads.
-    ///
-    /// An operation of a `Drive::Inline` provider (memory) that does not
-    /// wait completes in its first poll: it is polled in place, in the
-    /// runtime's context, and blocks on nothing. A `block_on` costs more
-    /// than such an operation, and tokio refuses it on a thread that runs a
-    /// runtime: the shared runtime's worker, where a coroutine a Redis reply
-    /// resumed goes on under `Dispatchers.Unconfined` (such a call failed
-    /// INTERNAL; one that waits still does, as any blocking wait there).
+    /// export calls, from the JVM's and Swift's threads. A memory operation
+    /// that does not wait is polled in place and blocks on nothing
+    /// (`ferrolock::blocking::block_on_drive`): tokio refuses a `block_on` on
+    /// a thread that runs a runtime, the shared runtime's worker, where a
+    /// coroutine a Redis reply resumed goes on under `Dispatchers.Unconfined`
+    /// (such a call failed INTERNAL; one that waits still does, as any
+    /// blocking wait there).
     pub fn block<T, F>(&self, op: F) -> Result<T>
     where
         F: Future<Output = std::result::Result<T, ferrolock::Error>>,
     {
-        let mut op = std::pin::pin!(op);
-        if self.drive == Drive::Inline {
-            let first = {
-                let _context = match &self.driven {
-                    Some(d) => d.runtime().enter(),
-                    None => ferrolock::blocking::runtime().enter(),
-                };
-                op.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
-            };
-            if let Poll::Ready(out) = first {
-                return out.map_err(FfiError::from);
-            }
-        }
-        match &self.driven {
-            Some(d) => d.block_on(op).map_err(FfiError::from),
-            None => block(op),
-        }
+        let rt = match &self.driven {
+            Some(d) => d.runtime(),
+            None => ferrolock::blocking::runtime(),
+        };
+        ferrolock::blocking::block_on_drive(rt, self.drive, op).map_err(FfiError::from)
     }
 
     /// This one, with operations run on the blocking pool even where they
