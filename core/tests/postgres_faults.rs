@@ -264,7 +264,10 @@ async fn advisory_a_killed_holder_connection_frees_the_lock_at_once_and_the_hold
 /// Advisory mode keeps a ttl in the holding process: one reaper per
 /// provider unlocks each lock not renewed within its own ttl, a short one
 /// taken after a long one (which set the reaper's next wake-up far away)
-/// included, and leaves the long one held.
+/// included, and one shortened by a refresh (its reaper woke only at the
+/// old deadline: found by the shared scenario refresh_after_loss_is_lost
+/// once it shortened its lease that way, Python's failing 7 runs in 30),
+/// and leaves the long one held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advisory_each_lock_lapses_at_its_own_ttl() {
     let (_, holder, other) = advisory_providers("reap-adv").await;
@@ -277,6 +280,14 @@ async fn advisory_each_lock_lapses_at_its_own_ttl() {
     assert!(next.fence() > short.fence());
     assert!(other.lock("long").try_acquire().await.unwrap().is_none(), "the long lock lapsed with the short one");
     assert!(!short.release().await.unwrap());
+    // Taken for 60 s, then shortened: it lapses at its new ttl.
+    let shrunk = holder.lock("shrunk").ttl(Duration::from_secs(60)).auto_renew(false).try_acquire().await.unwrap().unwrap();
+    shrunk.refresh(ttl).await.unwrap();
+    let start = Instant::now();
+    let after = other.lock("shrunk").acquire(Duration::from_secs(10)).await.expect("the shortened lock lapses");
+    assert!(start.elapsed() >= ttl * 3 / 4, "freed before its ttl: {:?}", start.elapsed());
+    assert!(!shrunk.release().await.unwrap());
+    assert!(after.release().await.unwrap());
     assert!(long.release().await.unwrap());
     assert!(next.release().await.unwrap());
 }

@@ -64,6 +64,20 @@ struct Held {
     reaper_next: Option<u64>,
 }
 
+impl Held {
+    /// A lock's deadline was set: the reaper's next wake-up moves up to it
+    /// if it is sooner. Whether the reaper must be woken to see that.
+    fn sooner(&mut self, deadline: u64) -> bool {
+        match self.reaper_next {
+            Some(next) if deadline < next => {
+                self.reaper_next = Some(deadline);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Advisory {
     pub(crate) fn new(connector: Connector, sql: Arc<Sql>) -> Advisory {
         let state = State {
@@ -134,11 +148,7 @@ impl Advisory {
                     tokio::spawn(reap(Arc::downgrade(s)));
                     false
                 }
-                Some(next) if deadline < next => {
-                    held.reaper_next = Some(deadline);
-                    true
-                }
-                Some(_) => false,
+                Some(_) => held.sooner(deadline),
             }
         };
         if wake {
@@ -162,7 +172,13 @@ impl Advisory {
             return Ok(None);
         }
         let ttl = ttl_ms(ttl);
-        entry.deadline.store(coarse_monotonic_ms() + ttl, Ordering::Release);
+        let deadline = coarse_monotonic_ms() + ttl;
+        entry.deadline.store(deadline, Ordering::Release);
+        // A shorter ttl than the reaper's next wake-up: wake it to see it
+        // (a lease shortened by a refresh was unlocked only at its old deadline).
+        if s.held.lock().sooner(deadline) {
+            s.reaper_wake.notify_one();
+        }
         // A round trip on the lock's own connection: it lives, so the lock is held.
         let checked = async {
             let st = entry.conn.stmt(Stmt::AdvisoryRefresh).await?;
