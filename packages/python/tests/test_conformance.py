@@ -455,7 +455,9 @@ def test_cancelled_acquires_leave_the_lock_free(url, has):
                 await held.release()
             # How many the churn cancelled depends on the machine's timing (on
             # a loaded one, none); these are cancelled for certain: the lock is held.
-            hold = await locks.lock("cx", ttl=long).try_acquire()
+            # Held by acquire, not try_acquire: a grant that won its race with a
+            # cancellation is given back in the background, after the cancel.
+            hold = await locks.lock("cx", ttl=long).acquire(10)
             for _ in range(5):
                 with pytest.raises(asyncio.TimeoutError):
                     await asyncio.wait_for(other.lock("cx", ttl=long).acquire(30), rng.uniform(0, 0.004))
