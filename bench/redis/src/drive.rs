@@ -84,7 +84,7 @@ fn discover(dir: &Path, only: Option<&[String]>) -> Result<Vec<Contender>, Strin
         }
         let role = if name.starts_with("ferrolock") {
             Role::Ferrolock
-        } else if name == "floor" {
+        } else if name.starts_with("floor") {
             Role::Floor
         } else {
             Role::Peer
@@ -474,6 +474,8 @@ fn report(contenders: &[Contender], res: &Results, s: &Setup) -> String {
     let role_of = |name: &str| contenders.iter().find(|c| c.name == name).map(|c| c.role);
     // The floor: the floor contender's own pairs.
     let floor_pair = res.pairs.get("floor").and_then(|v| v.first()).map(|(_, f)| median(f));
+    // The handoff's floor: BLPOP/LPUSH of one baton (contenders/floor-fifo).
+    let fifo_gap = res.contended.get("floor-fifo").map(|v| med(v, |x| x.gap_p50));
     let redlock_pair = res.pairs.get("redlock").and_then(|v| v.first()).map(|(_, f)| median(f));
     let best_peer_pair = res
         .pairs
@@ -562,6 +564,14 @@ fn report(contenders: &[Contender], res: &Results, s: &Setup) -> String {
                             format!("{} ({})", fmt_ratio(gap), fmt_ns(med(v, |x| x.gap_p50))),
                             gap <= 1.3,
                         ));
+                        if let Some(fifo) = fifo_gap {
+                            let r = med(v, |x| x.gap_p50) / fifo;
+                            targets.push((
+                                format!("{l}: handoff gap p50 ≤ 1.3x the FIFO floor's ({}, BLPOP/LPUSH)", fmt_ns(fifo)),
+                                fmt_ratio(r),
+                                r <= 1.3,
+                            ));
+                        }
                         targets.push((
                             format!("{l}: throughput ≥ 1.2x the best peer's"),
                             fmt_ratio(rate / best_peer_rate),

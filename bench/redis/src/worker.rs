@@ -5,8 +5,15 @@
 //!
 //! `--impl ferrolock` (default settings: auto-renew on, FIFO queue, release
 //! notices), `rslock` (its `acquire`, which loops over `lock`: 3 tries with a
-//! random 0-200 ms pause between them, its defaults) or `floor` (raw
-//! `SET NX PX`, polled every 1 ms while taken; compare-and-delete release).
+//! random 0-200 ms pause between them, its defaults), `floor` (raw
+//! `SET NX PX`, polled every 1 ms while taken; compare-and-delete release)
+//! or `floor-fifo`, the handoff's floor: the lock is one baton in a Redis
+//! list, taken with `BLPOP` (the server serves blocked clients first come,
+//! first served) and given back with `LPUSH`, which the server hands to the
+//! longest waiter at once. One round trip to take a free lock, one to release
+//! it, and a handoff that costs the release's trip to the server plus the
+//! server's reply to the waiter: the least a fair 1-RTT handoff can cost on
+//! this machine. No ttl, no fence, no owner check: a floor, not a lock.
 
 use crate::pair::UNLOCK;
 use crate::Opts;
@@ -26,10 +33,18 @@ async fn bump(conn: &mut MultiplexedConnection, key: &str) -> Result<(), String>
     Ok(())
 }
 
+/// The list that holds `floor-fifo`'s baton.
+fn baton(lock: &str) -> String {
+    format!("{lock}:baton")
+}
+
 enum Taker {
     Ferrolock(ferrolock::Lock, ferrolock::Locks),
     Rslock(rslock::LockManager),
     Floor(MultiplexedConnection, redis::Script),
+    /// A connection of its own for `BLPOP` (a blocked command holds up
+    /// whatever else shares its connection), without a response timeout.
+    FloorFifo(MultiplexedConnection),
 }
 
 pub fn main(opts: &Opts) -> Result<(), String> {
@@ -51,6 +66,16 @@ pub fn main(opts: &Opts) -> Result<(), String> {
             }
             "rslock" => Taker::Rslock(rslock::LockManager::new(vec![url.clone()])),
             "floor" => Taker::Floor(plain.clone(), redis::Script::new(UNLOCK)),
+            "floor-fifo" => {
+                // Worker 0 puts the one baton in the list before it says ready
+                // (every worker waits for `go`; the list is new each round).
+                if id == 0 {
+                    let _: i64 = redis::cmd("LPUSH").arg(baton(&name)).arg("baton").query_async(&mut plain).await.map_err(|e| e.to_string())?;
+                }
+                let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+                let conn = client.get_multiplexed_async_connection_with_config(&config).await.map_err(|e| e.to_string())?;
+                Taker::FloorFifo(conn)
+            }
             other => return Err(format!("unknown implementation {other:?}")),
         };
         {
@@ -105,6 +130,15 @@ pub fn main(opts: &Opts) -> Result<(), String> {
                     bump(&mut plain, &counter).await?;
                     let t2 = now_ns();
                     let _: i64 = script.key(&name).arg(&val).invoke_async(&mut conn).await.map_err(|e| e.to_string())?;
+                    records.push((t0, t1, t2));
+                }
+                Taker::FloorFifo(conn) => {
+                    let mut conn = conn.clone();
+                    let _: (String, String) = redis::cmd("BLPOP").arg(baton(&name)).arg(0).query_async(&mut conn).await.map_err(|e| e.to_string())?;
+                    let t1 = now_ns();
+                    bump(&mut plain, &counter).await?;
+                    let t2 = now_ns();
+                    let _: i64 = redis::cmd("LPUSH").arg(baton(&name)).arg("baton").query_async(&mut conn).await.map_err(|e| e.to_string())?;
                     records.push((t0, t1, t2));
                 }
             }
