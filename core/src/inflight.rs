@@ -27,7 +27,10 @@ pub(crate) trait GiveBack: Send + Sized + 'static {
 
 impl GiveBack for Attempt {
     fn ticket(&self) -> Option<u64> {
-        None
+        match self {
+            Attempt::Queued { ticket, .. } => Some(*ticket),
+            _ => None,
+        }
     }
     async fn release(self, inner: &Inner, key: &str, owner: &[u8; 16]) {
         if let Attempt::Granted(lease) = self {

@@ -250,28 +250,34 @@ impl Lock {
             self.checked.0.store(true, Ordering::Relaxed);
         }
         let owner = fork::new_owner();
-        if let Attempt::Granted(lease) = self.attempt(&owner, None).await? {
-            return Ok(Some(self.held(owner, lease)));
-        }
+        // A caller that may wait lets the backend join the queue in this
+        // first attempt, if it can (one round trip instead of two).
+        let join = start.is_some() && inner.caps.queue;
+        let joined = match self.attempt(&owner, None, join).await? {
+            Attempt::Granted(lease) => return Ok(Some(self.held(owner, lease))),
+            Attempt::Queued { ticket, .. } => Some(ticket),
+            Attempt::Busy { .. } => None,
+        };
         let Some(start) = start else { return Ok(None) };
         use tracing::Instrument as _;
         let span = tracing::debug_span!("ferrolock.wait", name = %self.id.name, backend = inner.kind.name());
-        self.wait(owner, start, deadline).instrument(span).await
+        self.wait(owner, start, deadline, joined).instrument(span).await
     }
 
-    /// One attempt. If the caller goes while it is in flight, a lease it got
-    /// is released (see `inflight`).
-    async fn attempt(&self, owner: &[u8; 16], ticket: Option<u64>) -> Result<Attempt> {
+    /// One attempt (`join`: see [`AcquireRequest::join`]). If the caller goes
+    /// while it is in flight, a lease it got is released and a queue place
+    /// it got is left (see `inflight`).
+    async fn attempt(&self, owner: &[u8; 16], ticket: Option<u64>, join: bool) -> Result<Attempt> {
         let holder = &self.id.holder;
         let inner = &self.inner;
         let (mode, ttl) = (self.mode, self.ttl);
         if inner.drive == Drive::Inline {
-            let req = AcquireRequest { key: &self.id.key, owner, mode, ttl, holder, ticket };
+            let req = AcquireRequest { key: &self.id.key, owner, mode, ttl, holder, ticket, join };
             return inner.backend.try_acquire(&req).await;
         }
         let (i, key, o, h) = (inner.clone(), self.id.key.clone(), *owner, holder.clone());
         let op = async move {
-            let req = AcquireRequest { key: &key, owner: &o, mode, ttl, holder: &h, ticket };
+            let req = AcquireRequest { key: &key, owner: &o, mode, ttl, holder: &h, ticket, join };
             i.backend.try_acquire(&req).await
         };
         inflight::guarded(inner, &self.id.key, owner, ticket, op).await
@@ -285,20 +291,25 @@ impl Lock {
         inflight::guarded(inner, &self.id.key, owner, None, async move { i.backend.enqueue(&key, &o, mode).await }).await
     }
 
-    /// The waiting part of an acquire: the first attempt found the lock busy.
+    /// The waiting part of an acquire: the first attempt found the lock busy
+    /// (and joined the queue with ticket `joined`, if it did).
     async fn wait(
         &self,
         owner: [u8; 16],
         start: Instant,
         deadline: Option<Instant>,
+        joined: Option<u64>,
     ) -> Result<Option<Held>> {
         let (inner, holder) = (&self.inner, &*self.id.holder);
         // Register for wake-ups before queueing, so no release is missed.
+        // (A first attempt that joined the queue did so before: a backend
+        // that lets it keeps what comes meanwhile for the next attempt.)
         let key = &*self.id.key;
         let registration = inner.notices.register(key);
         let mut spot =
             QueueSpot { inner: inner.clone(), key: self.id.key.clone(), ticket: None, _waiting: inner.background.token() };
-        if inner.caps.queue {
+        spot.ticket = joined;
+        if inner.caps.queue && joined.is_none() {
             spot.ticket = Some(self.enqueue(&owner).await?);
         }
         inner.emit_parts(EventKind::Queued, &self.id.name, 0, self.mode, holder);
@@ -313,7 +324,7 @@ impl Lock {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let ticket = spot.ticket.take();
-            let attempt = self.attempt(&owner, ticket);
+            let attempt = self.attempt(&owner, ticket, false);
             let attempt = match expiry.as_mut() {
                 None => attempt.await,
                 Some(expiry) => tokio::select! {
@@ -335,7 +346,7 @@ impl Lock {
                     inner.metrics.wait_seconds.record(start.elapsed().as_secs_f64());
                     return Ok(Some(self.held(owner, lease)));
                 }
-                Attempt::Busy { retry_in } => {
+                Attempt::Busy { retry_in } | Attempt::Queued { retry_in, .. } => {
                     let now = Instant::now();
                     if deadline.is_some_and(|d| now >= d) {
                         if let Some(ticket) = spot.ticket.take() {

@@ -506,3 +506,49 @@ async fn a_wait_ends_at_its_timeout_when_the_server_stops_answering() {
         .expect("the waiter's queue place was left behind");
     assert!(next.unwrap().release().await.unwrap());
 }
+
+/// A caller that will wait joins the queue with its first attempt: one
+/// script, not a plain attempt and then a join (a round trip less, and less
+/// work for the server, for every contended acquire).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_joins_the_queue_with_its_first_attempt() {
+    let server = Server::start(&["--slowlog-log-slower-than", "0", "--slowlog-max-len", "10000"]);
+    let url = format!("redis://{}", server.addr());
+    let holder = Locks::connect(&url).await.unwrap();
+    let waiter = Locks::connect(&url).await.unwrap();
+    let held = holder.lock("j").try_acquire().await.unwrap().unwrap();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("SLOWLOG").arg("RESET").query_async(&mut admin).await.unwrap();
+    let mut events = waiter.events();
+    let wait = tokio::spawn({
+        let lock = waiter.lock("j");
+        async move { lock.acquire(Duration::from_secs(20)).await }
+    });
+    loop {
+        let e = events.recv().await.expect("the provider closed");
+        if e.kind == ferrolock::EventKind::Queued {
+            break;
+        }
+    }
+    // Each entry: [id, time, µs, [command, args…], client, name]; newest first.
+    let log: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(-1).query_async(&mut admin).await.unwrap();
+    let mut commands: Vec<Vec<String>> = log
+        .into_iter()
+        .filter_map(|e| match e {
+            redis::Value::Array(fields) => redis::from_redis_value(fields.get(3)?.clone()).ok(),
+            _ => None,
+        })
+        .collect();
+    commands.reverse();
+    let scripts: Vec<&Vec<String>> = commands.iter().filter(|c| c[0].eq_ignore_ascii_case("evalsha")).collect();
+    let first = scripts.first().expect("the waiter ran no script");
+    // EVALSHA sha numkeys keys… args…: the ticket asked for is ARGV[5].
+    let nkeys: usize = first[2].parse().unwrap();
+    assert_eq!(first.get(3 + nkeys + 4).map(String::as_str), Some("new"), "the first attempt did not join: {scripts:?}");
+    let fence = held.fence();
+    assert!(held.release().await.unwrap());
+    let next = tokio::time::timeout(Duration::from_secs(10), wait).await.expect("the waiter was not woken").unwrap().unwrap();
+    assert_eq!(next.fence(), fence + 1);
+    assert!(next.release().await.unwrap());
+}

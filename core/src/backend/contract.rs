@@ -54,6 +54,10 @@ pub(crate) struct AcquireRequest<'a> {
     pub holder: &'a Arc<str>,
     /// The caller's place in the wait queue, if it has one.
     pub ticket: Option<u64>,
+    /// The caller will wait if the lock is busy: a backend with a queue may
+    /// join it in this attempt (no ticket yet) and answer `Queued`, saving
+    /// the round trip of a separate join.
+    pub join: bool,
 }
 
 /// A granted lease.
@@ -70,6 +74,9 @@ pub(crate) enum Attempt {
     Granted(Lease),
     /// Held by someone else; `retry_in` is when the blocking lease expires.
     Busy { retry_in: Option<Duration> },
+    /// Busy, and the attempt joined the wait queue (asked with `join`): the
+    /// caller's place is `ticket`.
+    Queued { retry_in: Option<Duration>, ticket: u64 },
 }
 
 /// What a backend knows of a held key.

@@ -122,6 +122,17 @@ impl Waiters {
         w.fresh.take().map(Known::Busy)
     }
 
+    /// A release notice for `key`: a waiter that joined the queue since its
+    /// last attempt may not have heard it (it was not listening yet), so
+    /// its next attempt asks the server instead of taking what it knows.
+    pub(crate) fn notice(&self, key: &str) {
+        for w in self.waiting.lock().values_mut() {
+            if w.key == key {
+                w.fresh = None;
+            }
+        }
+    }
+
     pub(crate) fn remove(&self, owner: &[u8; 16]) {
         self.waiting.lock().remove(owner);
     }

@@ -58,6 +58,8 @@ impl Listener {
                             Some(m) => {
                                 let Ok(payload) = m.get_payload::<String>() else { continue };
                                 if m.get_channel_name() == CHANNEL {
+                                    let Some(waiters) = self.waiters.upgrade() else { return };
+                                    waiters.notice(&payload);
                                     self.notices.freed(&payload);
                                 } else if let Some((key, owner, lease)) = parse_grant(&payload) {
                                     // Ours: keep it for the waiter's next attempt and wake it.

@@ -144,6 +144,7 @@ impl RedisBackend {
             ttl_ms,
             holder: req.holder,
             ticket,
+            join: false,
             provider: &self.provider,
         }
     }
@@ -188,6 +189,7 @@ impl RedisBackend {
             ttl_ms: b.ttl_ms,
             holder: &b.holder,
             ticket: Some(u64::MAX),
+            join: false,
             provider: &self.provider,
         };
         let joined = self
@@ -199,7 +201,7 @@ impl RedisBackend {
                     ticket.ok_or_else(|| Error::Internal("acquire joined no queue".into()))?;
                 let found = match attempt {
                     Attempt::Granted(lease) => Known::Granted(lease),
-                    Attempt::Busy { retry_in } => Known::Busy(retry_in),
+                    Attempt::Busy { retry_in } | Attempt::Queued { retry_in, .. } => Known::Busy(retry_in),
                 };
                 self.waiters.joined(*owner, key, ticket, found);
                 Ok(ticket)
@@ -257,14 +259,30 @@ impl Backend for RedisBackend {
         // A caller gone while this is in flight: the engine gives back what it got.
         let ttl_ms = ttl_ms(req.ttl);
         let keys = self.keys(req.key);
-        let attempt = self
-            .servers
-            .try_acquire(&keys, &self.acquire_args(req, ttl_ms, req.ticket))
-            .await
-            .map(|a| a.0);
+        let join = req.join && req.ticket.is_none() && !self.servers.is_quorum();
+        if join {
+            // Registered before the attempt, so that a grant that arrives
+            // before the reply is kept (as `join` does).
+            self.waiters.ticket(*req.owner, req.key, 0);
+        }
+        let mut args = self.acquire_args(req, ttl_ms, req.ticket);
+        args.join = join;
+        let attempt = match self.servers.try_acquire(&keys, &args).await {
+            Ok((Attempt::Busy { retry_in }, Some(ticket))) if join => {
+                // Joined: the engine's next attempt learns nothing new, and
+                // costs no round trip (unless a notice comes meanwhile).
+                self.waiters.joined(*req.owner, req.key, ticket, Known::Busy(retry_in));
+                return Ok(Attempt::Queued { retry_in, ticket });
+            }
+            other => other.map(|a| a.0),
+        };
+        if join {
+            // Granted (a grant of a new ticket leaves no place) or failed.
+            self.waiters.remove(req.owner);
+        }
         match (&attempt, req.ticket) {
             (Ok(Attempt::Granted(_)), Some(_)) => self.waiters.remove(req.owner),
-            (Ok(Attempt::Busy { .. }), None) if !self.servers.is_quorum() => {
+            (Ok(Attempt::Busy { .. }), None) if !join && !self.servers.is_quorum() => {
                 // The caller may wait next: keep what joining the queue needs.
                 self.waiters.found_busy(
                     *req.owner,

@@ -145,6 +145,9 @@ pub(crate) struct AcquireArgs<'a> {
     pub holder: &'a str,
     /// The waiter's ticket; `Some(u64::MAX)`: join the queue now.
     pub ticket: Option<u64>,
+    /// Without a ticket: join the queue if the lock is busy (the caller
+    /// will wait), in the same round trip.
+    pub join: bool,
     /// The provider's id: the suffix of its grant channel.
     pub provider: &'a str,
 }
@@ -158,23 +161,23 @@ fn num(n: u64) -> Vec<u8> {
 }
 
 /// An attempt: a first one (no ticket) is the lean `take` script, which
-/// needs no clock when the lock is free and nobody queues; a waiter's is
-/// `acquire`.
+/// needs no clock when the lock is free and nobody queues (and joins the
+/// queue if the lock is busy, with `join`); a waiter's is `acquire`.
 pub(crate) fn acquire<'a>(keys: &'a Keys, a: &AcquireArgs<'_>) -> Call<'a> {
     let mut args = vec![hex(a.owner).to_vec(), mode_arg(a.mode).to_vec(), num(a.ttl_ms), a.holder.as_bytes().to_vec()];
-    let Some(ticket) = a.ticket else {
-        return Call {
-            script: Script::Take,
-            keys: vec![&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait],
-            args,
-        };
+    let mut keys_of = vec![&*keys.lock, &*keys.fence, &*keys.queue, &*keys.beat, &*keys.wait];
+    let script = match a.ticket {
+        None if !a.join => return Call { script: Script::Take, keys: keys_of, args },
+        None => Script::Take,
+        Some(_) => Script::Acquire,
     };
-    args.extend([
-        if ticket == u64::MAX { b"new".to_vec() } else { num(ticket) },
-        num(ttl_ms(WAITER_STALE_AFTER)),
-        a.provider.as_bytes().to_vec(),
-    ]);
-    Call { script: Script::Acquire, keys: vec![&keys.lock, &keys.fence, &keys.queue, &keys.beat, &keys.wait, &keys.seq], args }
+    let ticket = match a.ticket {
+        Some(t) if t != u64::MAX => num(t),
+        _ => b"new".to_vec(),
+    };
+    args.extend([ticket, num(ttl_ms(WAITER_STALE_AFTER)), a.provider.as_bytes().to_vec()]);
+    keys_of.push(&keys.seq);
+    Call { script, keys: keys_of, args }
 }
 
 /// Release on one server or a cluster (hands off to the queue), or on one

@@ -275,6 +275,9 @@ impl Backend for RunnerBackend {
             ttl_ms: ttl_ms(req.ttl),
             holder: req.holder,
             ticket: req.ticket,
+            // It keeps no grants for its waiters (see waiters.rs): it joins
+            // the queue by itself, as the engine asks.
+            join: false,
             provider: &self.provider,
         };
         // The lease's end on this clock when the reply leaves it to us: the
