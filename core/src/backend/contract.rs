@@ -56,7 +56,8 @@ pub(crate) struct AcquireRequest<'a> {
     pub ticket: Option<u64>,
     /// The caller will wait if the lock is busy: a backend with a queue may
     /// join it in this attempt (no ticket yet) and answer `Queued`, saving
-    /// the round trip of a separate join.
+    /// the round trip of a separate join (Redis does).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub join: bool,
 }
 
@@ -76,6 +77,7 @@ pub(crate) enum Attempt {
     Busy { retry_in: Option<Duration> },
     /// Busy, and the attempt joined the wait queue (asked with `join`): the
     /// caller's place is `ticket`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Queued { retry_in: Option<Duration>, ticket: u64 },
 }
 

@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// What joining the queue needs of a request that found the lock busy (the
-/// engine's `enqueue` carries only the key, owner and mode).
+/// engine's `enqueue` carries only the key, owner and mode): PostgreSQL's
+/// lease mode joins apart; Redis joins with the first attempt.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) struct Busy {
     pub key: String,
     pub ttl_ms: u64,
@@ -61,11 +63,13 @@ pub(crate) enum Known {
 pub(crate) struct Waiters {
     waiting: Mutex<HashMap<[u8; 16], Waiter>>,
     /// The latest requests that found a lock busy (bounded).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     busy: Mutex<HashMap<[u8; 16], Busy>>,
 }
 
 impl Waiters {
     /// `owner`'s request found the lock busy: keep what joining needs.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn found_busy(&self, owner: [u8; 16], b: Busy) {
         let mut busy = self.busy.lock();
         if busy.len() >= 256 {
@@ -75,6 +79,7 @@ impl Waiters {
     }
 
     /// What `owner`'s last busy request on `key` left, if any.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn take_busy(&self, owner: &[u8; 16], key: &str) -> Option<Busy> {
         self.busy.lock().remove(owner).filter(|b| b.key == key)
     }
@@ -125,6 +130,7 @@ impl Waiters {
     /// A release notice for `key`: a waiter that joined the queue since its
     /// last attempt may not have heard it (it was not listening yet), so
     /// its next attempt asks the server instead of taking what it knows.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn notice(&self, key: &str) {
         for w in self.waiting.lock().values_mut() {
             if w.key == key {

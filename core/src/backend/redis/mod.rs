@@ -26,7 +26,7 @@ use crate::backend::contract::{
     unsupported, AcquireRequest, Attempt, Backend, Capabilities, Drive, LeaseInfo, LONGEST_TTL,
 };
 use crate::clock::{now_ms, ttl_ms};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kinds::Mode;
 use crate::notices::Notices;
 use conn::{Certs, Conn, CONNECT_TIMEOUT};
@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use url::{RedisTarget, RedisTopology};
-use crate::backend::waiters::{Busy, Known, Waiters};
+use crate::backend::waiters::{Known, Waiters};
 
 pub(crate) struct RedisBackend {
     servers: Servers,
@@ -174,44 +174,6 @@ impl RedisBackend {
             .map_err(|e| s.error(e))
     }
 
-    /// Join the queue with a full attempt in one round trip (the acquire
-    /// script with ticket `new`): the result waits in `waiters` for the
-    /// engine's next attempt. A caller gone by the reply: the engine leaves
-    /// the queue with the ticket, which gives back a grant too.
-    async fn join(&self, key: &str, owner: &[u8; 16], mode: Mode, b: Busy) -> Result<u64> {
-        // Registered before the attempt, so that a grant that arrives
-        // before the reply is kept.
-        self.waiters.ticket(*owner, key, 0);
-        let keys = Keys::of(key);
-        let args = AcquireArgs {
-            owner,
-            mode,
-            ttl_ms: b.ttl_ms,
-            holder: &b.holder,
-            ticket: Some(u64::MAX),
-            join: false,
-            provider: &self.provider,
-        };
-        let joined = self
-            .servers
-            .try_acquire(&keys, &args)
-            .await
-            .and_then(|(attempt, ticket)| {
-                let ticket =
-                    ticket.ok_or_else(|| Error::Internal("acquire joined no queue".into()))?;
-                let found = match attempt {
-                    Attempt::Granted(lease) => Known::Granted(lease),
-                    Attempt::Busy { retry_in } | Attempt::Queued { retry_in, .. } => Known::Busy(retry_in),
-                };
-                self.waiters.joined(*owner, key, ticket, found);
-                Ok(ticket)
-            });
-        if joined.is_err() {
-            self.waiters.remove(owner);
-        }
-        joined
-    }
-
     /// Leave the queue; a lease handed to the waiter meanwhile is withdrawn
     /// (its fence is skipped, never reissued).
     async fn withdraw(&self, key: &str, ticket: u64) -> Result<()> {
@@ -276,20 +238,9 @@ impl Backend for RedisBackend {
             }
             other => other.map(|a| a.0),
         };
-        if join {
-            // Granted (a grant of a new ticket leaves no place) or failed.
+        if join || (req.ticket.is_some() && matches!(attempt, Ok(Attempt::Granted(_)))) {
+            // Granted (a grant of a new ticket leaves no place), or failed.
             self.waiters.remove(req.owner);
-        }
-        match (&attempt, req.ticket) {
-            (Ok(Attempt::Granted(_)), Some(_)) => self.waiters.remove(req.owner),
-            (Ok(Attempt::Busy { .. }), None) if !join && !self.servers.is_quorum() => {
-                // The caller may wait next: keep what joining the queue needs.
-                self.waiters.found_busy(
-                    *req.owner,
-                    Busy { key: req.key.to_owned(), ttl_ms, holder: req.holder.to_string() },
-                );
-            }
-            _ => {}
         }
         attempt
     }
@@ -419,10 +370,8 @@ impl Backend for RedisBackend {
         if s.is_quorum() {
             return Err(unsupported("redis", "wait queues on a quorum of servers"));
         }
-        let busy = self.waiters.take_busy(owner, key);
-        if let Some(b) = busy {
-            return self.join(key, owner, mode, b).await;
-        }
+        // A caller that will wait joins with its first attempt (take.lua);
+        // this is for one whose attempt did not.
         let keys = Keys::of(key);
         let ticket = s.conns[0]
             .call::<i64>(&scripts::enqueue(&keys, mode))

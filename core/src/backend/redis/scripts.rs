@@ -143,7 +143,7 @@ pub(crate) struct AcquireArgs<'a> {
     pub mode: Mode,
     pub ttl_ms: u64,
     pub holder: &'a str,
-    /// The waiter's ticket; `Some(u64::MAX)`: join the queue now.
+    /// The waiter's ticket, if it has one.
     pub ticket: Option<u64>,
     /// Without a ticket: join the queue if the lock is busy (the caller
     /// will wait), in the same round trip.
@@ -166,17 +166,16 @@ fn num(n: u64) -> Vec<u8> {
 pub(crate) fn acquire<'a>(keys: &'a Keys, a: &AcquireArgs<'_>) -> Call<'a> {
     let mut args = vec![hex(a.owner).to_vec(), mode_arg(a.mode).to_vec(), num(a.ttl_ms), a.holder.as_bytes().to_vec()];
     let mut keys_of = vec![&*keys.lock, &*keys.fence, &*keys.queue, &*keys.beat, &*keys.wait];
-    let script = match a.ticket {
+    let (script, ticket) = match a.ticket {
         None if !a.join => return Call { script: Script::Take, keys: keys_of, args },
-        None => Script::Take,
-        Some(_) => Script::Acquire,
-    };
-    let ticket = match a.ticket {
-        Some(t) if t != u64::MAX => num(t),
-        _ => b"new".to_vec(),
+        None => {
+            // Joining: the ticket comes from the queue's sequence.
+            keys_of.push(&keys.seq);
+            (Script::Take, b"new".to_vec())
+        }
+        Some(t) => (Script::Acquire, num(t)),
     };
     args.extend([ticket, num(ttl_ms(WAITER_STALE_AFTER)), a.provider.as_bytes().to_vec()]);
-    keys_of.push(&keys.seq);
     Call { script, keys: keys_of, args }
 }
 
