@@ -489,12 +489,16 @@ async fn sslmode_chooses_tls_and_verification() {
         (&format!("sslmode=verify-ca&sslrootcert={ca}") as &str, "true"),
         (&format!("sslmode=verify-full&sslrootcert={ca}") as &str, "true"),
     ] {
-        let app = unique("tls");
-        let locks = Locks::connect(&with(&server.url(), &format!("application_name={app}&{query}"))).await.unwrap();
-        let held = locks.lock("t").try_acquire().await.unwrap().expect("free");
-        assert_eq!(encrypted(&server, &app), tls, "{query}");
-        assert!(held.release().await.unwrap());
-        locks.close().await;
+        // Advisory mode's lock connections connect on their own (wire.rs).
+        for mode in ["lease", "advisory"] {
+            let app = unique("tls");
+            let url = with(&server.url(), &format!("application_name={app}&mode={mode}&{query}"));
+            let locks = Locks::connect(&url).await.unwrap();
+            let held = locks.lock("t").try_acquire().await.unwrap().expect("free");
+            assert_eq!(encrypted(&server, &app), tls, "{mode}: {query}");
+            assert!(held.release().await.unwrap());
+            locks.close().await;
+        }
     }
     // A server its roots do not vouch for is refused, within the timeout.
     for mode in ["verify-ca", "verify-full"] {

@@ -11,9 +11,10 @@
 //! reported lost at the next renewal. One reaper task per provider unlocks
 //! the locks whose deadline passed (an acquisition spawns no task).
 
-use super::conn::{pg_error, Conn, Connector, Pool};
+use super::conn::{Connector, Pool};
 use super::lease::mode_code;
 use super::sql::{Sql, Stmt};
+use super::wire::LockConn;
 use crate::backend::contract::{AcquireRequest, Attempt, Lease, LeaseInfo};
 use crate::clock::{coarse_monotonic_ms, now_ms, ttl_ms};
 use crate::error::Result;
@@ -39,7 +40,7 @@ struct State {
     /// Wakes the reaper: a lock's deadline is sooner than its next wake-up,
     /// or the provider closed.
     reaper_wake: Arc<tokio::sync::Notify>,
-    idle: Mutex<Vec<Arc<Conn>>>,
+    idle: Mutex<Vec<Arc<LockConn>>>,
     /// A connection is being opened for `idle` in the background.
     replenishing: AtomicBool,
     closed: AtomicBool,
@@ -49,7 +50,7 @@ struct HeldConn {
     key: String,
     mode: Mode,
     fence: i64,
-    conn: Arc<Conn>,
+    conn: Arc<LockConn>,
     /// When the lock is unlocked unless renewed, in coarse monotonic ms.
     deadline: AtomicU64,
 }
@@ -116,27 +117,23 @@ impl Advisory {
                 if held_against(pool, req.key, req.mode).await? {
                     return Ok(Attempt::Busy { retry_in: None });
                 }
-                Arc::new(Conn::open(&s.connector, &s.sql).await?)
+                Arc::new(LockConn::open(&s.connector, &s.sql).await?)
             }
         };
         let ttl = ttl_ms(req.ttl);
         let stmt = if req.mode == Mode::Shared { Stmt::AdvisoryAcquireShared } else { Stmt::AdvisoryAcquire };
-        let holder: &str = req.holder;
-        let got = async {
-            let st = conn.stmt(stmt).await?;
-            conn.client.query_opt(st, &[&req.key, &mode_code(req.mode), &holder, &(ttl as i64)]).await
-        }
-        .await;
+        let (mode, ttl_text) = (mode_code(req.mode).to_string(), ttl.to_string());
+        let got = conn.query(stmt, &[req.key, &mode, req.holder, &ttl_text]).await;
         let row = match got {
             // Dropping the connection frees whatever it may have taken.
-            Err(e) => return Err(pg_error(&s.connector.target, &e)),
+            Err(e) => return Err(e.into_error(&s.connector.target)),
             Ok(None) => {
                 s.put_idle(conn);
                 return Ok(Attempt::Busy { retry_in: None });
             }
             Ok(Some(row)) => row,
         };
-        let fence: i64 = row.get(0);
+        let fence = int(&s.connector, row.first())?;
         let deadline = coarse_monotonic_ms() + ttl;
         let entry = Arc::new(HeldConn { key: req.key.to_owned(), mode: req.mode, fence, conn, deadline: AtomicU64::new(deadline) });
         let wake = {
@@ -180,11 +177,7 @@ impl Advisory {
             s.reaper_wake.notify_one();
         }
         // A round trip on the lock's own connection: it lives, so the lock is held.
-        let checked = async {
-            let st = entry.conn.stmt(Stmt::AdvisoryRefresh).await?;
-            entry.conn.client.execute(st, &[&entry.key, &entry.fence, &(ttl as i64)]).await
-        }
-        .await;
+        let checked = entry.conn.query(Stmt::AdvisoryRefresh, &[&entry.key, &entry.fence.to_string(), &ttl.to_string()]).await;
         let still_ours = |s: &State| s.held.lock().locks.get(owner).is_some_and(|e| Arc::ptr_eq(e, &entry));
         match checked {
             Ok(_) if still_ours(s) => Ok(Some(now_ms() + ttl)),
@@ -193,7 +186,7 @@ impl Advisory {
                 s.take_held(owner, Some(&entry));
                 Ok(None)
             }
-            Err(e) => Err(pg_error(&s.connector.target, &e)),
+            Err(e) => Err(e.into_error(&s.connector.target)),
         }
     }
 
@@ -240,7 +233,7 @@ impl Advisory {
 
 impl State {
     /// An idle lock connection, if there is one.
-    fn idle_conn(&self) -> Option<Arc<Conn>> {
+    fn idle_conn(&self) -> Option<Arc<LockConn>> {
         let mut idle = self.idle.lock();
         while let Some(c) = idle.pop() {
             if !c.is_closed() {
@@ -258,14 +251,14 @@ impl State {
         }
         let state = state.clone();
         tokio::spawn(async move {
-            if let Ok(c) = Conn::open(&state.connector, &state.sql).await {
+            if let Ok(c) = LockConn::open(&state.connector, &state.sql).await {
                 state.put_idle(Arc::new(c));
             }
             state.replenishing.store(false, Ordering::Release);
         });
     }
 
-    fn put_idle(&self, conn: Arc<Conn>) {
+    fn put_idle(&self, conn: Arc<LockConn>) {
         let mut idle = self.idle.lock();
         if idle.len() < IDLE_MAX && !conn.is_closed() && !self.closed.load(Ordering::Acquire) {
             idle.push(conn);
@@ -288,22 +281,23 @@ impl State {
     /// connection goes back to the idle ones. Whether it was still held.
     async fn unlock(&self, entry: Arc<HeldConn>) -> Result<bool> {
         let stmt = if entry.mode == Mode::Shared { Stmt::AdvisoryReleaseShared } else { Stmt::AdvisoryRelease };
-        let done = async {
-            let st = entry.conn.stmt(stmt).await?;
-            entry.conn.client.query_one(st, &[&entry.key]).await.map(|r| r.get::<_, bool>(0))
-        }
-        .await;
-        match done {
-            Ok(unlocked) => {
+        match entry.conn.query(stmt, &[&entry.key]).await {
+            Ok(row) => {
                 self.put_idle(entry.conn.clone());
-                Ok(unlocked)
+                Ok(row.and_then(|r| r.into_iter().next()).flatten().as_deref() == Some("t"))
             }
             // Its connection died, and the lock with it.
             Err(_) if entry.conn.is_closed() => Ok(false),
             // Not put back: dropping the connection frees the lock.
-            Err(e) => Err(pg_error(&self.connector.target, &e)),
+            Err(e) => Err(e.into_error(&self.connector.target)),
         }
     }
+}
+
+/// A column's text as a whole number (the fence).
+fn int(connector: &Connector, col: Option<&Option<String>>) -> Result<i64> {
+    col.and_then(|c| c.as_deref()?.parse().ok())
+        .ok_or_else(|| super::conn::unavailable(&connector.target, format_args!("the server answered {col:?} where a fence was due")))
 }
 
 /// Whether the key's advisory lock is held in a way that refuses `mode`

@@ -72,17 +72,20 @@ fn config(t: &PostgresTarget) -> tokio_postgres::Config {
 #[derive(Clone)]
 pub(crate) struct Connector {
     pub target: Arc<PostgresTarget>,
-    config: tokio_postgres::Config,
+    pub(super) config: tokio_postgres::Config,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    /// The same TLS settings, for the lock connections (wire.rs).
+    pub(super) tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Connector {
     pub(crate) fn new(target: PostgresTarget) -> Result<Connector> {
-        let tls = match target.sslmode {
+        let tls_config = match target.sslmode {
             SslMode::Disable => None,
-            _ => Some(tls::make(&target)?),
+            _ => Some(Arc::new(tls::make(&target)?)),
         };
-        Ok(Connector { config: config(&target), target: Arc::new(target), tls })
+        let tls = tls_config.as_ref().map(|c| tokio_postgres_rustls::MakeRustlsConnect::new((**c).clone()));
+        Ok(Connector { config: config(&target), target: Arc::new(target), tls, tls_config })
     }
 
     /// A new connection, its driver spawned; NOTIFY payloads go to
@@ -259,7 +262,7 @@ mod tls {
     use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
     use std::sync::Arc;
 
-    pub(super) fn make(t: &PostgresTarget) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    pub(super) fn make(t: &PostgresTarget) -> Result<rustls::ClientConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -282,7 +285,7 @@ mod tls {
                 }
             }
         };
-        Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+        Ok(config)
     }
 
     fn roots(t: &PostgresTarget) -> Result<RootCertStore> {

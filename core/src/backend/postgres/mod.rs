@@ -28,6 +28,7 @@ mod lease;
 mod listen;
 mod sql;
 mod url;
+mod wire;
 
 pub(crate) use url::{parse, PostgresTarget as Target};
 

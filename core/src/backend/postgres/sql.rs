@@ -45,6 +45,15 @@ pub(crate) enum Stmt {
 
 impl Stmt {
     pub(crate) const COUNT: usize = Stmt::Ping as usize + 1;
+
+    /// Its name as a prepared statement (wire.rs prepares by name).
+    pub(crate) fn name(self) -> &'static str {
+        const NAMES: [&str; Stmt::COUNT] = [
+            "fl0", "fl1", "fl2", "fl3", "fl4", "fl5", "fl6", "fl7", "fl8", "fl9", "fl10", "fl11", "fl12", "fl13", "fl14", "fl15",
+            "fl16", "fl17",
+        ];
+        NAMES[self as usize]
+    }
 }
 
 /// The statements of one schema, and its notification channel.
