@@ -62,6 +62,8 @@ fn spin(case: &str, dur: Duration) {
         "sqlite" => format!("sqlite://{}", tmp.path().join("bench.db").display()),
         "memory-bypass" => "memory://bench?bypass=true".to_owned(),
         "memory" | "memory-no-renew" | "memory-no-yield" | "memory-blocking" => "memory://bench".to_owned(),
+        // Any backend: `--spin postgres://…?mode=advisory 5`.
+        url if url.contains("://") => url.to_owned(),
         _ => usage(),
     };
     let start = std::time::Instant::now();
@@ -108,7 +110,9 @@ fn main() {
         std::process::exit(procs::worker_main(&args[1..]));
     }
     if args.first().map(String::as_str) == Some("--spin") {
-        // For a profiler: `--spin CASE SECONDS` runs one ferrolock loop only.
+        // For a profiler: `--spin CASE SECONDS` runs one ferrolock loop only
+        // (CASE: memory, memory-no-renew, memory-no-yield, memory-blocking,
+        // memory-bypass, sqlite, or a URL).
         let case = args.get(1).cloned().unwrap_or_else(|| usage());
         let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5.0);
         spin(&case, Duration::from_secs_f64(secs));
