@@ -261,6 +261,31 @@ async fn advisory_a_killed_holder_connection_frees_the_lock_at_once_and_the_hold
     assert!(next.release().await.unwrap());
 }
 
+/// A lock connection the server ended while it was idle (a DBA's
+/// `pg_terminate_backend`, an idle-session timeout) is seen closed and not
+/// used for the next acquisition, which succeeds on a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_idle_lock_connections_the_server_ended_are_not_reused() {
+    let ns = unique("idle-adv");
+    let app = unique("idle");
+    let locks = Locks::connect(&with(&shared_url(), &format!("mode=advisory&namespace={ns}&application_name={app}")))
+        .await
+        .unwrap();
+    // Two lock connections idle (the one the acquisition used, and the one
+    // opened beside it), with the pool's and the listening one.
+    let held = locks.lock("k").try_acquire().await.unwrap().unwrap();
+    assert!(held.release().await.unwrap());
+    let sessions = format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'");
+    eventually("four sessions", Duration::from_secs(10), async || psql(&shared_url(), &sessions).trim() == "4").await;
+    let killed = psql(
+        &shared_url(),
+        &format!("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE application_name = '{app}'"),
+    );
+    assert_eq!(killed.trim(), "4");
+    let held = locks.lock("k").try_acquire().await.expect("a dead connection was used").expect("free");
+    assert!(held.release().await.unwrap());
+}
+
 /// Advisory mode keeps a ttl in the holding process: one reaper per
 /// provider unlocks each lock not renewed within its own ttl, a short one
 /// taken after a long one (which set the reaper's next wake-up far away)
