@@ -335,6 +335,15 @@ async fn reap(state: Weak<State>) {
                 })
                 .map(|(o, e)| (*o, e.clone()))
                 .collect();
+            if next == u64::MAX {
+                // Nothing held (the lock that woke us is released already,
+                // say): wake up when that lock would have been due anyway,
+                // so that the acquisitions until then, due later, need not
+                // wake us. One wake-up per ttl, not one per acquisition.
+                if let Some(set) = held.reaper_next.filter(|&set| set > now) {
+                    next = set;
+                }
+            }
             held.reaper_next = Some(next);
             due
         };

@@ -151,7 +151,10 @@ impl LockConn {
             }
             Err(last.unwrap_or_else(|| unavailable(t, "no host to connect to")))
         };
-        let socket = match tokio::time::timeout(t.connect_timeout, opening).await {
+        // Boxed: a handshake's state (TLS, SCRAM) is a few kilobytes, which
+        // an acquire that may open a connection would otherwise carry, and
+        // copy, on every call.
+        let socket = match tokio::time::timeout(t.connect_timeout, Box::pin(opening)).await {
             Ok(s) => s?,
             Err(_) => {
                 return Err(unavailable(t, format_args!("no connection within {}s (connect_timeout)", t.connect_timeout.as_secs())))
