@@ -14,7 +14,7 @@
 use super::conn::{Connector, Pool};
 use super::lease::mode_code;
 use super::sql::{Sql, Stmt};
-use super::wire::LockConn;
+use super::wire::{Decimal, First, LockConn};
 use crate::backend::contract::{AcquireRequest, Attempt, Lease, LeaseInfo};
 use crate::clock::{coarse_monotonic_ms, now_ms, ttl_ms};
 use crate::error::Result;
@@ -122,8 +122,8 @@ impl Advisory {
         };
         let ttl = ttl_ms(req.ttl);
         let stmt = if req.mode == Mode::Shared { Stmt::AdvisoryAcquireShared } else { Stmt::AdvisoryAcquire };
-        let (mode, ttl_text) = (mode_code(req.mode).to_string(), ttl.to_string());
-        let got = conn.query(stmt, &[req.key, &mode, req.holder, &ttl_text]).await;
+        let (mode, ttl_text) = (Decimal::of(mode_code(req.mode) as u64), Decimal::of(ttl));
+        let got = conn.query(stmt, &[req.key, mode.text(), req.holder, ttl_text.text()]).await;
         let row = match got {
             // Dropping the connection frees whatever it may have taken.
             Err(e) => return Err(e.into_error(&s.connector.target)),
@@ -133,7 +133,7 @@ impl Advisory {
             }
             Ok(Some(row)) => row,
         };
-        let fence = int(&s.connector, row.first())?;
+        let fence = int(&s.connector, &row)?;
         let deadline = coarse_monotonic_ms() + ttl;
         let entry = Arc::new(HeldConn { key: req.key.to_owned(), mode: req.mode, fence, conn, deadline: AtomicU64::new(deadline) });
         let wake = {
@@ -177,7 +177,8 @@ impl Advisory {
             s.reaper_wake.notify_one();
         }
         // A round trip on the lock's own connection: it lives, so the lock is held.
-        let checked = entry.conn.query(Stmt::AdvisoryRefresh, &[&entry.key, &entry.fence.to_string(), &ttl.to_string()]).await;
+        let (fence, ttl_text) = (Decimal::of(entry.fence as u64), Decimal::of(ttl));
+        let checked = entry.conn.query(Stmt::AdvisoryRefresh, &[&entry.key, fence.text(), ttl_text.text()]).await;
         let still_ours = |s: &State| s.held.lock().locks.get(owner).is_some_and(|e| Arc::ptr_eq(e, &entry));
         match checked {
             Ok(_) if still_ours(s) => Ok(Some(now_ms() + ttl)),
@@ -284,7 +285,7 @@ impl State {
         match entry.conn.query(stmt, &[&entry.key]).await {
             Ok(row) => {
                 self.put_idle(entry.conn.clone());
-                Ok(row.and_then(|r| r.into_iter().next()).flatten().as_deref() == Some("t"))
+                Ok(row.is_some_and(|r| r.text() == "t"))
             }
             // Its connection died, and the lock with it.
             Err(_) if entry.conn.is_closed() => Ok(false),
@@ -295,9 +296,9 @@ impl State {
 }
 
 /// A column's text as a whole number (the fence).
-fn int(connector: &Connector, col: Option<&Option<String>>) -> Result<i64> {
-    col.and_then(|c| c.as_deref()?.parse().ok())
-        .ok_or_else(|| super::conn::unavailable(&connector.target, format_args!("the server answered {col:?} where a fence was due")))
+fn int(connector: &Connector, col: &First) -> Result<i64> {
+    let text = col.text();
+    text.parse().map_err(|_| super::conn::unavailable(&connector.target, format_args!("the server answered {text:?} where a fence was due")))
 }
 
 /// Whether the key's advisory lock is held in a way that refuses `mode`

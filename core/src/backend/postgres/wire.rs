@@ -14,9 +14,7 @@ use super::conn::{unavailable, Connector};
 use super::sql::{Sql, Stmt};
 use super::url::{PostgresTarget, SslMode};
 use crate::error::{Error, Result};
-use bytes::BytesMut;
-use fallible_iterator::FallibleIterator;
-use postgres_protocol::message::backend::Message;
+use bytes::{Buf, BytesMut};
 use postgres_protocol::message::frontend;
 use postgres_protocol::IsNull;
 use std::io;
@@ -116,8 +114,54 @@ pub(crate) struct LockConn {
     closed: AtomicBool,
 }
 
-/// A statement's outcome: its first row's columns as text, if it had a row.
-pub(crate) type Row = Option<Vec<Option<String>>>;
+/// A statement's outcome: the first column of its first row, as text, if
+/// it had a row (what the advisory statements return: a fence, a boolean).
+pub(crate) type Row = Option<First>;
+
+/// A short column value, kept without an allocation (longer ones are cut:
+/// the statements here return numbers and booleans).
+pub(crate) struct First {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl First {
+    fn of(value: &[u8]) -> First {
+        let mut bytes = [0u8; 24];
+        let len = value.len().min(bytes.len());
+        bytes[..len].copy_from_slice(&value[..len]);
+        First { bytes, len }
+    }
+    pub(crate) fn text(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+/// A number as decimal text, without an allocation (a parameter).
+pub(crate) struct Decimal {
+    bytes: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    pub(crate) fn of(mut n: u64) -> Decimal {
+        let mut bytes = [0u8; 20];
+        let mut start = bytes.len();
+        loop {
+            start -= 1;
+            bytes[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Decimal { bytes, start }
+    }
+    pub(crate) fn text(&self) -> &str {
+        // Only ASCII digits were written.
+        std::str::from_utf8(&self.bytes[self.start..]).unwrap_or("0")
+    }
+}
 
 /// Why a statement failed: the server said so (the text libpq shows), or
 /// the connection did.
@@ -289,17 +333,56 @@ async fn handshake(connector: &Connector, socket: Socket, host: &str) -> Result<
 }
 
 impl Io {
-    /// Read until one whole message is in `read`.
-    async fn message(&mut self) -> io::Result<Message> {
+    /// Read until one whole message is at the front of `read`: its type and
+    /// its body's length (the caller advances past it).
+    async fn message(&mut self) -> io::Result<(u8, usize)> {
         loop {
-            if let Some(m) = Message::parse(&mut self.read)? {
-                return Ok(m);
+            if self.read.len() >= 5 {
+                let len = u32::from_be_bytes([self.read[1], self.read[2], self.read[3], self.read[4]]) as usize;
+                if len < 4 {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "a message of a negative length"));
+                }
+                if self.read.len() > len {
+                    return Ok((self.read[0], len - 4));
+                }
+                self.read.reserve(1 + len - self.read.len());
             }
             if self.socket.read_buf(&mut self.read).await? == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
         }
     }
+}
+
+/// The first column of a DataRow's body (empty if NULL).
+fn first_column(body: &[u8]) -> Option<First> {
+    let count = i16::from_be_bytes(body.get(..2)?.try_into().ok()?);
+    if count < 1 {
+        return None;
+    }
+    let len = i32::from_be_bytes(body.get(2..6)?.try_into().ok()?);
+    Some(match usize::try_from(len) {
+        Ok(len) => First::of(body.get(6..6 + len)?),
+        Err(_) => First::of(b""),
+    })
+}
+
+/// An ErrorResponse's body as libpq shows it: `SEVERITY (CODE): message`;
+/// whether it ends the session.
+fn server_error(body: &[u8]) -> (String, bool) {
+    let (mut severity, mut code, mut text) = ("", "", "");
+    for field in body.split(|&b| b == 0) {
+        let Some((&kind, value)) = field.split_first() else { continue };
+        let value = std::str::from_utf8(value).unwrap_or("?");
+        match kind {
+            b'V' => severity = value,
+            b'S' if severity.is_empty() => severity = value,
+            b'C' => code = value,
+            b'M' => text = value,
+            _ => {}
+        }
+    }
+    (format!("{severity} ({code}): {text}"), severity == "FATAL" || severity == "PANIC")
 }
 
 async fn run(io: &mut Io, sql: &Sql, stmt: Stmt, params: &[&str]) -> std::result::Result<Row, Failure> {
@@ -324,43 +407,63 @@ async fn run(io: &mut Io, sql: &Sql, stmt: Stmt, params: &[&str]) -> std::result
     let mut row = None;
     let mut failed = None;
     loop {
-        match io.message().await.map_err(Failure::Io)? {
-            Message::ParseComplete => io.prepared |= bit,
-            Message::DataRow(body) if row.is_none() => {
-                let buf = body.buffer();
-                let cols = body
-                    .ranges()
-                    .map(|r| Ok(r.map(|r| String::from_utf8_lossy(&buf[r]).into_owned())))
-                    .collect()
-                    .map_err(Failure::Io)?;
-                row = Some(cols);
-            }
-            Message::ErrorResponse(body) => {
-                let (mut severity, mut code, mut text) = (String::new(), String::new(), String::new());
-                let mut fields = body.fields();
-                while let Some(f) = fields.next().map_err(Failure::Io)? {
-                    let value = String::from_utf8_lossy(f.value_bytes()).into_owned();
-                    match f.type_() {
-                        b'V' => severity = value,
-                        b'S' if severity.is_empty() => severity = value,
-                        b'C' => code = value,
-                        b'M' => text = value,
-                        _ => {}
-                    }
+        let (kind, len) = io.message().await.map_err(Failure::Io)?;
+        let body = &io.read[5..5 + len];
+        match kind {
+            // ParseComplete.
+            b'1' => io.prepared |= bit,
+            b'D' if row.is_none() => row = first_column(body),
+            b'E' => {
+                let (text, fatal) = server_error(body);
+                if fatal {
+                    io.fatal = true;
+                    return Err(Failure::Server(text));
                 }
-                io.fatal = severity == "FATAL" || severity == "PANIC";
-                if io.fatal {
-                    return Err(Failure::Server(format!("{severity} ({code}): {text}")));
-                }
-                failed = Some(format!("{severity} ({code}): {text}"));
+                failed = Some(text);
             }
-            Message::ReadyForQuery(_) => break,
+            // ReadyForQuery.
+            b'Z' => {
+                io.read.advance(5 + len);
+                break;
+            }
             // BindComplete, the rest of the rows, CommandComplete, notices.
             _ => {}
         }
+        io.read.advance(5 + len);
     }
     match failed {
         Some(text) => Err(Failure::Server(text)),
         None => Ok(row),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_written_without_allocation() {
+        for n in [0u64, 7, 10, 30_000, u64::MAX] {
+            assert_eq!(Decimal::of(n).text(), n.to_string());
+        }
+    }
+
+    #[test]
+    fn a_data_rows_first_column_is_read() {
+        // Two columns: "42" and NULL.
+        let body = [&2i16.to_be_bytes()[..], &2i32.to_be_bytes(), b"42", &(-1i32).to_be_bytes()].concat();
+        assert_eq!(first_column(&body).map(|f| f.text().to_owned()), Some("42".to_owned()));
+        let null = [&1i16.to_be_bytes()[..], &(-1i32).to_be_bytes()].concat();
+        assert_eq!(first_column(&null).map(|f| f.text().to_owned()), Some(String::new()));
+        assert!(first_column(&0i16.to_be_bytes()).is_none(), "no column");
+        assert!(first_column(&[&1i16.to_be_bytes()[..], &5i32.to_be_bytes(), b"ab"].concat()).is_none(), "cut short");
+    }
+
+    #[test]
+    fn server_errors_read_as_libpq_shows_them() {
+        let body = b"SERROR\0VERROR\0C42P01\0Mrelation \"x\" does not exist\0P15\0\0";
+        assert_eq!(server_error(body), ("ERROR (42P01): relation \"x\" does not exist".to_owned(), false));
+        let body = b"SFATAL\0C57P01\0Mterminating connection due to administrator command\0\0";
+        assert_eq!(server_error(body), ("FATAL (57P01): terminating connection due to administrator command".to_owned(), true));
     }
 }
