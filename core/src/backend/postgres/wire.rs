@@ -3,8 +3,9 @@
 //! the caller's task writes the statement (Bind, Execute, Sync of a
 //! statement prepared on first use) and reads its reply on the socket
 //! itself. Through tokio-postgres each of those crossed its connection
-//! task and two channels: about half of the pair's client time (see
-//! bench/README.md, the advisory pair).
+//! task and two channels: pinned to one CPU with its server, the advisory
+//! pair was 1.15–1.20x pgbench running the same statements, and is
+//! 1.06–1.07x this way (bench/README.md, benchmark 5).
 //!
 //! The handshake (TLS, startup, authentication) is tokio-postgres's
 //! `connect_raw`, run over a stream it borrows and gives back: after it,
@@ -232,8 +233,9 @@ impl LockConn {
         let mut byte = [0u8; 1];
         let mut buf = ReadBuf::new(&mut byte);
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        // Unasked-for bytes between statements, or the end: only a FATAL
-        // error (the session was terminated) comes so; the connection is done.
+        // Unasked-for bytes between statements, or the end: the server's
+        // goodbye (a FATAL error: the session was terminated) or, rarely, a
+        // parameter report. Either way the connection is not used again.
         let ended = Pin::new(&mut io.socket).poll_read(&mut cx, &mut buf).is_ready();
         if ended {
             self.closed.store(true, Ordering::Release);
