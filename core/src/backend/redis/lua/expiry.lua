@@ -6,9 +6,9 @@ local function expiry(field, v)
   local m, f, e, h = string.match(v, '^(%a)|(%d+)|(%d+)|(.*)$')
   e = tonumber(e)
   if e == 0 then
-    -- The first ms the hash is gone (Redis keeps a key through the ms
-    -- its expiry names, PTTL 0 then), as a lease is live while e > now.
-    e = now + math.max(redis.call('PTTL', KEYS[1]), 0) + 1
+    -- At least 1 ms ahead: Redis keeps a key through the ms its expiry
+    -- names (PTTL 0 then), and a lease is live while e > now.
+    e = now + math.max(redis.call('PTTL', KEYS[1]), 1)
     redis.call('HSET', KEYS[1], field, m .. '|' .. f .. '|' .. e .. '|' .. h)
   end
   return m, e
