@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::provider::Inner;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -65,16 +66,20 @@ pub(crate) struct InFlight<T: GiveBack> {
     owner: [u8; 16],
     /// The caller's place in the queue, left after `op` if the caller goes.
     ticket: Option<u64>,
+    /// Set when the caller goes (`AcquireRequest::gone`).
+    gone: Option<Arc<AtomicBool>>,
 }
 
 /// Run `op` (which owns what it needs) under a guard for `owner`, whose
-/// place in the queue, if any, is `ticket`. On a backend whose operations
-/// finish when first polled, no guard is needed and none is paid for.
+/// place in the queue, if any, is `ticket`; `gone` is set if the caller
+/// goes while it is in flight. On a backend whose operations finish when
+/// first polled, no guard is needed and none is paid for.
 pub(crate) async fn guarded<T, F>(
     inner: &Arc<Inner>,
     key: &Arc<str>,
     owner: &[u8; 16],
     ticket: Option<u64>,
+    gone: Option<Arc<AtomicBool>>,
     op: F,
 ) -> Result<T>
 where
@@ -84,7 +89,7 @@ where
     if inner.drive == Drive::Inline {
         return op.await;
     }
-    InFlight { op: Some(Box::pin(op)), inner: inner.clone(), key: key.clone(), owner: *owner, ticket }.await
+    InFlight { op: Some(Box::pin(op)), inner: inner.clone(), key: key.clone(), owner: *owner, ticket, gone }.await
 }
 
 /// Leave the queue in the background (a wait that ended without the lock).
@@ -108,6 +113,9 @@ impl<T: GiveBack> Future for InFlight<T> {
 impl<T: GiveBack> Drop for InFlight<T> {
     fn drop(&mut self) {
         let Some(op) = self.op.take() else { return };
+        if let Some(gone) = &self.gone {
+            gone.store(true, Ordering::Release);
+        }
         let (inner, key, owner, mut ticket) = (self.inner.clone(), self.key.clone(), self.owner, self.ticket);
         self.inner.runtime.spawn(self.inner.background.track_future(async move {
             if let Ok(got) = op.await {

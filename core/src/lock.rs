@@ -272,15 +272,16 @@ impl Lock {
         let inner = &self.inner;
         let (mode, ttl) = (self.mode, self.ttl);
         if inner.drive == Drive::Inline {
-            let req = AcquireRequest { key: &self.id.key, owner, mode, ttl, holder, ticket, join };
+            let req = AcquireRequest { key: &self.id.key, owner, mode, ttl, holder, ticket, join, gone: None };
             return inner.backend.try_acquire(&req).await;
         }
-        let (i, key, o, h) = (inner.clone(), self.id.key.clone(), *owner, holder.clone());
+        let gone = Arc::new(AtomicBool::new(false));
+        let (i, key, o, h, g) = (inner.clone(), self.id.key.clone(), *owner, holder.clone(), gone.clone());
         let op = async move {
-            let req = AcquireRequest { key: &key, owner: &o, mode, ttl, holder: &h, ticket, join };
+            let req = AcquireRequest { key: &key, owner: &o, mode, ttl, holder: &h, ticket, join, gone: Some(&g) };
             i.backend.try_acquire(&req).await
         };
-        inflight::guarded(inner, &self.id.key, owner, ticket, op).await
+        inflight::guarded(inner, &self.id.key, owner, ticket, Some(gone), op).await
     }
 
     /// Join the wait queue. If the caller goes while it is in flight, the
@@ -288,7 +289,7 @@ impl Lock {
     async fn enqueue(&self, owner: &[u8; 16]) -> Result<u64> {
         let inner = &self.inner;
         let (i, key, o, mode) = (inner.clone(), self.id.key.clone(), *owner, self.mode);
-        inflight::guarded(inner, &self.id.key, owner, None, async move { i.backend.enqueue(&key, &o, mode).await }).await
+        inflight::guarded(inner, &self.id.key, owner, None, None, async move { i.backend.enqueue(&key, &o, mode).await }).await
     }
 
     /// The waiting part of an acquire: the first attempt found the lock busy

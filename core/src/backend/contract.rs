@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::kinds::Mode;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +60,13 @@ pub(crate) struct AcquireRequest<'a> {
     /// the round trip of a separate join (Redis does).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub join: bool,
+    /// Set once the caller has gone while this attempt is in flight (by
+    /// `inflight`, which then runs the attempt to its end in the
+    /// background): an attempt of several steps checks it before the step
+    /// that takes the lock, so that it takes nothing for nobody later
+    /// (PostgreSQL's advisory mode may open a connection first).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub gone: Option<&'a AtomicBool>,
 }
 
 /// A granted lease.

@@ -117,7 +117,15 @@ impl Advisory {
                 if held_against(pool, req.key, req.mode).await? {
                     return Ok(Attempt::Busy { retry_in: None });
                 }
-                Arc::new(LockConn::open(&s.connector, &s.sql).await?)
+                let conn = Arc::new(LockConn::open(&s.connector, &s.sql).await?);
+                // The caller went while the connection opened (tens of ms):
+                // taking the lock now would hold it for nobody until the
+                // give-back. The connection serves the next acquisition.
+                if req.gone.is_some_and(|g| g.load(Ordering::Acquire)) {
+                    s.put_idle(conn);
+                    return Ok(Attempt::Busy { retry_in: None });
+                }
+                conn
             }
         };
         let ttl = ttl_ms(req.ttl);
