@@ -155,7 +155,12 @@ impl Pgbench {
 /// `url`: a `postgres://` URL without query parameters (the server's
 /// superuser, or a role that may create the tables).
 pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    // FERROLOCK_BENCH_FLAVOR=multi_thread: the pairs on a 2-worker runtime
+    // (the floors' tokio-postgres too), as memory's second runtime.
+    let flavor = std::env::var("FERROLOCK_BENCH_FLAVOR").unwrap_or_else(|_| "current_thread".into());
+    let rt = crate::memory::runtimes().into_iter().find(|(f, _)| *f == flavor).map(|(_, rt)| rt).unwrap_or_else(|| {
+        panic!("FERROLOCK_BENCH_FLAVOR={flavor}: current_thread or multi_thread")
+    });
     let ns = format!("bench{}", std::process::id());
     // Each provider in a schema of its own, so that each listens only to its
     // own releases' NOTIFYs; the floors use schema `public` (created by a
@@ -223,7 +228,7 @@ pub fn run(plan: Plan, url: &str, details: &mut String) -> Vec<Row> {
         advisory_locks.close().await;
     });
 
-    details.push_str("### 4-5. postgres: try_acquire + release, one process, current_thread runtime\n\n");
+    details.push_str(&format!("### 4-5. postgres: try_acquire + release, one process, {flavor} runtime\n\n"));
     crate::stats::describe_all(
         details,
         &[
