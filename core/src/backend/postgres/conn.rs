@@ -25,11 +25,16 @@ pub(crate) fn unavailable(target: &PostgresTarget, e: impl std::fmt::Display) ->
     Error::Unavailable { backend: "postgres", message: format!("{}: {cause}", target.redacted), cause: Some(cause) }
 }
 
+/// A server's error as libpq shows it: `SEVERITY (CODE): message`.
+pub(crate) fn server_text(severity: &str, code: &str, message: &str) -> String {
+    format!("{severity} ({code}): {message}")
+}
+
 /// A tokio-postgres error, with the server's own message when it sent one,
 /// else with its causes (a TLS handshake's, an I/O error's).
 pub(crate) fn pg_error(target: &PostgresTarget, e: &tokio_postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
-        return unavailable(target, format_args!("{} ({}): {}", db.severity(), db.code().code(), db.message()));
+        return unavailable(target, server_text(db.severity(), db.code().code(), db.message()));
     }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);

@@ -11,7 +11,7 @@
 //! `connect_raw`, run over a stream it borrows and gives back: after it,
 //! the server sends nothing until asked, and the socket is ours.
 
-use super::conn::{unavailable, Connector};
+use super::conn::{server_text, unavailable, Connector};
 use super::sql::{Sql, Stmt};
 use super::url::{PostgresTarget, SslMode};
 use crate::error::{Error, Result};
@@ -384,7 +384,7 @@ fn server_error(body: &[u8]) -> (String, bool) {
             _ => {}
         }
     }
-    (format!("{severity} ({code}): {text}"), severity == "FATAL" || severity == "PANIC")
+    (server_text(severity, code, text), severity == "FATAL" || severity == "PANIC")
 }
 
 async fn run(io: &mut Io, sql: &Sql, stmt: Stmt, params: &[&str]) -> std::result::Result<Row, Failure> {
