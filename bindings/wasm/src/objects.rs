@@ -1,17 +1,16 @@
 //! The native objects the TypeScript layer drives (the same names, methods
-//! and messages as bindings/node's): each asynchronous method returns a
-//! Promise, each error is an `Error` whose message is `[CODE] text`
-//! (then `\n[cause] …`).
+//! and messages as bindings/node's): each asynchronous method returns its
+//! value when done at once, else an id the bridge completes (exec.rs); each
+//! error is an `Error` whose message is `[CODE] text` (then `\n[cause] …`).
 
 use ferrolock::{LockOptions, LockState, Mode};
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 type JsResult<T> = Result<T, JsValue>;
 
@@ -66,9 +65,9 @@ fn to_millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// A Promise of what `fut` gives.
-fn promise<T: Into<JsValue>>(fut: impl Future<Output = JsResult<T>> + 'static) -> Promise {
-    future_to_promise(async move { fut.await.map(Into::into) })
+/// What `fut` gives: its value at once, or an id the bridge completes (see exec.rs).
+fn promise<T: Into<JsValue>>(fut: impl Future<Output = JsResult<T>> + 'static) -> JsValue {
+    crate::exec::start(fut)
 }
 
 /// A plain object from `(field, value)` pairs.
@@ -98,15 +97,16 @@ fn info(
     ])
 }
 
-/// The addon's per-environment bridge; here every operation is a Promise,
-/// so it only keeps the constructor the TypeScript layer calls.
+/// The addon's per-environment bridge: its callback, `complete(id, error,
+/// value)`, answers the operations that did not finish at once (exec.rs).
 #[wasm_bindgen]
 pub struct NativeBridge;
 
 #[wasm_bindgen]
 impl NativeBridge {
     #[wasm_bindgen(constructor)]
-    pub fn new(_complete: JsValue) -> NativeBridge {
+    pub fn new(complete: JsValue) -> NativeBridge {
+        crate::exec::set_complete(complete);
         NativeBridge
     }
 }
@@ -114,7 +114,7 @@ impl NativeBridge {
 /// Connect to the backend `url` names (`memory://` when none is given: no
 /// SQLite file here).
 #[wasm_bindgen]
-pub fn connect(url: Option<String>, _bridge: JsValue) -> Promise {
+pub fn connect(url: Option<String>, _bridge: JsValue) -> JsValue {
     let url = url.unwrap_or_else(|| "memory://".to_owned());
     promise(async move {
         let locks = ferrolock::Locks::connect(&url).await.map_err(to_js)?;
@@ -173,12 +173,12 @@ impl NativeLocks {
         })
     }
 
-    pub fn resume(&self, token: String) -> Promise {
+    pub fn resume(&self, token: String) -> JsValue {
         let locks = self.locks.clone();
         promise(async move { Ok(NativeHeld::new(locks.resume(&token).await.map_err(to_js)?)) })
     }
 
-    pub fn state(&self, name: String) -> Promise {
+    pub fn state(&self, name: String) -> JsValue {
         let locks = self.locks.clone();
         promise(async move {
             Ok(match locks.state(&name).await.map_err(to_js)? {
@@ -194,7 +194,7 @@ impl NativeLocks {
         })
     }
 
-    pub fn list(&self, prefix: String) -> Promise {
+    pub fn list(&self, prefix: String) -> JsValue {
         let locks = self.locks.clone();
         promise(async move {
             let rows = locks.list(&prefix).await.map_err(to_js)?;
@@ -214,12 +214,12 @@ impl NativeLocks {
     }
 
     #[wasm_bindgen(js_name = forceRelease)]
-    pub fn force_release(&self, name: String) -> Promise {
+    pub fn force_release(&self, name: String) -> JsValue {
         let locks = self.locks.clone();
         promise(async move { locks.force_release(&name).await.map_err(to_js) })
     }
 
-    pub fn ping(&self) -> Promise {
+    pub fn ping(&self) -> JsValue {
         let locks = self.locks.clone();
         promise(async move {
             locks
@@ -231,7 +231,7 @@ impl NativeLocks {
     }
 
     /// Close: pending waits end with `CLOSED`; waits for background clean-ups.
-    pub fn close(&self) -> Promise {
+    pub fn close(&self) -> JsValue {
         let locks = self.locks.clone();
         promise(async move {
             locks.close().await;
@@ -388,7 +388,7 @@ impl NativeLock {
     }
 
     #[wasm_bindgen(js_name = tryAcquire)]
-    pub fn try_acquire(&self) -> Promise {
+    pub fn try_acquire(&self) -> JsValue {
         let lock = self.lock.clone();
         promise(async move {
             Ok(match lock.try_acquire().await.map_err(to_js)? {
@@ -404,7 +404,7 @@ impl NativeLock {
         timeout: f64,
         #[wasm_bindgen(js_name = orNull)] or_null: bool,
         cancel: JsValue,
-    ) -> JsResult<Promise> {
+    ) -> JsResult<JsValue> {
         let timeout = millis("timeout", timeout, true)?;
         let lock = self.lock.clone();
         let cancel = cancel_token(&cancel);
@@ -502,14 +502,14 @@ impl NativeHeld {
         self.held.is_armed()
     }
 
-    pub fn release(&self) -> Promise {
+    pub fn release(&self) -> JsValue {
         self.let_go();
         let held = self.held.clone();
         promise(async move { held.release_ref().await.map_err(to_js) })
     }
 
     /// The end of `run`: release, then `LOST` if it was lost meanwhile, unless the body failed.
-    pub fn finish(&self, #[wasm_bindgen(js_name = bodyFailed)] body_failed: bool) -> Promise {
+    pub fn finish(&self, #[wasm_bindgen(js_name = bodyFailed)] body_failed: bool) -> JsValue {
         self.let_go();
         let held = self.held.clone();
         promise(async move {
@@ -520,7 +520,7 @@ impl NativeHeld {
         })
     }
 
-    pub fn refresh(&self, ttl: f64) -> JsResult<Promise> {
+    pub fn refresh(&self, ttl: f64) -> JsResult<JsValue> {
         let ttl = millis("ttl", ttl, false)?;
         let held = self.held.clone();
         Ok(promise(async move {

@@ -107,10 +107,11 @@ unsafe impl Sync for JsRunner {}
 /// A JS-backed future, `Send` for the same reason.
 struct Local<F>(F);
 unsafe impl<F> Send for Local<F> {}
-impl<F: Future + Unpin> Future for Local<F> {
+impl<F: Future> Future for Local<F> {
     type Output = F::Output;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        Pin::new(&mut self.0).poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // Structural pinning: `Local` only wraps `F`, and never moves it.
+        unsafe { self.map_unchecked_mut(|l| &mut l.0) }.poll(cx)
     }
 }
 
@@ -172,7 +173,9 @@ impl JsRunner {
                     }
                 };
                 if let Some(w) = waker {
-                    w.wake();
+                    // Called by JS from a Promise reaction: the woken
+                    // operation may run now (exec.rs).
+                    crate::exec::in_place(|| w.wake());
                 }
             },
         )
@@ -234,15 +237,21 @@ impl Runner for JsRunner {
                 .map(|k| std::borrow::Cow::Borrowed(*k))
                 .chain(args.iter().map(|a| String::from_utf8_lossy(a)))
         };
-        let mut line = String::with_capacity(all().map(|p| p.len() + 1).sum());
+        // One pass over the parts (each checked as UTF-8 once), unless one
+        // holds END: then they go as an array.
+        let mut line = String::with_capacity(
+            keys.iter().map(|k| k.len() + 1).sum::<usize>()
+                + args.iter().map(|a| a.len() + 1).sum::<usize>(),
+        );
         let mut parts = JsValue::UNDEFINED;
-        if all().any(|p| p.contains(END)) {
-            parts = strings(all().map(|p| p.into_owned()).collect());
-        } else {
-            for p in all() {
-                line.push_str(&p);
-                line.push(END);
+        for p in all() {
+            if p.contains(END) {
+                parts = strings(all().map(|p| p.into_owned()).collect());
+                line.clear();
+                break;
             }
+            line.push_str(&p);
+            line.push(END);
         }
         let id = self.calls.next.get().wrapping_add(1);
         self.calls.next.set(id);
@@ -258,10 +267,10 @@ impl Runner for JsRunner {
             self.adapter
                 .unchecked_ref::<Side>()
                 .run(&self.settle, id, sha, numkeys, &line, &parts);
-        Box::pin(Local(Box::pin(async move {
+        Box::pin(Local(async move {
             started.map_err(|e| error_text(&e))?;
             outcome.await
-        })))
+        }))
     }
 
     fn scan(&self, pattern: &str) -> Option<RunnerFuture<Vec<String>>> {

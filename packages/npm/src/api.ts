@@ -116,14 +116,11 @@ function errorFrom(message: string): unknown {
 //
 // A native operation returns its value when it finished at once (no I/O
 // wait), else a number: the id of a pending operation, whose outcome the
-// addon delivers through `complete` (see bindings/node/src/runtime.rs).
+// addon delivers through `complete` (see bindings/node/src/runtime.rs; the
+// WebAssembly build's is bindings/wasm/src/exec.rs, the same protocol).
 // While any operation is pending, a ref'd timer keeps the event loop alive;
-// otherwise nothing of ferrolock does, so a process exits once it is done.
-
-//
-// The WebAssembly build (`ferrolock/wasm`) returns a Promise instead of an
-// id; the same ref'd timer keeps Node's event loop alive while one is
-// pending (its timers are unref'd, as the addon's are).
+// otherwise nothing of ferrolock does, so a process exits once it is done
+// (the timers of both are unref'd). A Promise is taken too, as pending.
 
 type Pending = [(value: any) => void, (error: unknown) => void]
 const pending = new Map<number, Pending>()
@@ -180,12 +177,24 @@ function settle<T>(r: T | number | PromiseLike<T>): T | Promise<T> {
   return r as T
 }
 
-async function call<T>(f: () => T | number): Promise<T> {
+/**
+ * A native operation's outcome, errors mapped: no more Promises than the
+ * one the caller awaits (an id's rejects with a mapped error already).
+ */
+function call<T>(f: () => T | number): Promise<T> {
+  let r: T | number
   try {
-    return await settle(f())
+    r = f()
   } catch (e) {
-    throw mapError(e)
+    return Promise.reject(mapError(e))
   }
+  if (typeof r === 'number') return settle<T>(r) as Promise<T>
+  if (r instanceof Promise) return (settle(r) as Promise<T>).catch(rethrowMapped)
+  return Promise.resolve(r)
+}
+
+function rethrowMapped(e: unknown): never {
+  throw mapError(e)
 }
 
 function callSync<T>(f: () => T): T {
@@ -767,7 +776,11 @@ export class Lock {
  * lock in the background (the engine's drop); this warns, as the engine's
  * log line does in Rust.
  */
-const forgotten = new FinalizationRegistry<string>((name) => {
+const forgotten = new FinalizationRegistry<Native.NativeHeld>((nativeHeld) => {
+  const name = nativeHeld.name
+  // The WebAssembly build's object is freed now (its drop releases); the
+  // addon's when it is collected in turn.
+  ;(nativeHeld as { free?: () => void }).free?.()
   if (typeof process === 'undefined' || typeof process.emitWarning !== 'function') {
     console.warn(`ferrolock: a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`)
     return
@@ -778,13 +791,8 @@ const forgotten = new FinalizationRegistry<string>((name) => {
   )
 })
 
-const natives = new WeakMap<Held, Native.NativeHeld>()
-
-/** The end of a scope (`run`): see `NativeHeld.finish`. */
-async function finish(held: Held, bodyFailed: boolean): Promise<void> {
-  forgotten.unregister(held)
-  await call(() => natives.get(held)!.finish(bodyFailed))
-}
+/** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
+let finish: (held: Held, bodyFailed: boolean) => Promise<void>
 
 /**
  * Proof of an acquired lock. Renewed in the background (unless
@@ -799,8 +807,15 @@ export class Held {
   constructor(key: symbol, nativeHeld: unknown) {
     if (key !== token) throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume')
     this.#native = nativeHeld as Native.NativeHeld
-    natives.set(this, this.#native)
-    forgotten.register(this, this.#native.name, this)
+    // The native object itself, not its name: no string read per acquisition.
+    forgotten.register(this, this.#native, this)
+  }
+
+  static {
+    finish = (held, bodyFailed) => {
+      forgotten.unregister(held)
+      return call(() => held.#native.finish(bodyFailed)) as Promise<void>
+    }
   }
 
   get name(): string {
@@ -858,7 +873,7 @@ export class Held {
   }
 
   /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
-  async release(): Promise<boolean> {
+  release(): Promise<boolean> {
     forgotten.unregister(this)
     return call(() => this.#native.release())
   }

@@ -158,13 +158,26 @@ function settle(r) {
     }
     return r;
 }
-async function call(f) {
+/**
+ * A native operation's outcome, errors mapped: no more Promises than the
+ * one the caller awaits (an id's rejects with a mapped error already).
+ */
+function call(f) {
+    let r;
     try {
-        return await settle(f());
+        r = f();
     }
     catch (e) {
-        throw mapError(e);
+        return Promise.reject(mapError(e));
     }
+    if (typeof r === 'number')
+        return settle(r);
+    if (r instanceof Promise)
+        return settle(r).catch(rethrowMapped);
+    return Promise.resolve(r);
+}
+function rethrowMapped(e) {
+    throw mapError(e);
 }
 function callSync(f) {
     try {
@@ -573,19 +586,17 @@ export class Lock {
  * lock in the background (the engine's drop); this warns, as the engine's
  * log line does in Rust.
  */
-const forgotten = new FinalizationRegistry((name) => {
+const forgotten = new FinalizationRegistry((nativeHeld) => {
+    const name = nativeHeld.name;
+    nativeHeld.free?.();
     if (typeof process === 'undefined' || typeof process.emitWarning !== 'function') {
         console.warn(`ferrolock: a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`);
         return;
     }
     process.emitWarning(`a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`, { type: 'FerrolockWarning', code: 'FERROLOCK_NOT_RELEASED' });
 });
-const natives = new WeakMap();
-/** The end of a scope (`run`): see `NativeHeld.finish`. */
-async function finish(held, bodyFailed) {
-    forgotten.unregister(held);
-    await call(() => natives.get(held).finish(bodyFailed));
-}
+/** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
+let finish;
 /**
  * Proof of an acquired lock. Renewed in the background (unless
  * `autoRenew: false`) until released or handed off. `await using held =
@@ -599,8 +610,14 @@ export class Held {
         if (key !== token)
             throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume');
         this.#native = nativeHeld;
-        natives.set(this, this.#native);
-        forgotten.register(this, this.#native.name, this);
+        // The native object itself, not its name: no string read per acquisition.
+        forgotten.register(this, this.#native, this);
+    }
+    static {
+        finish = (held, bodyFailed) => {
+            forgotten.unregister(held);
+            return call(() => held.#native.finish(bodyFailed));
+        };
     }
     get name() {
         return this.#native.name;
@@ -655,7 +672,7 @@ export class Held {
         return this.#lost.signal;
     }
     /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
-    async release() {
+    release() {
         forgotten.unregister(this);
         return call(() => this.#native.release());
     }

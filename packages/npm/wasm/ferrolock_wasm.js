@@ -1,6 +1,6 @@
 /**
- * The addon's per-environment bridge; here every operation is a Promise,
- * so it only keeps the constructor the TypeScript layer calls.
+ * The addon's per-environment bridge: its callback, `complete(id, error,
+ * value)`, answers the operations that did not finish at once (exec.rs).
  */
 export class NativeBridge {
     __destroy_into_raw() {
@@ -14,10 +14,10 @@ export class NativeBridge {
         wasm.__wbg_nativebridge_free(ptr, 0);
     }
     /**
-     * @param {any} _complete
+     * @param {any} complete
      */
-    constructor(_complete) {
-        const ret = wasm.nativebridge_new(_complete);
+    constructor(complete) {
+        const ret = wasm.nativebridge_new(complete);
         this.__wbg_ptr = ret;
         NativeBridgeFinalization.register(this, this.__wbg_ptr, this);
         return this;
@@ -97,7 +97,7 @@ export class NativeHeld {
     /**
      * The end of `run`: release, then `LOST` if it was lost meanwhile, unless the body failed.
      * @param {boolean} bodyFailed
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     finish(bodyFailed) {
         const ret = wasm.nativeheld_finish(this.__wbg_ptr, bodyFailed);
@@ -200,7 +200,7 @@ export class NativeHeld {
     }
     /**
      * @param {number} ttl
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     refresh(ttl) {
         const ret = wasm.nativeheld_refresh(this.__wbg_ptr, ttl);
@@ -210,7 +210,7 @@ export class NativeHeld {
         return takeFromExternrefTable0(ret[0]);
     }
     /**
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     release() {
         const ret = wasm.nativeheld_release(this.__wbg_ptr);
@@ -258,7 +258,7 @@ export class NativeLock {
      * @param {number} timeout
      * @param {boolean} orNull
      * @param {any} cancel
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     acquire(timeout, orNull, cancel) {
         const ret = wasm.nativelock_acquire(this.__wbg_ptr, timeout, orNull, cancel);
@@ -283,7 +283,7 @@ export class NativeLock {
         }
     }
     /**
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     tryAcquire() {
         const ret = wasm.nativelock_tryAcquire(this.__wbg_ptr);
@@ -336,7 +336,7 @@ export class NativeLocks {
     }
     /**
      * Close: pending waits end with `CLOSED`; waits for background clean-ups.
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     close() {
         const ret = wasm.nativelocks_close(this.__wbg_ptr);
@@ -344,7 +344,7 @@ export class NativeLocks {
     }
     /**
      * @param {string} name
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     forceRelease(name) {
         const ptr0 = passStringToWasm0(name, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -354,7 +354,7 @@ export class NativeLocks {
     }
     /**
      * @param {string} prefix
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     list(prefix) {
         const ptr0 = passStringToWasm0(prefix, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -406,7 +406,7 @@ export class NativeLocks {
         }
     }
     /**
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     ping() {
         const ret = wasm.nativelocks_ping(this.__wbg_ptr);
@@ -414,7 +414,7 @@ export class NativeLocks {
     }
     /**
      * @param {string} token
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     resume(token) {
         const ptr0 = passStringToWasm0(token, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -424,7 +424,7 @@ export class NativeLocks {
     }
     /**
      * @param {string} name
-     * @returns {Promise<any>}
+     * @returns {any}
      */
     state(name) {
         const ptr0 = passStringToWasm0(name, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -490,7 +490,7 @@ if (Symbol.dispose) NativeSubscription.prototype[Symbol.dispose] = NativeSubscri
  * SQLite file here).
  * @param {string | null | undefined} url
  * @param {any} _bridge
- * @returns {Promise<any>}
+ * @returns {any}
  */
 export function connect(url, _bridge) {
     var ptr0 = isLikeNone(url) ? 0 : passStringToWasm0(url, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -559,6 +559,10 @@ function __wbg_get_imports() {
             const ret = arg0 === null;
             return ret;
         },
+        __wbg___wbindgen_is_string_fc456fee5d3317de: function(arg0) {
+            const ret = typeof(arg0) === 'string';
+            return ret;
+        },
         __wbg___wbindgen_is_undefined_be5b34249ff1fc15: function(arg0) {
             const ret = arg0 === undefined;
             return ret;
@@ -585,6 +589,10 @@ function __wbg_get_imports() {
         },
         __wbg_apply_bfe2b07b146427e2: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = arg0.apply(arg1, arg2);
+            return ret;
+        }, arguments); },
+        __wbg_call_275b78b3b6520b92: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4) {
+            const ret = arg0.call(arg1, arg2, arg3, arg4);
             return ret;
         }, arguments); },
         __wbg_call_40b008ba32f73991: function() { return handleError(function (arg0, arg1) {
@@ -707,12 +715,19 @@ function __wbg_get_imports() {
             const ret = arg0.push(arg1);
             return ret;
         },
+        __wbg_queueMicrotask_0b32e0884f64a5dc: function(arg0) {
+            queueMicrotask(arg0);
+        },
         __wbg_queueMicrotask_1e8503a8a690f0a3: function(arg0) {
             const ret = arg0.queueMicrotask;
             return ret;
         },
         __wbg_queueMicrotask_4a1a4d8dd332373b: function(arg0) {
             queueMicrotask(arg0);
+        },
+        __wbg_reject_334b730b3c00849b: function(arg0) {
+            const ret = Promise.reject(arg0);
+            return ret;
         },
         __wbg_resolve_dbf78ab4942478b0: function(arg0) {
             const ret = Promise.resolve(arg0);
@@ -754,31 +769,36 @@ function __wbg_get_imports() {
             return ret;
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref, Externref], shim_idx: 139, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref, Externref], shim_idx: 208, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
             const ret = makeClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h12b22aa67cf3ac99);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 352, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 409, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h4ed98d7cb2e496a1);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [U32, Boolean, Externref], shim_idx: 137, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [U32, Boolean, Externref], shim_idx: 206, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h7e7305bc9858d764);
             return ret;
         },
-        __wbindgen_generic_0000000000000004: function(arg0) {
+        __wbindgen_generic_0000000000000004: function(arg0, arg1) {
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 204, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h4c7405a933f344b4);
+            return ret;
+        },
+        __wbindgen_generic_0000000000000005: function(arg0) {
             // Cast intrinsic for `F64 -> Externref`.
             const ret = arg0;
             return ret;
         },
-        __wbindgen_generic_0000000000000005: function(arg0, arg1) {
+        __wbindgen_generic_0000000000000006: function(arg0, arg1) {
             // Cast intrinsic for `Ref(String) -> Externref`.
             const ret = getStringFromWasm0(arg0, arg1);
             return ret;
         },
-        __wbindgen_generic_0000000000000006: function(arg0) {
+        __wbindgen_generic_0000000000000007: function(arg0) {
             // Cast intrinsic for `U64 -> Externref`.
             const ret = BigInt.asUintN(64, arg0);
             return ret;
@@ -796,6 +816,10 @@ function __wbg_get_imports() {
         __proto__: null,
         "./ferrolock_wasm_bg.js": import0,
     };
+}
+
+function wasm_bindgen__convert__closures_____invoke__h4c7405a933f344b4(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h4c7405a933f344b4(arg0, arg1);
 }
 
 function wasm_bindgen__convert__closures_____invoke__h4ed98d7cb2e496a1(arg0, arg1, arg2) {

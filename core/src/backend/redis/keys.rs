@@ -2,7 +2,9 @@
 //! and its companions (fence counter, queue, heartbeats, waiter details,
 //! ticket sequence), all in the lock key's Cluster hash slot.
 
-use std::sync::OnceLock;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// The keys of one lock. Companion keys carry a hash tag chosen to hash to
 /// the lock key's own slot, so all of them live on one Cluster node whatever
@@ -38,6 +40,27 @@ impl Keys {
             seq: companion("seq"),
             wait: companion("wait"),
         }
+    }
+}
+
+/// The keys of the locks a provider used, each made once: every acquire
+/// and release of a lock names the same six keys.
+#[derive(Default)]
+pub(crate) struct KeysMemo(Mutex<HashMap<Box<str>, Arc<Keys>>>);
+
+impl KeysMemo {
+    /// The keys of lock `key` (remembered for the next operations on it).
+    pub(crate) fn of(&self, key: &str) -> Arc<Keys> {
+        let mut known = self.0.lock();
+        if let Some(k) = known.get(key) {
+            return k.clone();
+        }
+        if known.len() >= 4096 {
+            known.clear();
+        }
+        let k = Arc::new(Keys::of(key));
+        known.insert(key.into(), k.clone());
+        k
     }
 }
 

@@ -30,11 +30,9 @@ use crate::error::Result;
 use crate::kinds::Mode;
 use crate::notices::Notices;
 use conn::{Certs, Conn, CONNECT_TIMEOUT};
-use keys::Keys;
-use parking_lot::Mutex;
+use keys::KeysMemo;
 use quorum::Servers;
 use scripts::AcquireArgs;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -51,7 +49,7 @@ pub(crate) struct RedisBackend {
     waiters: Arc<Waiters>,
     /// The keys of recently used locks: building them (a CRC16 and five
     /// strings) cost more than this lookup.
-    keys: Mutex<HashMap<Box<str>, Arc<Keys>>>,
+    keys: KeysMemo,
     /// Connection URLs of the servers (the seed nodes, for a cluster).
     urls: Vec<String>,
     /// TLS material (`rediss://`), for connections made after open.
@@ -149,20 +147,6 @@ impl RedisBackend {
         }
     }
 
-    /// The keys of lock `key` (remembered for the next operations on it).
-    fn keys(&self, key: &str) -> Arc<Keys> {
-        let mut known = self.keys.lock();
-        if let Some(k) = known.get(key) {
-            return k.clone();
-        }
-        if known.len() >= 4096 {
-            known.clear();
-        }
-        let k = Arc::new(Keys::of(key));
-        known.insert(key.into(), k.clone());
-        k
-    }
-
     /// The connections to SCAN: every server, or every master of a cluster.
     async fn masters(&self) -> Result<Vec<Conn>> {
         let s = &self.servers;
@@ -178,7 +162,7 @@ impl RedisBackend {
     /// (its fence is skipped, never reissued).
     async fn withdraw(&self, key: &str, ticket: u64) -> Result<()> {
         let owner = self.waiters.remove_ticket(key, ticket);
-        let keys = Keys::of(key);
+        let keys = self.keys.of(key);
         let s = &self.servers;
         s.conns[0]
             .call::<i64>(&scripts::leave(&keys, ticket, owner.as_ref()))
@@ -220,7 +204,7 @@ impl Backend for RedisBackend {
         }
         // A caller gone while this is in flight: the engine gives back what it got.
         let ttl_ms = ttl_ms(req.ttl);
-        let keys = self.keys(req.key);
+        let keys = self.keys.of(req.key);
         let join = req.join && req.ticket.is_none() && !self.servers.is_quorum();
         if join {
             // Registered before the attempt, so that a grant that arrives
@@ -246,7 +230,7 @@ impl Backend for RedisBackend {
     }
 
     async fn release(&self, key: &str, owner: &[u8; 16], proof: &[u8]) -> Result<bool> {
-        self.servers.release(&self.keys(key), owner, proof).await
+        self.servers.release(&self.keys.of(key), owner, proof).await
     }
 
     async fn refresh(
@@ -257,7 +241,7 @@ impl Backend for RedisBackend {
         ttl: Duration,
     ) -> Result<Option<u64>> {
         let s = &self.servers;
-        let keys = self.keys(key);
+        let keys = self.keys.of(key);
         let start = Instant::now();
         let ok = s
             .ask_all(
@@ -372,7 +356,7 @@ impl Backend for RedisBackend {
         }
         // A caller that will wait joins with its first attempt (take.lua);
         // this is for one whose attempt did not.
-        let keys = Keys::of(key);
+        let keys = self.keys.of(key);
         let ticket = s.conns[0]
             .call::<i64>(&scripts::enqueue(&keys, mode))
             .await

@@ -27,7 +27,7 @@ use crate::error::{Cause, Error, Result};
 use crate::kinds::Mode;
 use crate::notices::Notices;
 use crate::url::UrlParts;
-use keys::Keys;
+use keys::KeysMemo;
 use parking_lot::Mutex;
 use scripts::{AcquireArgs, Call, Script};
 use std::collections::HashMap;
@@ -123,6 +123,8 @@ pub(crate) struct RunnerBackend {
     /// The owner of each queued ticket (key, ticket): leaving the queue
     /// withdraws a lease handed to it meanwhile.
     queued: Mutex<HashMap<(String, u64), [u8; 16]>>,
+    /// The keys of recently used locks, as the native backend keeps them.
+    keys: KeysMemo,
 }
 
 fn unavailable(message: impl Into<String>) -> Error {
@@ -186,6 +188,7 @@ impl RunnerBackend {
             provider,
             notices: false,
             queued: Default::default(),
+            keys: Default::default(),
         };
         backend.runner.ping().await.map_err(unavailable)?;
         let weak: Weak<Notices> = Arc::downgrade(notices);
@@ -268,7 +271,7 @@ impl Backend for RunnerBackend {
     }
 
     async fn try_acquire(&self, req: &AcquireRequest<'_>) -> Result<Attempt> {
-        let keys = Keys::of(req.key);
+        let keys = self.keys.of(req.key);
         let args = AcquireArgs {
             owner: req.owner,
             mode: req.mode,
@@ -293,7 +296,7 @@ impl Backend for RunnerBackend {
     }
 
     async fn release(&self, key: &str, owner: &[u8; 16], _proof: &[u8]) -> Result<bool> {
-        let keys = Keys::of(key);
+        let keys = self.keys.of(key);
         let call = scripts::release(&keys, owner, None);
         Ok(int(call.script, self.call(&call).await?)? == 1)
     }
@@ -305,7 +308,7 @@ impl Backend for RunnerBackend {
         _proof: &[u8],
         ttl: Duration,
     ) -> Result<Option<u64>> {
-        let keys = Keys::of(key);
+        let keys = self.keys.of(key);
         let start = crate::rt::Instant::now();
         let call = scripts::refresh(&keys, owner, ttl, None);
         if int(call.script, self.call(&call).await?)? <= 0 {
@@ -348,7 +351,7 @@ impl Backend for RunnerBackend {
     }
 
     async fn enqueue(&self, key: &str, owner: &[u8; 16], mode: Mode) -> Result<u64> {
-        let keys = Keys::of(key);
+        let keys = self.keys.of(key);
         let call = scripts::enqueue(&keys, mode);
         let ticket = int(call.script, self.call(&call).await?)? as u64;
         let mut queued = self.queued.lock();
@@ -361,7 +364,7 @@ impl Backend for RunnerBackend {
 
     async fn leave(&self, key: &str, ticket: u64) -> Result<()> {
         let owner = self.queued.lock().remove(&(key.to_owned(), ticket));
-        let keys = Keys::of(key);
+        let keys = self.keys.of(key);
         let call = scripts::leave(&keys, ticket, owner.as_ref());
         self.call(&call).await.map(|_| ())
     }
