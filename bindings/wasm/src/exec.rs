@@ -66,11 +66,15 @@ pub(crate) fn in_place(wake: impl FnOnce()) {
 /// is a number, which would read as an id; a rejected Promise if it
 /// failed), else the id `complete` answers later.
 pub(crate) fn start<T: Into<JsValue>>(fut: impl Future<Output = JsResult<T>> + 'static) -> JsValue {
+    // Boxed as one type here, so that what follows is compiled once, not
+    // once per operation.
+    start_boxed(Box::pin(async move { fut.await.map(Into::into) }))
+}
+
+fn start_boxed(mut fut: Pin<Box<dyn Future<Output = JsResult<JsValue>>>>) -> JsValue {
     let Some(complete) = COMPLETE.with_borrow(|c| c.clone()) else {
-        return wasm_bindgen_futures::future_to_promise(async move { fut.await.map(Into::into) })
-            .into();
+        return wasm_bindgen_futures::future_to_promise(fut).into();
     };
-    let mut fut = Box::pin(fut);
     let id = NEXT_ID.get().wrapping_add(1);
     NEXT_ID.set(id);
     // A first poll, as the task's polls run (a wake during it is queued).
@@ -88,7 +92,6 @@ pub(crate) fn start<T: Into<JsValue>>(fut: impl Future<Output = JsResult<T>> + '
     schedule_drain_if_queued();
     match first {
         Poll::Ready(Ok(v)) => {
-            let v: JsValue = v.into();
             if v.as_f64().is_some() {
                 js_sys::Promise::resolve(&v).into()
             } else {
@@ -99,7 +102,7 @@ pub(crate) fn start<T: Into<JsValue>>(fut: impl Future<Output = JsResult<T>> + '
         Poll::Pending => {
             *task.job.borrow_mut() = Some(Box::pin(async move {
                 let (error, value) = match fut.await {
-                    Ok(v) => (JsValue::NULL, v.into()),
+                    Ok(v) => (JsValue::NULL, v),
                     Err(e) => (error_message(&e), JsValue::UNDEFINED),
                 };
                 let _ = complete.call3(&JsValue::UNDEFINED, &JsValue::from(id), &error, &value);
