@@ -12,7 +12,7 @@
 use ferrolock::runner::{OnMessage, Reply, Runner, RunnerFuture};
 use js_sys::{Array, Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -26,25 +26,25 @@ extern "C" {
     /// The object redis.js's `forEngine` makes of an adapter.
     type Side;
 
-    /// `EVALSHA sha numkeys parts…` through the adapter: `line` holds the
-    /// parts, each ended by U+001F, unless `parts` is an array of them.
-    /// Settles through `settle(id, ok, value)`, never before it returns;
-    /// throws if the adapter threw at once.
-    #[wasm_bindgen(method, catch)]
+    /// `EVALSHA sha keys.length keys… args…` through the adapter: `keys`
+    /// is an array the engine keeps for later calls (JS reads it only);
+    /// `line` holds the arguments, each ended by U+001F, unless `args` is an
+    /// array of them. Settles through `settle(id, ok, value)`, never before
+    /// it returns, also when the adapter threw at once: it never throws.
+    #[wasm_bindgen(method)]
     fn run(
         this: &Side,
         settle: &JsValue,
         id: u32,
-        sha: &str,
-        numkeys: u32,
+        sha: &JsValue,
+        keys: &JsValue,
         line: &str,
-        parts: &JsValue,
-    ) -> Result<(), JsValue>;
+        args: &JsValue,
+    );
 }
 
-/// Ends each part of `run`'s line: no key or argument holds it (names,
-/// holders and namespaces hold no control character; the rest is hex and
-/// digits), else the parts go as an array.
+/// Ends each argument in `run`'s line: none holds it (holders hold no
+/// control character; the rest is hex and digits), else they go as an array.
 const END: char = '\u{1f}';
 
 /// The script calls in flight, by id.
@@ -100,7 +100,15 @@ struct JsRunner {
     /// `settle(id, ok, value)`: owned by JS (a late answer after the
     /// provider is gone finds no calls and is dropped).
     settle: JsValue,
+    /// The scripts' SHA1s as JS strings, and the key arrays of the locks
+    /// used last (most recent first): each call on the same lock crosses
+    /// with no string to copy or split for them.
+    shas: RefCell<Vec<(String, JsValue)>>,
+    keys: RefCell<VecDeque<(Vec<String>, JsValue)>>,
 }
+
+/// How many locks' key arrays a provider keeps.
+const KEY_ARRAYS: usize = 8;
 unsafe impl Send for JsRunner {}
 unsafe impl Sync for JsRunner {}
 
@@ -125,18 +133,20 @@ fn error_text(e: &JsValue) -> String {
 }
 
 fn reply(v: &JsValue) -> Reply {
-    if v.is_null() || v.is_undefined() {
-        Reply::Nil
-    } else if let Some(n) = v.as_f64() {
+    // The common replies first: a number (a release), an array (an acquire).
+    if let Some(n) = v.as_f64() {
         if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
             Reply::Int(n as i64)
         } else {
             Reply::Text(n.to_string())
         }
+    } else if Array::is_array(v) {
+        let items = Array::from(v);
+        Reply::Array((0..items.length()).map(|i| reply(&items.get(i))).collect())
     } else if let Some(s) = v.as_string() {
         Reply::Text(s)
-    } else if Array::is_array(v) {
-        Reply::Array(Array::from(v).iter().map(|i| reply(&i)).collect())
+    } else if v.is_null() || v.is_undefined() {
+        Reply::Nil
     } else if v.is_bigint() {
         let s: String = js_sys::BigInt::from(v.clone())
             .to_string(10)
@@ -184,7 +194,41 @@ impl JsRunner {
             adapter,
             calls,
             settle,
+            shas: RefCell::default(),
+            keys: RefCell::default(),
         }
+    }
+
+    /// `sha` as a JS string, made once per script.
+    fn sha(&self, sha: &str) -> JsValue {
+        let mut shas = self.shas.borrow_mut();
+        if let Some((_, v)) = shas.iter().find(|(s, _)| s == sha) {
+            return v.clone();
+        }
+        let v = JsValue::from_str(sha);
+        shas.push((sha.to_owned(), v.clone()));
+        v
+    }
+
+    /// `keys` as a JS array, kept for the next calls on the same lock.
+    fn key_array(&self, keys: &[&str]) -> JsValue {
+        let mut known = self.keys.borrow_mut();
+        if let Some(i) = known
+            .iter()
+            .position(|(k, _)| k.len() == keys.len() && k.iter().zip(keys).all(|(a, b)| a == b))
+        {
+            let v = known[i].1.clone();
+            if i > 0 {
+                let hit = known.remove(i).expect("found");
+                known.push_front(hit);
+            }
+            return v;
+        }
+        let owned: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        let v = strings(owned.clone());
+        known.push_front((owned, v.clone()));
+        known.truncate(KEY_ARRAYS);
+        v
     }
 
     fn method(&self, name: &str) -> Option<Function> {
@@ -231,18 +275,12 @@ impl Runner for JsRunner {
     }
 
     fn evalsha(&self, sha: &str, keys: &[&str], args: &[Vec<u8>]) -> RunnerFuture<Reply> {
-        let numkeys = keys.len() as u32;
-        let all = || {
-            keys.iter()
-                .map(|k| std::borrow::Cow::Borrowed(*k))
-                .chain(args.iter().map(|a| String::from_utf8_lossy(a)))
-        };
-        // One pass over the parts (each checked as UTF-8 once), unless one
-        // holds END: then they go as an array.
-        let mut line = String::with_capacity(
-            keys.iter().map(|k| k.len() + 1).sum::<usize>()
-                + args.iter().map(|a| a.len() + 1).sum::<usize>(),
-        );
+        let sha = self.sha(sha);
+        let keys = self.key_array(keys);
+        let all = || args.iter().map(|a| String::from_utf8_lossy(a));
+        // One pass over the arguments (each checked as UTF-8 once), unless
+        // one holds END: then they go as an array.
+        let mut line = String::with_capacity(args.iter().map(|a| a.len() + 1).sum());
         let mut parts = JsValue::UNDEFINED;
         for p in all() {
             if p.contains(END) {
@@ -263,14 +301,10 @@ impl Runner for JsRunner {
             calls: self.calls.clone(),
             id,
         };
-        let started =
-            self.adapter
-                .unchecked_ref::<Side>()
-                .run(&self.settle, id, sha, numkeys, &line, &parts);
-        Box::pin(Local(async move {
-            started.map_err(|e| error_text(&e))?;
-            outcome.await
-        }))
+        self.adapter
+            .unchecked_ref::<Side>()
+            .run(&self.settle, id, &sha, &keys, &line, &parts);
+        Box::pin(Local(outcome))
     }
 
     fn scan(&self, pattern: &str) -> Option<RunnerFuture<Vec<String>>> {

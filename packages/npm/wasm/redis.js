@@ -12,29 +12,38 @@ function describe(v) {
   return typeof v === 'object' ? 'an object without scriptLoad/evalsha' : `the ${typeof v} ${String(v)}`
 }
 
-/** Our adapters' `evalsha(sha, numkeys, [...keys, ...args])`: no arrays to split and spread again. */
+/** Our adapters' `evalsha(sha, keys, args)` for `run`: the keys array is the engine's, to read, not keep. */
 const PARTS = Symbol('evalsha by parts')
 
-/** Ends each key and argument in the line the engine hands `run` (see bindings/wasm/src/redis.rs). */
+/** Ends each argument in the line the engine hands `run` (see bindings/wasm/src/redis.rs). */
 const END = '\x1f'
 
 /**
  * The object the engine drives (bindings/wasm/src/redis.rs): the adapter's
- * methods, and `run`, a script call that crosses once each way: the keys
- * and arguments come as one string, each ended by U+001F (or as an array,
- * `parts`), and the reply or the error goes back through the engine's
- * `settle(id, ok, value)`, always after `run` returns. An adapter that
- * throws at once throws out of `run`.
+ * methods, and `run`, a script call that crosses once each way: the SHA1
+ * and the keys come as values the engine keeps for the next calls (the
+ * keys an array it reuses: read, never changed; other adapters get a
+ * copy), the arguments as one string, each ended by U+001F (or as an
+ * array, `args`), and the reply or the error goes back through the
+ * engine's `settle(id, ok, value)`, always after `run` returns, also when
+ * the adapter throws at once (`run` never throws: nothing of the engine's
+ * is left half-done by an exception).
  */
 function forEngine(a) {
-  const byParts = a[PARTS] ?? ((sha, numkeys, parts) => a.evalsha(sha, parts.slice(0, numkeys), parts.slice(numkeys)))
+  const byParts = a[PARTS] ?? ((sha, keys, args) => a.evalsha(sha, keys.slice(), args))
   const side = {
-    run(settle, id, sha, numkeys, line, parts) {
-      if (parts === undefined) {
-        parts = line.split(END)
-        parts.pop()
+    run(settle, id, sha, keys, line, args) {
+      if (args === undefined) {
+        args = line.split(END)
+        args.pop()
       }
-      Promise.resolve(byParts(sha, numkeys, parts)).then(
+      let reply
+      try {
+        reply = Promise.resolve(byParts(sha, keys, args))
+      } catch (e) {
+        reply = Promise.reject(e)
+      }
+      reply.then(
         (value) => settle(id, true, value),
         (error) => settle(id, false, error),
       )
@@ -68,7 +77,7 @@ function ioredis(client) {
   return {
     scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
     evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
-    [PARTS]: (sha, numkeys, parts) => client.call('EVALSHA', sha, String(numkeys), ...parts),
+    [PARTS]: (sha, keys, args) => client.call('EVALSHA', sha, keys.length, ...keys, ...args),
     scanKeys: (pattern) => scanAll(command, pattern),
     ping: () => command(['PING']),
     async subscribe(channels, onMessage) {
@@ -92,7 +101,7 @@ function nodeRedis(client) {
   return {
     scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
     evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
-    [PARTS]: (sha, numkeys, parts) => command(['EVALSHA', sha, String(numkeys), ...parts]),
+    [PARTS]: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
     scanKeys: (pattern) => scanAll(command, pattern),
     ping: () => command(['PING']),
     async subscribe(channels, onMessage) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { describe, test } from 'node:test'
-import { Locks, Unsupported, decodeToken } from 'ferrolock/wasm'
+import { BackendUnavailable, Locks, Unsupported, decodeToken } from 'ferrolock/wasm'
 import { cliPath, redisClient, redisUrl } from '../helpers.mjs'
 
 const cli = (...args) => execFileSync(cliPath(), args, { encoding: 'utf8' }).trim()
@@ -121,6 +121,40 @@ test('any object with scriptLoad and evalsha will do; without subscribe waiters 
     await queued
     cli('--url', urlOf(ns), 'release', held.intoToken())
     assert.equal((await waiter).fence, 2n)
+  } finally {
+    await locks.close()
+    await close()
+  }
+})
+
+test('a client that fails, at once or later, fails the call with its error and leaves the provider usable', async () => {
+  const ns = namespace('failing')
+  const { client, close } = await redisClient('ioredis')
+  let fail = null
+  const flaky = {
+    scriptLoad: (source) => client.script('LOAD', source),
+    evalsha: (sha, keys, args) => {
+      const reply = fail === null ? client.evalsha(sha, keys.length, ...keys, ...args) : null
+      // The arrays are the adapter's to change: the engine's next call is whole.
+      keys.length = 0
+      if (fail === 'now') throw new Error('client broke at once')
+      if (fail === 'later') return Promise.reject(new Error('client broke later'))
+      return reply
+    },
+  }
+  const locks = await Locks.connect({ redis: flaky, namespace: ns })
+  try {
+    const lock = locks.lock('f')
+    for (const [mode, text] of [['now', 'client broke at once'], ['later', 'client broke later']]) {
+      fail = mode
+      await assert.rejects(lock.tryAcquire(), (e) => e instanceof BackendUnavailable && e.code === 'BACKEND_UNAVAILABLE' && String(e.cause?.message ?? e.message).includes(text), mode)
+      fail = null
+      // Nothing was taken, and the next calls work.
+      assert.equal((await locks.state('f')).held, false, mode)
+      const held = await lock.tryAcquire()
+      assert.ok(held, mode)
+      assert.equal(await held.release(), true, mode)
+    }
   } finally {
     await locks.close()
     await close()
