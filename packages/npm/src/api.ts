@@ -125,7 +125,7 @@ function errorFrom(message: string): unknown {
 type Pending = [(value: any) => void, (error: unknown) => void]
 const pending = new Map<number, Pending>()
 let keepAlive: ReturnType<typeof setInterval> | undefined
-/** Operations pending: ids of the addon, and Promises of the WebAssembly build. */
+/** Operations pending: ids (of the addon and the WebAssembly build), and Promises. */
 let inFlight = 0
 
 function hold(): void {

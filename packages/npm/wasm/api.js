@@ -108,7 +108,7 @@ function errorFrom(message) {
 }
 const pending = new Map();
 let keepAlive;
-/** Operations pending: ids of the addon, and Promises of the WebAssembly build. */
+/** Operations pending: ids (of the addon and the WebAssembly build), and Promises. */
 let inFlight = 0;
 function hold() {
     if (inFlight++ === 0) {
