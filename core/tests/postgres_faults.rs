@@ -691,3 +691,37 @@ async fn a_hot_keys_dead_lease_rows_do_not_slow_its_acquire() {
         .unwrap_or_else(|| panic!("no buffer count in: {out}"));
     assert!(hits < 50, "one acquire read {hits} buffers after 6 000 acquisitions of its key");
 }
+
+/// A host that is a folder is the server's Unix socket in it (libpq's
+/// `host=/path`, written `%2Fpath` in a URL), in both modes: the pool's
+/// connections (tokio-postgres) and the advisory mode's lock connections
+/// (wire.rs opens the socket itself). No TLS there, whatever the sslmode,
+/// as libpq (the server refuses it on a socket). Before, the pool's
+/// connections failed on a socket with "invalid dns name" (its TLS
+/// connector was made for the folder as a host name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_as_host_connects_through_the_unix_socket_in_both_modes() {
+    let server = Server::start();
+    let folder = server.dir.path().to_str().unwrap().replace('/', "%2F");
+    let base = format!("postgres://ferrolock:{PASSWORD}@{folder}:{}/postgres", server.port);
+    // psql comes over TCP (127.0.0.1) and names itself: ours are the others.
+    let sessions = "SELECT count(*) FILTER (WHERE client_addr IS NULL) || ' unix, ' || count(client_addr) || ' tcp'
+                      FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = 'ferrolock'";
+    for mode in ["mode=lease", "mode=advisory", "mode=lease&sslmode=require", "mode=advisory&sslmode=require"] {
+        let locks = Locks::connect(&with(&base, mode)).await.unwrap();
+        let held = locks.lock("sock").try_acquire().await.unwrap().expect("the lock is free");
+        let seen = psql(&server.url(), sessions);
+        assert!(seen.trim().ends_with(" unix, 0 tcp") && !seen.starts_with("0 "), "{mode}: {seen}");
+        if mode.contains("advisory") {
+            let holder = psql(
+                &server.url(),
+                "SELECT a.client_addr IS NULL FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                  WHERE l.locktype = 'advisory' AND l.granted",
+            );
+            assert_eq!(holder.trim(), "t", "the advisory lock's session is not on the socket");
+        }
+        assert!(held.release().await.unwrap(), "{mode}");
+        assert!(locks.lock("sock").try_acquire().await.unwrap().expect("free again").release().await.unwrap());
+        locks.close().await;
+    }
+}

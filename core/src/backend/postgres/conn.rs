@@ -48,17 +48,10 @@ pub(crate) fn pg_error(target: &PostgresTarget, e: &tokio_postgres::Error) -> Er
     unavailable(target, text)
 }
 
-/// The settings of a connection (everything but TLS).
+/// The settings of a connection but its host and TLS (each host's come
+/// from `Connector::new`; wire.rs connects its sockets itself).
 fn config(t: &PostgresTarget) -> tokio_postgres::Config {
     let mut c = tokio_postgres::Config::new();
-    for (host, port) in &t.hosts {
-        if host.starts_with('/') {
-            c.host_path(host);
-        } else {
-            c.host(host);
-        }
-        c.port(*port);
-    }
     c.user(&t.user).dbname(&t.dbname).application_name(&t.application_name);
     if let Some(p) = &t.password {
         c.password(p);
@@ -78,6 +71,9 @@ fn config(t: &PostgresTarget) -> tokio_postgres::Config {
 pub(crate) struct Connector {
     pub target: Arc<PostgresTarget>,
     pub(super) config: tokio_postgres::Config,
+    /// One config per host, in the URL's order: a folder (a Unix socket)
+    /// without TLS, as libpq never uses TLS there (and a server refuses it).
+    hosts: Vec<(tokio_postgres::Config, bool)>,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     /// The same TLS settings, for the lock connections (wire.rs).
     pub(super) tls_config: Option<Arc<rustls::ClientConfig>>,
@@ -90,7 +86,23 @@ impl Connector {
             _ => Some(Arc::new(tls::make(&target)?)),
         };
         let tls = tls_config.as_ref().map(|c| tokio_postgres_rustls::MakeRustlsConnect::new((**c).clone()));
-        Ok(Connector { config: config(&target), target: Arc::new(target), tls, tls_config })
+        let config = config(&target);
+        let hosts = target
+            .hosts
+            .iter()
+            .map(|(host, port)| {
+                let mut c = config.clone();
+                c.port(*port);
+                let socket = host.starts_with('/');
+                if socket {
+                    c.host_path(host).ssl_mode(tokio_postgres::config::SslMode::Disable);
+                } else {
+                    c.host(host);
+                }
+                (c, socket)
+            })
+            .collect();
+        Ok(Connector { config, hosts, target: Arc::new(target), tls, tls_config })
     }
 
     /// A new connection, its driver spawned; NOTIFY payloads go to
@@ -98,11 +110,21 @@ impl Connector {
     /// (the TCP connect, TLS and authentication together).
     pub(crate) async fn connect(&self, notifications: Option<mpsc::UnboundedSender<Notice>>) -> Result<Client> {
         let t = &self.target;
+        // The hosts in order, the first that answers (as libpq and
+        // tokio-postgres do), each with its own TLS choice.
         let connecting = async {
-            match &self.tls {
-                None => drive(self.config.connect(tokio_postgres::NoTls).await?, notifications),
-                Some(tls) => drive(self.config.connect(tls.clone()).await?, notifications),
+            let mut last = None;
+            for (config, socket) in &self.hosts {
+                let connected = match (&self.tls, socket) {
+                    (Some(tls), false) => config.connect(tls.clone()).await.and_then(|c| drive(c, notifications.clone())),
+                    _ => config.connect(tokio_postgres::NoTls).await.and_then(|c| drive(c, notifications.clone())),
+                };
+                match connected {
+                    Ok(client) => return Ok(client),
+                    Err(e) => last = Some(e),
+                }
             }
+            Err(last.expect("a URL names at least one host"))
         };
         match tokio::time::timeout(t.connect_timeout, connecting).await {
             Ok(Ok(client)) => Ok(client),
