@@ -4,10 +4,12 @@
 //! The engine runs its own scripts through it.
 //!
 //! A script call (every acquire and release) crosses once each way: `run`
-//! gets the keys and arguments as one string and settles through one
-//! callback made per provider, `settle(id, ok, value)`, rather than through
-//! a Promise wrapped in a `JsFuture` (two closures, each registered with a
-//! FinalizationRegistry) and an array filled one string at a time.
+//! gets the SHA1 and the lock's key array as JS values kept from earlier
+//! calls and the arguments as one string, and settles through one callback
+//! made per provider, `settle(id, ok, value)`, rather than through a
+//! Promise wrapped in a `JsFuture` (two closures, each registered with a
+//! FinalizationRegistry) and an array filled one string at a time. The
+//! reply's `settle` polls the operation it wakes in place (exec.rs).
 
 use ferrolock::runner::{OnMessage, Reply, Runner, RunnerFuture};
 use js_sys::{Array, Function, Promise, Reflect};
@@ -46,6 +48,9 @@ extern "C" {
 /// Ends each argument in `run`'s line: none holds it (holders hold no
 /// control character; the rest is hex and digits), else they go as an array.
 const END: char = '\u{1f}';
+
+/// How many locks' key arrays a provider keeps.
+const KEY_ARRAYS: usize = 8;
 
 /// The script calls in flight, by id.
 #[derive(Default)]
@@ -106,9 +111,6 @@ struct JsRunner {
     shas: RefCell<Vec<(String, JsValue)>>,
     keys: RefCell<VecDeque<(Vec<String>, JsValue)>>,
 }
-
-/// How many locks' key arrays a provider keeps.
-const KEY_ARRAYS: usize = 8;
 unsafe impl Send for JsRunner {}
 unsafe impl Sync for JsRunner {}
 
