@@ -12,8 +12,8 @@ function describe(v) {
   return typeof v === 'object' ? 'an object without scriptLoad/evalsha' : `the ${typeof v} ${String(v)}`
 }
 
-/** Our adapters' `evalsha(sha, keys, args)` for `run`: the keys array is the engine's, to read, not keep. */
-const PARTS = Symbol('evalsha by parts')
+/** Marks our adapters, whose `evalsha` only reads the arrays it is given: they get the engine's own key array. */
+const READS_ONLY = Symbol('evalsha reads its arrays only')
 
 /** Ends each argument in the line the engine hands `run` (see bindings/wasm/src/redis.rs). */
 const END = '\x1f'
@@ -30,7 +30,7 @@ const END = '\x1f'
  * is left half-done by an exception).
  */
 function forEngine(a) {
-  const byParts = a[PARTS] ?? ((sha, keys, args) => a.evalsha(sha, keys.slice(), args))
+  const evalsha = a[READS_ONLY] ? a.evalsha : (sha, keys, args) => a.evalsha(sha, keys.slice(), args)
   const side = {
     run(settle, id, sha, keys, line, args) {
       if (args === undefined) {
@@ -39,7 +39,7 @@ function forEngine(a) {
       }
       let reply
       try {
-        reply = Promise.resolve(byParts(sha, keys, args))
+        reply = Promise.resolve(evalsha(sha, keys, args))
       } catch (e) {
         reply = Promise.reject(e)
       }
@@ -76,8 +76,8 @@ function ioredis(client) {
   const command = (args) => client.call(...args)
   return {
     scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
-    evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
-    [PARTS]: (sha, keys, args) => client.call('EVALSHA', sha, keys.length, ...keys, ...args),
+    evalsha: (sha, keys, args) => client.call('EVALSHA', sha, keys.length, ...keys, ...args),
+    [READS_ONLY]: true,
     scanKeys: (pattern) => scanAll(command, pattern),
     ping: () => command(['PING']),
     async subscribe(channels, onMessage) {
@@ -101,7 +101,7 @@ function nodeRedis(client) {
   return {
     scriptLoad: (source) => command(['SCRIPT', 'LOAD', source]),
     evalsha: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
-    [PARTS]: (sha, keys, args) => command(['EVALSHA', sha, String(keys.length), ...keys, ...args]),
+    [READS_ONLY]: true,
     scanKeys: (pattern) => scanAll(command, pattern),
     ping: () => command(['PING']),
     async subscribe(channels, onMessage) {
