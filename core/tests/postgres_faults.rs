@@ -726,7 +726,7 @@ async fn a_folder_as_host_connects_through_the_unix_socket_in_both_modes() {
     }
 }
 
-/// Sends a signal to a server process with `kill`; continues it when dropped,
+/// A server process stopped with SIGSTOP; continues it when dropped,
 /// so that a failing test leaves no session stopped.
 struct Stopped(i32);
 
@@ -744,7 +744,8 @@ impl Drop for Stopped {
 }
 
 fn signal(sig: &str, pid: i32) {
-    let ok = Command::new("kill").args([sig, &pid.to_string()]).status().map(|s| s.success()).unwrap_or(false);
+    // The shell's own kill: no procps needed.
+    let ok = Command::new("sh").args(["-c", &format!("kill {sig} {pid}")]).status().map(|s| s.success()).unwrap_or(false);
     assert!(ok, "kill {sig} {pid}");
 }
 
