@@ -148,6 +148,7 @@ let clientUrl;
 function useNative(n, redisClientUrl) {
     native = n;
     clientUrl = redisClientUrl;
+    heldWarns = typeof n.heldWarnsWhenForgotten === 'function';
     bridge = new native.NativeBridge((id, error, value) => {
         const p = pending.get(id);
         if (p === undefined)
@@ -599,13 +600,22 @@ class Lock {
 exports.Lock = Lock;
 // ------------------------------------------------------------------- Held
 /**
- * A handle collected while it still held its lock: the addon releases the
- * lock in the background (the engine's drop); this warns, as the engine's
- * log line does in Rust.
+ * Whether the native `Held` objects warn themselves when collected still
+ * held: the WebAssembly build's do (wasm-bindgen's finalizer runs their
+ * drop, which may call JavaScript); the addon's are finalized during
+ * garbage collection, where no JavaScript may run. Then `forgotten` is not
+ * needed: a registration with its unregistration costs V8 about half a µs
+ * a handle (bench/wasm/cpu.mjs's fake contender).
+ */
+let heldWarns = false;
+/**
+ * A handle collected while it still held its lock (the addon's: see
+ * `heldWarns`): the addon releases the lock in the background (the engine's
+ * drop); this warns, as the engine's log line does in Rust.
  */
 const forgotten = new FinalizationRegistry((nativeHeld) => {
+    // (The addon's object releases when it is collected in turn.)
     const name = nativeHeld.name;
-    nativeHeld.free?.();
     if (typeof process === 'undefined' || typeof process.emitWarning !== 'function') {
         console.warn(`ferrolock: a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`);
         return;
@@ -628,11 +638,13 @@ class Held {
             throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume');
         this.#native = nativeHeld;
         // The native object itself, not its name: no string read per acquisition.
-        forgotten.register(this, this.#native, this);
+        if (!heldWarns)
+            forgotten.register(this, this.#native, this);
     }
     static {
         finish = (held, bodyFailed) => {
-            forgotten.unregister(held);
+            if (!heldWarns)
+                forgotten.unregister(held);
             return call(() => held.#native.finish(bodyFailed));
         };
     }
@@ -690,7 +702,8 @@ class Held {
     }
     /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
     release() {
-        forgotten.unregister(this);
+        if (!heldWarns)
+            forgotten.unregister(this);
         return call(() => this.#native.release());
     }
     /** Extend the lease to `ttl` from now (default: the current ttl); a `LockLost` if it was lost meanwhile. */
@@ -713,7 +726,8 @@ class Held {
      */
     intoToken() {
         const t = callSync(() => this.#native.intoToken());
-        forgotten.unregister(this);
+        if (!heldWarns)
+            forgotten.unregister(this);
         return t;
     }
     /**

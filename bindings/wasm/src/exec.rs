@@ -21,16 +21,20 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use wasm_bindgen::prelude::*;
 
 type JsResult<T> = Result<T, JsValue>;
-type Job = Pin<Box<dyn Future<Output = ()>>>;
+type Job = Pin<Box<dyn Future<Output = JsResult<JsValue>>>>;
 
+/// An operation still pending after its first poll: `complete` answers
+/// `id` with its result.
 struct Task {
     job: RefCell<Option<Job>>,
+    id: Cell<u32>,
     queued: Cell<bool>,
 }
 
 thread_local! {
     /// The bridge's `complete(id, error, value)`, from `NativeBridge::new`.
-    static COMPLETE: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+    /// (An `Rc`: taken out for a call without copying the JS reference.)
+    static COMPLETE: RefCell<Option<Rc<js_sys::Function>>> = const { RefCell::new(None) };
     static NEXT_ID: Cell<u32> = const { Cell::new(0) };
     /// Tasks woken while a poll ran, or from outside a script's answer.
     static QUEUE: RefCell<VecDeque<Rc<Task>>> = const { RefCell::new(VecDeque::new()) };
@@ -50,7 +54,7 @@ extern "C" {
 /// Install the bridge's completion callback (once per module).
 pub(crate) fn set_complete(complete: JsValue) {
     if let Ok(f) = complete.dyn_into::<js_sys::Function>() {
-        COMPLETE.with_borrow_mut(|c| *c = Some(f));
+        COMPLETE.with_borrow_mut(|c| *c = Some(Rc::new(f)));
     }
 }
 
@@ -71,15 +75,14 @@ pub(crate) fn start<T: Into<JsValue>>(fut: impl Future<Output = JsResult<T>> + '
     start_boxed(Box::pin(async move { fut.await.map(Into::into) }))
 }
 
-fn start_boxed(mut fut: Pin<Box<dyn Future<Output = JsResult<JsValue>>>>) -> JsValue {
-    let Some(complete) = COMPLETE.with_borrow(|c| c.clone()) else {
+fn start_boxed(mut fut: Job) -> JsValue {
+    if COMPLETE.with_borrow(Option::is_none) {
         return wasm_bindgen_futures::future_to_promise(fut).into();
-    };
-    let id = NEXT_ID.get().wrapping_add(1);
-    NEXT_ID.set(id);
+    }
     // A first poll, as the task's polls run (a wake during it is queued).
     let task = Rc::new(Task {
         job: RefCell::new(None),
+        id: Cell::new(0),
         queued: Cell::new(false),
     });
     let waker = waker(&task);
@@ -100,15 +103,24 @@ fn start_boxed(mut fut: Pin<Box<dyn Future<Output = JsResult<JsValue>>>>) -> JsV
         }
         Poll::Ready(Err(e)) => js_sys::Promise::reject(&e).into(),
         Poll::Pending => {
-            *task.job.borrow_mut() = Some(Box::pin(async move {
-                let (error, value) = match fut.await {
-                    Ok(v) => (JsValue::NULL, v),
-                    Err(e) => (error_message(&e), JsValue::UNDEFINED),
-                };
-                let _ = complete.call3(&JsValue::UNDEFINED, &JsValue::from(id), &error, &value);
-            }));
+            let id = NEXT_ID.get().wrapping_add(1);
+            NEXT_ID.set(id);
+            task.id.set(id);
+            *task.job.borrow_mut() = Some(fut);
             JsValue::from(id)
         }
+    }
+}
+
+/// Answer a task's id with its result, through the bridge.
+fn complete(id: u32, result: JsResult<JsValue>) {
+    let (error, value) = match result {
+        Ok(v) => (JsValue::NULL, v),
+        Err(e) => (error_message(&e), JsValue::UNDEFINED),
+    };
+    // Not borrowed while JS runs (it may install another bridge).
+    if let Some(f) = COMPLETE.with_borrow(Clone::clone) {
+        let _ = f.call3(&JsValue::UNDEFINED, &JsValue::from(id), &error, &value);
     }
 }
 
@@ -146,10 +158,13 @@ fn poll(task: &Rc<Task>) {
     let Some(job) = slot.as_mut() else { return };
     let waker = waker(task);
     let was = POLLING.replace(true);
-    let done = job.as_mut().poll(&mut Context::from_waker(&waker)).is_ready();
+    let out = job.as_mut().poll(&mut Context::from_waker(&waker));
     POLLING.set(was);
-    if done {
+    if let Poll::Ready(result) = out {
         *slot = None;
+        // Not borrowed while JS runs: `complete` may start other operations.
+        drop(slot);
+        complete(task.id.get(), result);
     }
 }
 

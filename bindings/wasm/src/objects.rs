@@ -5,7 +5,7 @@
 
 use ferrolock::{LockOptions, LockState, Mode};
 use js_sys::{Array, Function, Object, Reflect};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -435,11 +435,19 @@ impl NativeLock {
     }
 }
 
-/// An acquired lock.
+/// An acquired lock. Its JS object is freed by wasm-bindgen's finalizer
+/// when collected; one collected while it held its lock (no release,
+/// `run`'s end or token taken) warns here, and the engine's drop releases
+/// the lock. (The addon's objects are finalized during garbage collection,
+/// where no JavaScript may run, so its TypeScript layer keeps a
+/// FinalizationRegistry of its own for that warning; this build needs
+/// none: see `heldWarnsWhenForgotten`.)
 #[wasm_bindgen]
 pub struct NativeHeld {
     held: Rc<ferrolock::Held>,
     watching: RefCell<Option<CancellationToken>>,
+    /// Released, ended by `run` or handed off as a token.
+    let_go: Cell<bool>,
 }
 
 impl NativeHeld {
@@ -447,10 +455,12 @@ impl NativeHeld {
         NativeHeld {
             held: Rc::new(held),
             watching: RefCell::new(None),
+            let_go: Cell::new(false),
         }
     }
 
     fn let_go(&self) {
+        self.let_go.set(true);
         if let Some(w) = self.watching.borrow().as_ref() {
             w.cancel();
         }
@@ -459,8 +469,19 @@ impl NativeHeld {
 
 impl Drop for NativeHeld {
     fn drop(&mut self) {
+        let forgotten = !self.let_go.get() && self.held.is_armed();
         self.let_go();
+        if forgotten {
+            crate::host::warn_forgotten(self.held.name());
+        }
     }
+}
+
+/// Whether this build's held objects warn themselves when collected still
+/// held (they do): the TypeScript layer then registers none of its own.
+#[wasm_bindgen(js_name = heldWarnsWhenForgotten)]
+pub fn held_warns_when_forgotten() -> bool {
+    true
 }
 
 #[wasm_bindgen]

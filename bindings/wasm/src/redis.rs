@@ -14,7 +14,7 @@
 use ferrolock::runner::{OnMessage, Reply, Runner, RunnerFuture};
 use js_sys::{Array, Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -56,7 +56,25 @@ const KEY_ARRAYS: usize = 8;
 #[derive(Default)]
 struct Calls {
     next: Cell<u32>,
-    slots: RefCell<HashMap<u32, Slot>>,
+    slots: RefCell<Slots>,
+}
+
+/// The calls in flight: a few at a time (one per operation that waits on
+/// the server), so a short list, with no hashing per call.
+#[derive(Default)]
+struct Slots(Vec<(u32, Slot)>);
+
+impl Slots {
+    fn insert(&mut self, id: u32, slot: Slot) {
+        self.0.push((id, slot));
+    }
+    fn get_mut(&mut self, id: &u32) -> Option<&mut Slot> {
+        self.0.iter_mut().find(|(i, _)| i == id).map(|(_, s)| s)
+    }
+    fn remove(&mut self, id: &u32) -> Option<Slot> {
+        let at = self.0.iter().position(|(i, _)| i == id)?;
+        Some(self.0.swap_remove(at).1)
+    }
 }
 
 enum Slot {

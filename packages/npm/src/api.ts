@@ -153,6 +153,7 @@ let clientUrl: ((options: Record<string, unknown>) => string) | undefined
 export function useNative(n: object, redisClientUrl?: (options: Record<string, unknown>) => string): void {
   native = n as typeof Native
   clientUrl = redisClientUrl
+  heldWarns = typeof (n as { heldWarnsWhenForgotten?: unknown }).heldWarnsWhenForgotten === 'function'
   bridge = new native.NativeBridge((id: number, error: string | null, value: unknown) => {
     const p = pending.get(id)
     if (p === undefined) return
@@ -772,15 +773,23 @@ export class Lock {
 // ------------------------------------------------------------------- Held
 
 /**
- * A handle collected while it still held its lock: the addon releases the
- * lock in the background (the engine's drop); this warns, as the engine's
- * log line does in Rust.
+ * Whether the native `Held` objects warn themselves when collected still
+ * held: the WebAssembly build's do (wasm-bindgen's finalizer runs their
+ * drop, which may call JavaScript); the addon's are finalized during
+ * garbage collection, where no JavaScript may run. Then `forgotten` is not
+ * needed: a registration with its unregistration costs V8 about half a µs
+ * a handle (bench/wasm/cpu.mjs's fake contender).
+ */
+let heldWarns = false
+
+/**
+ * A handle collected while it still held its lock (the addon's: see
+ * `heldWarns`): the addon releases the lock in the background (the engine's
+ * drop); this warns, as the engine's log line does in Rust.
  */
 const forgotten = new FinalizationRegistry<Native.NativeHeld>((nativeHeld) => {
+  // (The addon's object releases when it is collected in turn.)
   const name = nativeHeld.name
-  // The WebAssembly build's object is freed now (its drop releases); the
-  // addon's when it is collected in turn.
-  ;(nativeHeld as { free?: () => void }).free?.()
   if (typeof process === 'undefined' || typeof process.emitWarning !== 'function') {
     console.warn(`ferrolock: a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`)
     return
@@ -808,12 +817,12 @@ export class Held {
     if (key !== token) throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume')
     this.#native = nativeHeld as Native.NativeHeld
     // The native object itself, not its name: no string read per acquisition.
-    forgotten.register(this, this.#native, this)
+    if (!heldWarns) forgotten.register(this, this.#native, this)
   }
 
   static {
     finish = (held, bodyFailed) => {
-      forgotten.unregister(held)
+      if (!heldWarns) forgotten.unregister(held)
       return call(() => held.#native.finish(bodyFailed)) as Promise<void>
     }
   }
@@ -874,7 +883,7 @@ export class Held {
 
   /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
   release(): Promise<boolean> {
-    forgotten.unregister(this)
+    if (!heldWarns) forgotten.unregister(this)
     return call(() => this.#native.release())
   }
 
@@ -897,7 +906,7 @@ export class Held {
    */
   intoToken(): string {
     const t = callSync(() => this.#native.intoToken())
-    forgotten.unregister(this)
+    if (!heldWarns) forgotten.unregister(this)
     return t
   }
 

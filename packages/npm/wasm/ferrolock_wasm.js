@@ -61,7 +61,13 @@ export class NativeCancel {
 if (Symbol.dispose) NativeCancel.prototype[Symbol.dispose] = NativeCancel.prototype.free;
 
 /**
- * An acquired lock.
+ * An acquired lock. Its JS object is freed by wasm-bindgen's finalizer
+ * when collected; one collected while it held its lock (no release,
+ * `run`'s end or token taken) warns here, and the engine's drop releases
+ * the lock. (The addon's objects are finalized during garbage collection,
+ * where no JavaScript may run, so its TypeScript layer keeps a
+ * FinalizationRegistry of its own for that warning; this build needs
+ * none: see `heldWarnsWhenForgotten`.)
  */
 export class NativeHeld {
     static __wrap(ptr) {
@@ -515,6 +521,16 @@ export function decodeToken(token) {
 }
 
 /**
+ * Whether this build's held objects warn themselves when collected still
+ * held (they do): the TypeScript layer then registers none of its own.
+ * @returns {boolean}
+ */
+export function heldWarnsWhenForgotten() {
+    const ret = wasm.heldWarnsWhenForgotten();
+    return ret !== 0;
+}
+
+/**
  * Register the adapter object `adapter` for one `connect`: the URL to
  * connect with (`redis+runner://…`; the TypeScript layer adds the namespace
  * and holder as for any URL).
@@ -760,6 +776,10 @@ function __wbg_get_imports() {
             const ret = typeof window === 'undefined' ? undefined : window;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
+        __wbg_stringify_0a0fbf2ef722380a: function() { return handleError(function (arg0) {
+            const ret = JSON.stringify(arg0);
+            return ret;
+        }, arguments); },
         __wbg_then_656f253a5dd7d8ea: function(arg0, arg1, arg2) {
             const ret = arg0.then(arg1, arg2);
             return ret;
@@ -772,8 +792,11 @@ function __wbg_get_imports() {
             const ret = arg0.toString(arg1);
             return ret;
         }, arguments); },
+        __wbg_warn_ffaf616f8f2c3ad8: function(arg0, arg1) {
+            console.warn(getStringFromWasm0(arg0, arg1));
+        },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref, Externref], shim_idx: 147, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref, Externref], shim_idx: 145, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
             const ret = makeClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h12b22aa67cf3ac99);
             return ret;
         },
@@ -783,12 +806,12 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [U32, Boolean, Externref], shim_idx: 145, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [U32, Boolean, Externref], shim_idx: 143, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h7e7305bc9858d764);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 143, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 141, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h4c7405a933f344b4);
             return ret;
         },
