@@ -238,6 +238,30 @@ async fn a_quorum_with_one_dead_server_lists_inspects_and_force_releases() {
     assert!(locks.lock("listed").try_acquire().await.unwrap().is_some());
 }
 
+/// A lease on fewer servers than a majority is no lock: a quorum whose
+/// servers all answer says whether a majority held it (and deletes it on
+/// every server). Before, any live lease among the answers counted, and a
+/// second force release could say "held" when a write of the first
+/// acquisition reached one server late (C's
+/// force_release_state_and_list_show_no_owner_id under valgrind, once in
+/// CI). A lease on a majority still counts; with a server down, any lease
+/// among the answers does (the test above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_force_release_counts_a_lease_on_a_minority_as_no_lock() {
+    let servers = [Server::start(&[]), Server::start(&[]), Server::start(&[])];
+    // The lease on one server only: taken through that server alone.
+    let alone = Locks::connect(&format!("redis://{}", servers[0].addr())).await.unwrap();
+    let stray = alone.lock("m").auto_renew(false).try_acquire().await.unwrap().expect("free");
+    let locks = Locks::connect(&quorum_url(&servers)).await.unwrap();
+    assert!(!locks.force_release("m").await.unwrap(), "a lease on one server of three counted as a lock");
+    // Deleted all the same: the lone server's holder lost it.
+    assert!(!stray.release().await.unwrap());
+    let held = locks.lock("m").try_acquire().await.unwrap().expect("free after the force release");
+    assert!(locks.force_release("m").await.unwrap());
+    assert!(!locks.force_release("m").await.unwrap());
+    assert!(!held.release().await.unwrap());
+}
+
 /// A holder that dies before its first renewal leaves no release and no
 /// refresh to raise the counters to its fence: the grant itself must, or
 /// the next majority (which meets the holder's only where a counter was
