@@ -165,8 +165,10 @@ final class ScenarioTests: XCTestCase {
     func test_cancelled_wait_leaves_nothing_held() async throws {
         let locks = try await fresh("cancel")
         let held = try await locks.lock("c").tryAcquire()!
+        let events = locks.events()
         let waiter = Task { try await locks.lock("c", holder: "waiter").acquire(timeout: .seconds(3600)) }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancelled once it waits (its queued event), not after a time.
+        for await e in events where e.kind == "queued" && e.holder == "waiter" { break }
         waiter.cancel()
         _ = try? await waiter.value
         try await held.release()
