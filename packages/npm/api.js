@@ -156,16 +156,16 @@ function useNative(n, redisClientUrl) {
         pending.delete(id);
         letGo();
         if (error === null)
-            p[0](value);
+            p[0](p[2] === undefined ? value : p[2](value));
         else
             p[1](errorFrom(error));
     });
 }
-function settle(r) {
+function settle(r, map) {
     if (typeof r === 'number') {
         return new Promise((resolve, reject) => {
             hold();
-            pending.set(r, [resolve, reject]);
+            pending.set(r, [resolve, reject, map]);
         });
     }
     if (r instanceof Promise) {
@@ -175,10 +175,12 @@ function settle(r) {
     return r;
 }
 /**
- * A native operation's outcome, errors mapped: no more Promises than the
- * one the caller awaits (an id's rejects with a mapped error already).
+ * A native operation's outcome, errors mapped, made into `map`'s when given:
+ * no more Promises than the one the caller awaits (an id's rejects with a
+ * mapped error already, and resolves with `map`'s value, so that the
+ * caller needs no `await` of its own before it returns).
  */
-function call(f) {
+function call(f, map) {
     let r;
     try {
         r = f();
@@ -187,10 +189,10 @@ function call(f) {
         return Promise.reject(mapError(e));
     }
     if (typeof r === 'number')
-        return settle(r);
+        return settle(r, map);
     if (r instanceof Promise)
-        return settle(r).catch(rethrowMapped);
-    return Promise.resolve(r);
+        return settle(r).then(map, rethrowMapped);
+    return Promise.resolve(map === undefined ? r : map(r));
 }
 function rethrowMapped(e) {
     throw mapError(e);
@@ -505,10 +507,15 @@ class Lock {
         return this.#native;
     }
     /** Take the lock if it is free now; `null` if someone holds it. */
-    async tryAcquire() {
-        const n = this.#lock();
-        const h = await call(() => n.tryAcquire());
-        return h == null ? null : new Held(token, h);
+    tryAcquire() {
+        let n;
+        try {
+            n = this.#lock();
+        }
+        catch (e) {
+            return Promise.reject(e);
+        }
+        return call(() => n.tryAcquire(), heldOrNull);
     }
     /**
      * Wait up to `timeout` (default 10 s; `Infinity`: forever) for the lock;
@@ -624,6 +631,10 @@ const forgotten = new FinalizationRegistry((nativeHeld) => {
 });
 /** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
 let finish;
+/** A native held object as a `Held` (what `tryAcquire` resolves with). */
+function heldOrNull(h) {
+    return h == null ? null : new Held(token, h);
+}
 /**
  * Proof of an acquired lock. Renewed in the background (unless
  * `autoRenew: false`) until released or handed off. `await using held =

@@ -122,7 +122,8 @@ function errorFrom(message: string): unknown {
 // otherwise nothing of ferrolock does, so a process exits once it is done
 // (the timers of both are unref'd). A Promise is taken too, as pending.
 
-type Pending = [(value: any) => void, (error: unknown) => void]
+/** resolve, reject, and what the value becomes first (the caller's `map`). */
+type Pending = [(value: any) => void, (error: unknown) => void, ((value: any) => unknown) | undefined]
 const pending = new Map<number, Pending>()
 let keepAlive: ReturnType<typeof setInterval> | undefined
 /** Operations pending: ids (of the addon and the WebAssembly build), and Promises. */
@@ -159,16 +160,16 @@ export function useNative(n: object, redisClientUrl?: (options: Record<string, u
     if (p === undefined) return
     pending.delete(id)
     letGo()
-    if (error === null) p[0](value)
+    if (error === null) p[0](p[2] === undefined ? value : p[2](value))
     else p[1](errorFrom(error))
   })
 }
 
-function settle<T>(r: T | number | PromiseLike<T>): T | Promise<T> {
+function settle<T>(r: T | number | PromiseLike<T>, map?: (value: any) => unknown): T | Promise<T> {
   if (typeof r === 'number') {
     return new Promise<T>((resolve, reject) => {
       hold()
-      pending.set(r, [resolve, reject])
+      pending.set(r, [resolve, reject, map])
     })
   }
   if (r instanceof Promise) {
@@ -179,19 +180,21 @@ function settle<T>(r: T | number | PromiseLike<T>): T | Promise<T> {
 }
 
 /**
- * A native operation's outcome, errors mapped: no more Promises than the
- * one the caller awaits (an id's rejects with a mapped error already).
+ * A native operation's outcome, errors mapped, made into `map`'s when given:
+ * no more Promises than the one the caller awaits (an id's rejects with a
+ * mapped error already, and resolves with `map`'s value, so that the
+ * caller needs no `await` of its own before it returns).
  */
-function call<T>(f: () => T | number): Promise<T> {
+function call<T, U = T>(f: () => T | number, map?: (value: T) => U): Promise<U> {
   let r: T | number
   try {
     r = f()
   } catch (e) {
     return Promise.reject(mapError(e))
   }
-  if (typeof r === 'number') return settle<T>(r) as Promise<T>
-  if (r instanceof Promise) return (settle(r) as Promise<T>).catch(rethrowMapped)
-  return Promise.resolve(r)
+  if (typeof r === 'number') return settle<U>(r, map) as Promise<U>
+  if (r instanceof Promise) return (settle(r) as Promise<T>).then(map, rethrowMapped) as Promise<U>
+  return Promise.resolve(map === undefined ? (r as unknown as U) : map(r))
 }
 
 function rethrowMapped(e: unknown): never {
@@ -669,10 +672,14 @@ export class Lock {
   }
 
   /** Take the lock if it is free now; `null` if someone holds it. */
-  async tryAcquire(): Promise<Held | null> {
-    const n = this.#lock()
-    const h = await call(() => n.tryAcquire())
-    return h == null ? null : new Held(token, h)
+  tryAcquire(): Promise<Held | null> {
+    let n: Native.NativeLock
+    try {
+      n = this.#lock()
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return call(() => n.tryAcquire(), heldOrNull)
   }
 
   /**
@@ -802,6 +809,11 @@ const forgotten = new FinalizationRegistry<Native.NativeHeld>((nativeHeld) => {
 
 /** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
 let finish: (held: Held, bodyFailed: boolean) => Promise<void>
+
+/** A native held object as a `Held` (what `tryAcquire` resolves with). */
+function heldOrNull(h: unknown): Held | null {
+  return h == null ? null : new Held(token, h)
+}
 
 /**
  * Proof of an acquired lock. Renewed in the background (unless
