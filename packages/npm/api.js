@@ -148,7 +148,9 @@ let clientUrl;
 function useNative(n, redisClientUrl) {
     native = n;
     clientUrl = redisClientUrl;
-    heldWarns = typeof n.heldWarnsWhenForgotten === 'function';
+    const onHeldForgotten = n.onHeldForgotten;
+    heldWarns = onHeldForgotten !== undefined;
+    onHeldForgotten?.(warnForgotten);
     bridge = new native.NativeBridge((id, error, value) => {
         const p = pending.get(id);
         if (p === undefined)
@@ -508,14 +510,7 @@ class Lock {
     }
     /** Take the lock if it is free now; `null` if someone holds it. */
     tryAcquire() {
-        let n;
-        try {
-            n = this.#lock();
-        }
-        catch (e) {
-            return Promise.reject(e);
-        }
-        return call(() => n.tryAcquire(), heldOrNull);
+        return call(() => this.#lock().tryAcquire(), heldOrNull);
     }
     /**
      * Wait up to `timeout` (default 10 s; `Infinity`: forever) for the lock;
@@ -607,28 +602,29 @@ class Lock {
 exports.Lock = Lock;
 // ------------------------------------------------------------------- Held
 /**
- * Whether the native `Held` objects warn themselves when collected still
- * held: the WebAssembly build's do (wasm-bindgen's finalizer runs their
- * drop, which may call JavaScript); the addon's are finalized during
- * garbage collection, where no JavaScript may run. Then `forgotten` is not
- * needed: a registration with its unregistration costs V8 about half a µs
- * a handle (bench/wasm/cpu.mjs's fake contender).
+ * Whether the native `Held` objects call `warnForgotten` themselves when
+ * collected still held (the native module has `onHeldForgotten`, given it
+ * at `useNative`): the WebAssembly build's do (wasm-bindgen's finalizer
+ * runs their drop, which may call JavaScript); the addon's are finalized
+ * during garbage collection, where no JavaScript may run. Then `forgotten`
+ * is not needed: a registration with its unregistration costs V8 about
+ * half a µs a handle (bench/wasm/cpu.mjs's fake contender).
  */
 let heldWarns = false;
 /**
- * A handle collected while it still held its lock (the addon's: see
- * `heldWarns`): the addon releases the lock in the background (the engine's
- * drop); this warns, as the engine's log line does in Rust.
+ * A handle collected while it still held its lock: the engine's drop
+ * releases the lock in the background; this warns, as the engine's log
+ * line does in Rust.
  */
-const forgotten = new FinalizationRegistry((nativeHeld) => {
-    // (The addon's object releases when it is collected in turn.)
-    const name = nativeHeld.name;
+function warnForgotten(name) {
     if (typeof process === 'undefined' || typeof process.emitWarning !== 'function') {
         console.warn(`ferrolock: a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`);
         return;
     }
     process.emitWarning(`a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`, { type: 'FerrolockWarning', code: 'FERROLOCK_NOT_RELEASED' });
-});
+}
+/** The addon's handles collected still held (see `heldWarns`); its object releases when collected in turn. */
+const forgotten = new FinalizationRegistry((nativeHeld) => warnForgotten(nativeHeld.name));
 /** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
 let finish;
 /** A native held object as a `Held` (what `tryAcquire` resolves with). */

@@ -81,36 +81,23 @@ impl Drop for Timer {
     }
 }
 
-/// A held lock collected without release, which the engine releases now
-/// (its drop): Node's `process.emitWarning` with the code
-/// `FERROLOCK_NOT_RELEASED`, as the addon's TypeScript layer gives it,
-/// else `console.warn`.
-pub(crate) fn warn_forgotten(name: &str) {
-    let quoted = js_sys::JSON::stringify(&JsValue::from_str(name))
-        .map(String::from)
-        .unwrap_or_else(|_| format!("{name:?}"));
-    let text = format!(
-        "a held lock {quoted} was garbage-collected without release(); it is being released now"
-    );
-    let process = global("process");
-    let emit = Reflect::get(&process, &JsValue::from_str("emitWarning"))
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok());
-    match emit {
-        Some(emit) => {
-            let options = js_sys::Object::new();
-            let _ = Reflect::set(&options, &"type".into(), &"FerrolockWarning".into());
-            let _ = Reflect::set(&options, &"code".into(), &"FERROLOCK_NOT_RELEASED".into());
-            let _ = emit.call2(&process, &JsValue::from_str(&text), &options);
-        }
-        None => console_warn(&format!("ferrolock: {text}")),
-    }
+thread_local! {
+    /// The TypeScript layer's warning for a held lock collected without
+    /// release (`onHeldForgotten`).
+    static FORGOTTEN: std::cell::RefCell<Option<Function>> = const { std::cell::RefCell::new(None) };
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = console, js_name = warn)]
-    fn console_warn(text: &str);
+/// Install the warning `warn_forgotten` calls.
+pub(crate) fn set_forgotten(warn: Function) {
+    FORGOTTEN.with_borrow_mut(|f| *f = Some(warn));
+}
+
+/// A held lock `name` was collected without release (the engine's drop
+/// releases it now): the TypeScript layer's warning says so.
+pub(crate) fn warn_forgotten(name: &str) {
+    if let Some(warn) = FORGOTTEN.with_borrow(Clone::clone) {
+        let _ = warn.call1(&JsValue::UNDEFINED, &JsValue::from_str(name));
+    }
 }
 
 impl ferrolock::Host for JsHost {

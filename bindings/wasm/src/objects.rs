@@ -441,7 +441,7 @@ impl NativeLock {
 /// the lock. (The addon's objects are finalized during garbage collection,
 /// where no JavaScript may run, so its TypeScript layer keeps a
 /// FinalizationRegistry of its own for that warning; this build needs
-/// none: see `heldWarnsWhenForgotten`.)
+/// none: see `onHeldForgotten`.)
 #[wasm_bindgen]
 pub struct NativeHeld {
     held: Rc<ferrolock::Held>,
@@ -477,11 +477,12 @@ impl Drop for NativeHeld {
     }
 }
 
-/// Whether this build's held objects warn themselves when collected still
-/// held (they do): the TypeScript layer then registers none of its own.
-#[wasm_bindgen(js_name = heldWarnsWhenForgotten)]
-pub fn held_warns_when_forgotten() -> bool {
-    true
+/// The TypeScript layer's warning for a held lock collected without
+/// release (called with its name): this build's held objects call it from
+/// their drop, so the layer registers none of its own.
+#[wasm_bindgen(js_name = onHeldForgotten)]
+pub fn on_held_forgotten(warn: Function) {
+    crate::host::set_forgotten(warn);
 }
 
 #[wasm_bindgen]

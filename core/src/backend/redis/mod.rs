@@ -264,17 +264,14 @@ impl Backend for RedisBackend {
 
     async fn force_release(&self, key: &str) -> Result<bool> {
         let s = &self.servers;
-        if !s.is_quorum() {
-            return Ok(s.ask_all(&scripts::force_release(key), |_| true).await?.contains(&1));
-        }
-        // Every server of a quorum is asked (each within the response
-        // timeout). All answered: the lock was held if a majority had a
-        // live lease; one on fewer is no lock (an acquisition's write that
-        // reached one server late, a server that lost its data), and
-        // counting it made a second force release say "held" (C's scenario
-        // under valgrind, once in CI). Some did not answer: any live lease
-        // among a majority's answers counts (any majority meets the
-        // holder's).
+        // Every server is asked (each within the response timeout; one, for
+        // a single server or a cluster). All answered: the lock was held if
+        // a majority had a live lease; one on fewer servers of a quorum is
+        // no lock (an acquisition's write that reached one server late, a
+        // server that lost its data), and counting it made a second force
+        // release say "held" (C's scenario under valgrind, once in CI).
+        // Some did not answer: any live lease among a majority's answers
+        // counts (any majority meets the holder's).
         let n = s.conns.len();
         let (replies, _) = s
             .gather::<i64>(&scripts::force_release(key), conn::RESPONSE_TIMEOUT, |r| {
