@@ -111,8 +111,12 @@ impl HeldShared {
         if self.is_armed() {
             Ok(())
         } else {
-            Err(Error::NotHeld { name: self.id.name.to_string() })
+            self.ended().refresh()
         }
+    }
+
+    fn ended(&self) -> Ended {
+        Ended::new(self.locks.clone(), self.id.clone(), self.mode, self.lost.is_set())
     }
 
     fn emit(&self, kind: EventKind) {
@@ -345,7 +349,7 @@ impl Held {
     pub async fn release_ref(&self) -> Result<bool> {
         self.shared.locks.check_open()?;
         if self.shared.state.compare_exchange(ARMED, RELEASED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-            return Ok(false);
+            return self.shared.ended().release();
         }
         self.shared.release_backend().await
     }
@@ -358,10 +362,10 @@ impl Held {
     /// the lock itself, or handed it off, ends the scope as it chose: `Ok`
     /// (unless the lock had been found lost before).
     pub async fn finish(&self, body_failed: bool) -> Result<()> {
-        let lost = self.is_lost();
-        if !self.is_armed() && !lost {
-            return Ok(());
+        if !self.is_armed() {
+            return self.shared.ended().finish(body_failed);
         }
+        let lost = self.is_lost();
         let released = self.release_ref().await;
         if body_failed {
             return Ok(());
@@ -379,10 +383,9 @@ impl Held {
         let locks = &self.shared.locks;
         locks.check_open()?;
         locks.check_handoff("into_token")?;
-        self.shared
-            .state
-            .compare_exchange(ARMED, HANDED_OFF, Ordering::AcqRel, Ordering::Acquire)
-            .map_err(|_| Error::NotHeld { name: self.shared.id.name.to_string() })?;
+        if self.shared.state.compare_exchange(ARMED, HANDED_OFF, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return self.shared.ended().take_token();
+        }
         Ok(self.shared.token())
     }
 
@@ -390,6 +393,69 @@ impl Held {
     /// inherited handles belong to the parent.
     pub fn disarm(&self) {
         self.shared.state.store(HANDED_OFF, Ordering::Release);
+    }
+}
+
+/// What a handle answers once it has ended (released, ended by `run` or
+/// handed off), written once: [`Held`] answers so itself, and a binding
+/// that lets go of a handle's object at its end answers so in its place
+/// ([`Lock::ended`](crate::Lock::ended)): the WebAssembly build, where an
+/// object kept until it is collected costs a finalization each.
+pub struct Ended {
+    locks: Arc<Inner>,
+    id: Arc<LockId>,
+    mode: Mode,
+    lost: bool,
+}
+
+impl Ended {
+    pub(crate) fn new(locks: Arc<Inner>, id: Arc<LockId>, mode: Mode, lost: bool) -> Ended {
+        Ended { locks, id, mode, lost }
+    }
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.id.name
+    }
+    /// The namespace the lock lives in.
+    pub fn namespace(&self) -> &str {
+        &self.id.namespace
+    }
+    /// Exclusive or shared.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// The public holder label.
+    pub fn holder(&self) -> &str {
+        &self.id.holder
+    }
+    /// Whether the lock had been found lost before the end.
+    pub fn is_lost(&self) -> bool {
+        self.lost
+    }
+    /// A release: `false`, it holds nothing now.
+    pub fn release(&self) -> Result<bool> {
+        self.locks.check_open()?;
+        Ok(false)
+    }
+    /// A refresh: `NotHeld`.
+    pub fn refresh(&self) -> Result<()> {
+        self.locks.check_open()?;
+        Err(Error::NotHeld { name: self.id.name.to_string() })
+    }
+    /// A token: `NotHeld` (`Unsupported` where locks cannot be handed off).
+    pub fn take_token(&self) -> Result<String> {
+        self.locks.check_open()?;
+        self.locks.check_handoff("into_token")?;
+        Err(Error::NotHeld { name: self.id.name.to_string() })
+    }
+    /// The end of a scope whose body ended the handle itself (see
+    /// [`Held::finish`]): `Ok`, or `Err(Lost)` if the lock had been found
+    /// lost before and the body did not fail.
+    pub fn finish(&self, body_failed: bool) -> Result<()> {
+        if self.lost && !body_failed {
+            return Err(Error::Lost { name: self.id.name.to_string() });
+        }
+        Ok(())
     }
 }
 

@@ -64,7 +64,7 @@ mod watchdog;
 pub use backend::{Capabilities, Drive};
 pub use error::{Cause, Error, ErrorKind, Result};
 pub use events::{Event, EventKind, Events};
-pub use held::{Guard, Held};
+pub use held::{Ended, Guard, Held};
 pub use kinds::{BackendKind, Mode};
 pub use lock::{Lock, LockOptions, DEFAULT_TIMEOUT, DEFAULT_TTL};
 pub use locks::Locks;

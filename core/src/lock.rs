@@ -4,7 +4,7 @@
 use crate::backend::{AcquireRequest, Attempt, Drive, Lease};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::held::{Guard, Held, LockId, NewHeld};
+use crate::held::{Ended, Guard, Held, LockId, NewHeld};
 use crate::kinds::Mode;
 use crate::provider::Inner;
 use crate::{fork, inflight, validate};
@@ -222,6 +222,13 @@ impl Lock {
         let value = out?;
         ended?;
         Ok(value)
+    }
+
+    /// What a handle of this lock answers once it has ended, `lost` if it
+    /// had been found lost before: for a binding that lets go of the
+    /// handle at its end (see [`Ended`]).
+    pub fn ended(&self, lost: bool) -> Ended {
+        Ended::new(self.inner.clone(), self.id.clone(), self.mode, lost)
     }
 
     fn check(&self) -> Result<()> {

@@ -292,7 +292,7 @@ export declare class Lock {
 export declare class Held {
     #private;
     /** @internal */
-    constructor(key: symbol, nativeHeld: unknown);
+    constructor(key: symbol, nativeHeld: unknown, ending?: unknown);
     get name(): string;
     get namespace(): string;
     /** Strictly increasing with every exclusive acquisition of this lock: pass it to the resource you protect. */

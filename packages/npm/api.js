@@ -151,6 +151,7 @@ function useNative(n, redisClientUrl) {
     const onHeldForgotten = n.onHeldForgotten;
     heldWarns = onHeldForgotten !== undefined;
     onHeldForgotten?.(warnForgotten);
+    endsHandles = typeof n.NativeLock?.prototype?.ended === 'function';
     bridge = new native.NativeBridge((id, error, value) => {
         const p = pending.get(id);
         if (p === undefined)
@@ -467,6 +468,8 @@ class Lock {
     #native;
     /** A bad option value, reported by the first operation (as in every binding). */
     #invalid;
+    /** A native handle of this lock as a `Held` (`null` as is). */
+    #held;
     /** @internal Use `locks.lock(name, options)`. */
     constructor(key, nativeLocks, name, options) {
         if (key !== token)
@@ -502,6 +505,8 @@ class Lock {
         }
         this.#native = n;
         this.#invalid = invalid;
+        const ending = endsHandles ? n : undefined;
+        this.#held = ending === undefined ? heldOrNull : (h) => (h == null ? null : new Held(token, h, ending));
     }
     #lock() {
         if (this.#native === undefined)
@@ -510,7 +515,7 @@ class Lock {
     }
     /** Take the lock if it is free now; `null` if someone holds it. */
     tryAcquire() {
-        return call(() => this.#lock().tryAcquire(), heldOrNull);
+        return call(() => this.#lock().tryAcquire(), this.#held);
     }
     /**
      * Wait up to `timeout` (default 10 s; `Infinity`: forever) for the lock;
@@ -535,8 +540,7 @@ class Lock {
         }
         const n = this.#lock();
         if (signal === undefined) {
-            const h = await call(() => n.acquire(timeout, orNull));
-            return h == null ? null : new Held(token, h);
+            return call(() => n.acquire(timeout, orNull), this.#held);
         }
         signal.throwIfAborted();
         const cancel = new native.NativeCancel();
@@ -558,7 +562,7 @@ class Lock {
                     await Promise.resolve(settle(h.release())).catch(() => false);
                 signal.throwIfAborted();
             }
-            return h == null ? null : new Held(token, h);
+            return this.#held(h);
         }
         finally {
             signal.removeEventListener('abort', onAbort);
@@ -623,6 +627,16 @@ function warnForgotten(name) {
     }
     process.emitWarning(`a held lock ${JSON.stringify(name)} was garbage-collected without release(); it is being released now`, { type: 'FerrolockWarning', code: 'FERROLOCK_NOT_RELEASED' });
 }
+/**
+ * Whether a native lock can stand in for its ended handles (`ended`: the
+ * WebAssembly build's): then a `Held` frees its native handle when it
+ * ends (released, ended by `run`, handed off), and makes the stand-in only
+ * if it is used again. A native handle left to the garbage collector costs
+ * V8 a finalization each, and a loop that never yields to the event loop
+ * piles them up until every collection is slow. (The addon's handles are
+ * not freed by hand.)
+ */
+let endsHandles = false;
 /** The addon's handles collected still held (see `heldWarns`); its object releases when collected in turn. */
 const forgotten = new FinalizationRegistry((nativeHeld) => warnForgotten(nativeHeld.name));
 /** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
@@ -637,55 +651,89 @@ function heldOrNull(h) {
  * await lock.acquire()` releases it at the end of the scope.
  */
 class Held {
+    /** The native handle; after `#end`, its lock's stand-in, once needed. */
     #native;
+    /** Its lock, while the native handle is to be freed at its end (see `endsHandles`). */
+    #ending;
+    /** After `#end`: the stand-in's lock and fields, until it is made. */
+    #ended;
     #lost;
     /** @internal */
-    constructor(key, nativeHeld) {
+    constructor(key, nativeHeld, ending) {
         if (key !== token)
             throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume');
         this.#native = nativeHeld;
+        this.#ending = ending;
         // The native object itself, not its name: no string read per acquisition.
         if (!heldWarns)
             forgotten.register(this, this.#native, this);
+    }
+    /** The native handle, or the stand-in for it once it has ended. */
+    #n() {
+        if (this.#native === undefined) {
+            const [lock, ...fields] = this.#ended;
+            this.#native = lock.ended(...fields);
+            this.#ended = undefined;
+        }
+        return this.#native;
+    }
+    /** The handle has ended: free its native object (see `endsHandles`), keeping its fields. */
+    #end() {
+        const lock = this.#ending;
+        const n = this.#native;
+        if (lock === undefined || n === undefined)
+            return;
+        this.#ending = undefined;
+        this.#ended = [lock, n.fence, n.ttl, n.expiresAt, n.isLost];
+        this.#native = undefined;
+        n.free();
+    }
+    /** `value`, once the handle has ended with it. */
+    #endWith(value) {
+        this.#end();
+        return value;
     }
     static {
         finish = (held, bodyFailed) => {
             if (!heldWarns)
                 forgotten.unregister(held);
-            return call(() => held.#native.finish(bodyFailed));
+            const n = held.#n();
+            if (held.#ending === undefined)
+                return call(() => n.finish(bodyFailed));
+            return call(() => n.finish(bodyFailed), (v) => held.#endWith(v));
         };
     }
     get name() {
-        return this.#native.name;
+        return this.#n().name;
     }
     get namespace() {
-        return this.#native.namespace;
+        return this.#n().namespace;
     }
     /** Strictly increasing with every exclusive acquisition of this lock: pass it to the resource you protect. */
     get fence() {
-        return this.#native.fence;
+        return this.#n().fence;
     }
     get mode() {
-        return this.#native.mode;
+        return this.#n().mode;
     }
     get holder() {
-        return this.#native.holder;
+        return this.#n().holder;
     }
     /** The ttl renewals use, in milliseconds. */
     get ttl() {
-        return this.#native.ttl;
+        return this.#n().ttl;
     }
     /** When the lease expires unless renewed, in unix milliseconds. */
     get expiresAt() {
-        return this.#native.expiresAt;
+        return this.#n().expiresAt;
     }
     /** Whether the lock was found lost (by renewal or `refresh`). */
     get isLost() {
-        return this.#native.isLost;
+        return this.#n().isLost;
     }
     /** Whether this handle still owns the lock (not released or handed off). */
     get isArmed() {
-        return this.#native.isArmed;
+        return this.#n().isArmed;
     }
     /**
      * Fires (with a `LockLost` reason) if the lock is found lost while this
@@ -700,10 +748,10 @@ class Held {
                     controller.abort(new LockLost(`lock ${JSON.stringify(this.name)} was lost: this owner no longer holds it (it expired, or was released with its token elsewhere, force-released or taken over)`));
                 }
             };
-            if (this.#native.isLost)
+            if (this.#n().isLost)
                 fire();
             else
-                this.#native.watchLost(fire);
+                this.#n().watchLost(fire);
         }
         return this.#lost.signal;
     }
@@ -711,13 +759,16 @@ class Held {
     release() {
         if (!heldWarns)
             forgotten.unregister(this);
-        return call(() => this.#native.release());
+        const n = this.#n();
+        if (this.#ending === undefined)
+            return call(() => n.release());
+        return call(() => n.release(), (v) => this.#endWith(v));
     }
     /** Extend the lease to `ttl` from now (default: the current ttl); a `LockLost` if it was lost meanwhile. */
     async refresh(ttl) {
-        const ms = ttl === undefined ? this.#native.ttl : parseDuration('ttl', ttl);
+        const ms = ttl === undefined ? this.#n().ttl : parseDuration('ttl', ttl);
         try {
-            await settle(this.#native.refresh(ms));
+            await settle(this.#n().refresh(ms));
         }
         catch (e) {
             const err = mapError(e);
@@ -732,7 +783,8 @@ class Held {
      * `locks.resume(token)` in any process or language.
      */
     intoToken() {
-        const t = callSync(() => this.#native.intoToken());
+        const t = callSync(() => this.#n().intoToken());
+        this.#end();
         if (!heldWarns)
             forgotten.unregister(this);
         return t;

@@ -433,6 +433,99 @@ impl NativeLock {
             })
         }))
     }
+
+    /// A stand-in for a handle of this lock that has ended (released,
+    /// ended by `run` or handed off) and whose `NativeHeld` was freed then:
+    /// its fields as they were at the end, and what an ended handle answers.
+    pub fn ended(
+        &self,
+        fence: u64,
+        ttl: f64,
+        #[wasm_bindgen(js_name = expiresAt)] expires_at: f64,
+        #[wasm_bindgen(js_name = isLost)] is_lost: bool,
+    ) -> NativeEnded {
+        NativeEnded {
+            ended: self.lock.ended(is_lost),
+            fence,
+            ttl,
+            expires_at,
+        }
+    }
+}
+
+/// A handle after its end, in place of its `NativeHeld`: the TypeScript
+/// layer frees that at the end (a `NativeHeld` left to the garbage
+/// collector costs V8 a finalization, and a loop that never yields to the
+/// event loop piles them up), and makes one of these only if the handle is
+/// used again. The same getters and methods as `NativeHeld`.
+#[wasm_bindgen]
+pub struct NativeEnded {
+    ended: ferrolock::Ended,
+    fence: u64,
+    ttl: f64,
+    expires_at: f64,
+}
+
+#[wasm_bindgen]
+impl NativeEnded {
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.ended.name().to_owned()
+    }
+    #[wasm_bindgen(getter)]
+    pub fn namespace(&self) -> String {
+        self.ended.namespace().to_owned()
+    }
+    #[wasm_bindgen(getter)]
+    pub fn fence(&self) -> u64 {
+        self.fence
+    }
+    #[wasm_bindgen(getter)]
+    pub fn mode(&self) -> String {
+        self.ended.mode().as_str().to_owned()
+    }
+    #[wasm_bindgen(getter)]
+    pub fn holder(&self) -> String {
+        self.ended.holder().to_owned()
+    }
+    #[wasm_bindgen(getter)]
+    pub fn ttl(&self) -> f64 {
+        self.ttl
+    }
+    #[wasm_bindgen(getter = expiresAt)]
+    pub fn expires_at(&self) -> f64 {
+        self.expires_at
+    }
+    #[wasm_bindgen(getter = isLost)]
+    pub fn is_lost(&self) -> bool {
+        self.ended.is_lost()
+    }
+    #[wasm_bindgen(getter = isArmed)]
+    pub fn is_armed(&self) -> bool {
+        false
+    }
+    pub fn release(&self) -> JsValue {
+        ready(self.ended.release())
+    }
+    pub fn finish(&self, #[wasm_bindgen(js_name = bodyFailed)] body_failed: bool) -> JsValue {
+        ready(self.ended.finish(body_failed).map(|()| JsValue::UNDEFINED))
+    }
+    pub fn refresh(&self, ttl: f64) -> JsResult<JsValue> {
+        millis("ttl", ttl, false)?;
+        Ok(ready(self.ended.refresh().map(|()| JsValue::UNDEFINED)))
+    }
+    #[wasm_bindgen(js_name = intoToken)]
+    pub fn into_token(&self) -> JsResult<String> {
+        self.ended.take_token().map_err(to_js)
+    }
+    /// Never lost now: nothing to watch.
+    #[wasm_bindgen(js_name = watchLost)]
+    pub fn watch_lost(&self, _callback: Function) {}
+}
+
+/// An operation's result at once, as `promise` gives a finished one.
+fn ready<T: Into<JsValue> + 'static>(result: ferrolock::Result<T>) -> JsValue {
+    promise(std::future::ready(result.map_err(to_js)))
 }
 
 /// An acquired lock. Its JS object is freed by wasm-bindgen's finalizer

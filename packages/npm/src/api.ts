@@ -157,6 +157,7 @@ export function useNative(n: object, redisClientUrl?: (options: Record<string, u
   const onHeldForgotten = (n as { onHeldForgotten?: (warn: (name: string) => void) => void }).onHeldForgotten
   heldWarns = onHeldForgotten !== undefined
   onHeldForgotten?.(warnForgotten)
+  endsHandles = typeof (n as { NativeLock?: { prototype?: Partial<EndingLock> } }).NativeLock?.prototype?.ended === 'function'
   bridge = new native.NativeBridge((id: number, error: string | null, value: unknown) => {
     const p = pending.get(id)
     if (p === undefined) return
@@ -636,6 +637,8 @@ export class Lock {
   readonly #native: Native.NativeLock | undefined
   /** A bad option value, reported by the first operation (as in every binding). */
   readonly #invalid: unknown
+  /** A native handle of this lock as a `Held` (`null` as is). */
+  readonly #held: (h: unknown) => Held | null
 
   /** @internal Use `locks.lock(name, options)`. */
   constructor(key: symbol, nativeLocks: unknown, name: string, options?: LockOptions) {
@@ -666,6 +669,8 @@ export class Lock {
     }
     this.#native = n
     this.#invalid = invalid
+    const ending = endsHandles ? (n as EndingLock | undefined) : undefined
+    this.#held = ending === undefined ? heldOrNull : (h) => (h == null ? null : new Held(token, h, ending))
   }
 
   #lock(): Native.NativeLock {
@@ -675,7 +680,7 @@ export class Lock {
 
   /** Take the lock if it is free now; `null` if someone holds it. */
   tryAcquire(): Promise<Held | null> {
-    return call(() => this.#lock().tryAcquire(), heldOrNull)
+    return call(() => this.#lock().tryAcquire(), this.#held)
   }
 
   /**
@@ -702,8 +707,7 @@ export class Lock {
     }
     const n = this.#lock()
     if (signal === undefined) {
-      const h = await call(() => n.acquire(timeout, orNull))
-      return h == null ? null : new Held(token, h)
+      return call(() => n.acquire(timeout, orNull), this.#held)
     }
     signal.throwIfAborted()
     const cancel = new native.NativeCancel()
@@ -722,7 +726,7 @@ export class Lock {
         if (h != null) await Promise.resolve(settle(h.release())).catch(() => false)
         signal.throwIfAborted()
       }
-      return h == null ? null : new Held(token, h)
+      return this.#held(h)
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
@@ -802,6 +806,22 @@ function warnForgotten(name: string): void {
   )
 }
 
+/**
+ * Whether a native lock can stand in for its ended handles (`ended`: the
+ * WebAssembly build's): then a `Held` frees its native handle when it
+ * ends (released, ended by `run`, handed off), and makes the stand-in only
+ * if it is used again. A native handle left to the garbage collector costs
+ * V8 a finalization each, and a loop that never yields to the event loop
+ * piles them up until every collection is slow. (The addon's handles are
+ * not freed by hand.)
+ */
+let endsHandles = false
+
+/** A native lock of the WebAssembly build (see `endsHandles`). */
+interface EndingLock extends Native.NativeLock {
+  ended(fence: bigint, ttl: number, expiresAt: number, isLost: boolean): Native.NativeHeld
+}
+
 /** The addon's handles collected still held (see `heldWarns`); its object releases when collected in turn. */
 const forgotten = new FinalizationRegistry<Native.NativeHeld>((nativeHeld) => warnForgotten(nativeHeld.name))
 
@@ -819,55 +839,90 @@ function heldOrNull(h: unknown): Held | null {
  * await lock.acquire()` releases it at the end of the scope.
  */
 export class Held {
-  readonly #native: Native.NativeHeld
+  /** The native handle; after `#end`, its lock's stand-in, once needed. */
+  #native: Native.NativeHeld | undefined
+  /** Its lock, while the native handle is to be freed at its end (see `endsHandles`). */
+  #ending: EndingLock | undefined
+  /** After `#end`: the stand-in's lock and fields, until it is made. */
+  #ended: [EndingLock, bigint, number, number, boolean] | undefined
   #lost: AbortController | undefined
 
   /** @internal */
-  constructor(key: symbol, nativeHeld: unknown) {
+  constructor(key: symbol, nativeHeld: unknown, ending?: unknown) {
     if (key !== token) throw new TypeError('a Held comes from acquire, tryAcquire, acquireOrNull or resume')
     this.#native = nativeHeld as Native.NativeHeld
+    this.#ending = ending as EndingLock | undefined
     // The native object itself, not its name: no string read per acquisition.
     if (!heldWarns) forgotten.register(this, this.#native, this)
+  }
+
+  /** The native handle, or the stand-in for it once it has ended. */
+  #n(): Native.NativeHeld {
+    if (this.#native === undefined) {
+      const [lock, ...fields] = this.#ended!
+      this.#native = lock.ended(...fields)
+      this.#ended = undefined
+    }
+    return this.#native
+  }
+
+  /** The handle has ended: free its native object (see `endsHandles`), keeping its fields. */
+  #end(): void {
+    const lock = this.#ending
+    const n = this.#native
+    if (lock === undefined || n === undefined) return
+    this.#ending = undefined
+    this.#ended = [lock, n.fence, n.ttl, n.expiresAt, n.isLost]
+    this.#native = undefined
+    ;(n as unknown as { free(): void }).free()
+  }
+
+  /** `value`, once the handle has ended with it. */
+  #endWith<T>(value: T): T {
+    this.#end()
+    return value
   }
 
   static {
     finish = (held, bodyFailed) => {
       if (!heldWarns) forgotten.unregister(held)
-      return call(() => held.#native.finish(bodyFailed)) as Promise<void>
+      const n = held.#n()
+      if (held.#ending === undefined) return call(() => n.finish(bodyFailed)) as Promise<void>
+      return call(() => n.finish(bodyFailed), (v) => held.#endWith(v)) as Promise<void>
     }
   }
 
   get name(): string {
-    return this.#native.name
+    return this.#n().name
   }
   get namespace(): string {
-    return this.#native.namespace
+    return this.#n().namespace
   }
   /** Strictly increasing with every exclusive acquisition of this lock: pass it to the resource you protect. */
   get fence(): bigint {
-    return this.#native.fence
+    return this.#n().fence
   }
   get mode(): Mode {
-    return this.#native.mode as Mode
+    return this.#n().mode as Mode
   }
   get holder(): string {
-    return this.#native.holder
+    return this.#n().holder
   }
   /** The ttl renewals use, in milliseconds. */
   get ttl(): number {
-    return this.#native.ttl
+    return this.#n().ttl
   }
   /** When the lease expires unless renewed, in unix milliseconds. */
   get expiresAt(): number {
-    return this.#native.expiresAt
+    return this.#n().expiresAt
   }
   /** Whether the lock was found lost (by renewal or `refresh`). */
   get isLost(): boolean {
-    return this.#native.isLost
+    return this.#n().isLost
   }
   /** Whether this handle still owns the lock (not released or handed off). */
   get isArmed(): boolean {
-    return this.#native.isArmed
+    return this.#n().isArmed
   }
 
   /**
@@ -885,8 +940,8 @@ export class Held {
           ))
         }
       }
-      if (this.#native.isLost) fire()
-      else this.#native.watchLost(fire)
+      if (this.#n().isLost) fire()
+      else this.#n().watchLost(fire)
     }
     return this.#lost.signal
   }
@@ -894,14 +949,16 @@ export class Held {
   /** Release the lock: whether this handle still held it (false if it expired, was taken over, released or handed off). */
   release(): Promise<boolean> {
     if (!heldWarns) forgotten.unregister(this)
-    return call(() => this.#native.release())
+    const n = this.#n()
+    if (this.#ending === undefined) return call(() => n.release())
+    return call(() => n.release(), (v) => this.#endWith(v))
   }
 
   /** Extend the lease to `ttl` from now (default: the current ttl); a `LockLost` if it was lost meanwhile. */
   async refresh(ttl?: Duration): Promise<void> {
-    const ms = ttl === undefined ? this.#native.ttl : parseDuration('ttl', ttl)
+    const ms = ttl === undefined ? this.#n().ttl : parseDuration('ttl', ttl)
     try {
-      await settle(this.#native.refresh(ms))
+      await settle(this.#n().refresh(ms))
     } catch (e) {
       const err = mapError(e)
       if (err instanceof LockLost && this.#lost && !this.#lost.signal.aborted) this.#lost.abort(err)
@@ -915,7 +972,8 @@ export class Held {
    * `locks.resume(token)` in any process or language.
    */
   intoToken(): string {
-    const t = callSync(() => this.#native.intoToken())
+    const t = callSync(() => this.#n().intoToken())
+    this.#end()
     if (!heldWarns) forgotten.unregister(this)
     return t
   }

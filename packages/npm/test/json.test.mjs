@@ -3,7 +3,7 @@
 // without a global BigInt.prototype.toJSON.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Locks, decodeToken } from 'ferrolock'
+import { Locks, NotHeld, decodeToken } from 'ferrolock'
 
 test('held locks, state, list, decodeToken and events serialize with JSON.stringify', async () => {
   assert.equal(BigInt.prototype.toJSON, undefined, 'the package must not patch BigInt')
@@ -57,4 +57,51 @@ test('held locks, state, list, decodeToken and events serialize with JSON.string
   } finally {
     await locks.close()
   }
+})
+
+test('a handle keeps its fields once it has ended, and answers as an ended handle', async () => {
+  // The WebAssembly build frees a handle's native object when it ends
+  // (release, the end of run, a token taken) and answers from a stand-in
+  // after: every field, and every answer, must be what the handle gave.
+  const locks = await Locks.connect(`memory://ended-${process.pid}`)
+  const lock = locks.lock('job', { ttl: '30s', holder: 'worker-1' })
+  const fields = (held) => JSON.parse(JSON.stringify(held))
+  const ended = (before) => ({ ...before, isArmed: false })
+  let released
+  try {
+    // Released.
+    released = await lock.tryAcquire()
+    const before = fields(released)
+    assert.equal(before.isArmed, true)
+    assert.equal(await released.release(), true)
+    assert.deepEqual(fields(released), ended(before))
+    assert.equal(typeof released.fence, 'bigint')
+    assert.equal(await released.release(), false, 'a second release holds nothing')
+    await assert.rejects(released.refresh(), (e) => e instanceof NotHeld && e.message.includes('"job"'))
+    assert.throws(() => released.intoToken(), NotHeld)
+    assert.equal(released.lost.aborted, false)
+    assert.deepEqual(fields(released), ended(before), 'the answers change no field')
+
+    // Ended by run, and a run whose body released its handle itself.
+    let inRun
+    let runBefore
+    assert.equal(await lock.run((h) => { inRun = h; runBefore = fields(h); return 7 }), 7)
+    assert.deepEqual(fields(inRun), ended(runBefore))
+    assert.ok(inRun.fence > released.fence)
+    assert.equal(await lock.run(async (h) => h.release()), true)
+    assert.equal(await inRun.release(), false)
+
+    // Handed off.
+    const given = await lock.tryAcquire()
+    const givenBefore = fields(given)
+    const token = given.intoToken()
+    assert.deepEqual(fields(given), ended(givenBefore))
+    assert.equal(await given.release(), false, 'a handed-off handle must not release')
+    assert.equal((await locks.state('job')).held, true)
+    assert.equal(await (await locks.resume(token)).release(), true)
+  } finally {
+    await locks.close()
+  }
+  // After close, an ended handle answers as the provider does.
+  await assert.rejects(released.release(), (e) => e.code === 'CLOSED')
 })

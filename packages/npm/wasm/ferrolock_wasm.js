@@ -61,6 +61,182 @@ export class NativeCancel {
 if (Symbol.dispose) NativeCancel.prototype[Symbol.dispose] = NativeCancel.prototype.free;
 
 /**
+ * A handle after its end, in place of its `NativeHeld`: the TypeScript
+ * layer frees that at the end (a `NativeHeld` left to the garbage
+ * collector costs V8 a finalization, and a loop that never yields to the
+ * event loop piles them up), and makes one of these only if the handle is
+ * used again. The same getters and methods as `NativeHeld`.
+ */
+export class NativeEnded {
+    static __wrap(ptr) {
+        const obj = Object.create(NativeEnded.prototype);
+        obj.__wbg_ptr = ptr;
+        NativeEndedFinalization.register(obj, obj.__wbg_ptr, obj);
+        return obj;
+    }
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        NativeEndedFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_nativeended_free(ptr, 0);
+    }
+    /**
+     * @returns {number}
+     */
+    get expiresAt() {
+        const ret = wasm.nativeended_expires_at(this.__wbg_ptr);
+        return ret;
+    }
+    /**
+     * @returns {bigint}
+     */
+    get fence() {
+        const ret = wasm.nativeended_fence(this.__wbg_ptr);
+        return BigInt.asUintN(64, ret);
+    }
+    /**
+     * @param {boolean} bodyFailed
+     * @returns {any}
+     */
+    finish(bodyFailed) {
+        const ret = wasm.nativeended_finish(this.__wbg_ptr, bodyFailed);
+        return ret;
+    }
+    /**
+     * @returns {string}
+     */
+    get holder() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.nativeended_holder(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * @returns {string}
+     */
+    intoToken() {
+        let deferred2_0;
+        let deferred2_1;
+        try {
+            const ret = wasm.nativeended_intoToken(this.__wbg_ptr);
+            var ptr1 = ret[0];
+            var len1 = ret[1];
+            if (ret[3]) {
+                ptr1 = 0; len1 = 0;
+                throw takeFromExternrefTable0(ret[2]);
+            }
+            deferred2_0 = ptr1;
+            deferred2_1 = len1;
+            return getStringFromWasm0(ptr1, len1);
+        } finally {
+            wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
+        }
+    }
+    /**
+     * @returns {boolean}
+     */
+    get isArmed() {
+        const ret = wasm.nativeended_is_armed(this.__wbg_ptr);
+        return ret !== 0;
+    }
+    /**
+     * @returns {boolean}
+     */
+    get isLost() {
+        const ret = wasm.nativeended_is_lost(this.__wbg_ptr);
+        return ret !== 0;
+    }
+    /**
+     * @returns {string}
+     */
+    get mode() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.nativeended_mode(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * @returns {string}
+     */
+    get name() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.nativeended_name(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * @returns {string}
+     */
+    get namespace() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.nativeended_namespace(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * @param {number} ttl
+     * @returns {any}
+     */
+    refresh(ttl) {
+        const ret = wasm.nativeended_refresh(this.__wbg_ptr, ttl);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * @returns {any}
+     */
+    release() {
+        const ret = wasm.nativeended_release(this.__wbg_ptr);
+        return ret;
+    }
+    /**
+     * @returns {number}
+     */
+    get ttl() {
+        const ret = wasm.nativeended_ttl(this.__wbg_ptr);
+        return ret;
+    }
+    /**
+     * Never lost now: nothing to watch.
+     * @param {Function} _callback
+     */
+    watchLost(_callback) {
+        wasm.nativeended_watchLost(this.__wbg_ptr, _callback);
+    }
+}
+if (Symbol.dispose) NativeEnded.prototype[Symbol.dispose] = NativeEnded.prototype.free;
+
+/**
  * An acquired lock. Its JS object is freed by wasm-bindgen's finalizer
  * when collected; one collected while it held its lock (no release,
  * `run`'s end or token taken) warns here, and the engine's drop releases
@@ -272,6 +448,20 @@ export class NativeLock {
             throw takeFromExternrefTable0(ret[1]);
         }
         return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * A stand-in for a handle of this lock that has ended (released,
+     * ended by `run` or handed off) and whose `NativeHeld` was freed then:
+     * its fields as they were at the end, and what an ended handle answers.
+     * @param {bigint} fence
+     * @param {number} ttl
+     * @param {number} expiresAt
+     * @param {boolean} isLost
+     * @returns {NativeEnded}
+     */
+    ended(fence, ttl, expiresAt, isLost) {
+        const ret = wasm.nativelock_ended(this.__wbg_ptr, fence, ttl, expiresAt, isLost);
+        return NativeEnded.__wrap(ret);
     }
     /**
      * @returns {string}
@@ -789,22 +979,22 @@ function __wbg_get_imports() {
             return ret;
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref, Externref], shim_idx: 139, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref, Externref], shim_idx: 119, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
             const ret = makeClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h12b22aa67cf3ac99);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 300, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 304, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h4ed98d7cb2e496a1);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [U32, Boolean, Externref], shim_idx: 137, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [U32, Boolean, Externref], shim_idx: 117, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h7e7305bc9858d764);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 135, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 115, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h4c7405a933f344b4);
             return ret;
         },
@@ -867,6 +1057,9 @@ const NativeBridgeFinalization = (typeof FinalizationRegistry === 'undefined')
 const NativeCancelFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_nativecancel_free(ptr, 1));
+const NativeEndedFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_nativeended_free(ptr, 1));
 const NativeHeldFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_nativeheld_free(ptr, 1));

@@ -60,3 +60,28 @@ test('an ioredis client with keyPrefix is refused: the locks would not be on the
     client.disconnect()
   }
 })
+
+test('acquisitions in a loop that never yields to the event loop leave no native handles behind', async () => {
+  // Found by measurement (2026-12-05): 200,000 pairs on memory:// in one
+  // such loop slowed from 2.5 to 65 us a pair, the build's memory growing
+  // ~170 bytes a pair: each released handle was left to V8's finalizer,
+  // whose callbacks run only between tasks, and every collection had more
+  // of them to carry. A handle's native object is now freed at its end.
+  const { pathToFileURL, fileURLToPath } = await import('node:url')
+  const entry = fileURLToPath(import.meta.resolve('ferrolock/wasm'))
+  // The module the entry loaded; initSync gives the running instance's exports.
+  const glue = await import(pathToFileURL(path.join(path.dirname(entry), 'ferrolock_wasm.js')))
+  const memory = glue.initSync().memory
+  const locks = await wasm.Locks.connect('memory://no-yield')
+  const lock = locks.lock('hot')
+  const pairs = async (n) => {
+    for (let i = 0; i < n; i++) await (await lock.tryAcquire()).release()
+  }
+  await pairs(2000)
+  const before = memory.buffer.byteLength
+  await pairs(40_000)
+  const grown = memory.buffer.byteLength - before
+  await locks.close()
+  // Before the change: ~6.7 MB for these 40,000 pairs.
+  assert.ok(grown < 1 << 20, `the build's memory grew ${grown} bytes over 40,000 pairs`)
+})
