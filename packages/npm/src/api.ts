@@ -669,8 +669,8 @@ export class Lock {
     }
     this.#native = n
     this.#invalid = invalid
-    const ending = endsHandles ? (n as EndingLock | undefined) : undefined
-    this.#held = ending === undefined ? heldOrNull : (h) => (h == null ? null : new Held(token, h, ending))
+    const ending = endsHandles ? n : undefined
+    this.#held = (h) => (h == null ? null : new Held(token, h, ending))
   }
 
   #lock(): Native.NativeLock {
@@ -827,11 +827,6 @@ const forgotten = new FinalizationRegistry<Native.NativeHeld>((nativeHeld) => wa
 
 /** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
 let finish: (held: Held, bodyFailed: boolean) => Promise<void>
-
-/** A native held object as a `Held` (what `tryAcquire` resolves with). */
-function heldOrNull(h: unknown): Held | null {
-  return h == null ? null : new Held(token, h)
-}
 
 /**
  * Proof of an acquired lock. Renewed in the background (unless

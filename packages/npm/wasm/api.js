@@ -490,7 +490,7 @@ export class Lock {
         this.#native = n;
         this.#invalid = invalid;
         const ending = endsHandles ? n : undefined;
-        this.#held = ending === undefined ? heldOrNull : (h) => (h == null ? null : new Held(token, h, ending));
+        this.#held = (h) => (h == null ? null : new Held(token, h, ending));
     }
     #lock() {
         if (this.#native === undefined)
@@ -624,10 +624,6 @@ let endsHandles = false;
 const forgotten = new FinalizationRegistry((nativeHeld) => warnForgotten(nativeHeld.name));
 /** The end of a scope (`run`): see `NativeHeld.finish`. Set by `Held`. */
 let finish;
-/** A native held object as a `Held` (what `tryAcquire` resolves with). */
-function heldOrNull(h) {
-    return h == null ? null : new Held(token, h);
-}
 /**
  * Proof of an acquired lock. Renewed in the background (unless
  * `autoRenew: false`) until released or handed off. `await using held =
